@@ -1,0 +1,137 @@
+package local.hapi;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.support.IValidationSupport;
+import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
+import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
+import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
+import ca.uhn.fhir.jpa.model.config.PartitionSettings;
+import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
+import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
+import ca.uhn.fhir.jpa.provider.JpaSystemProvider;
+import ca.uhn.fhir.jpa.provider.ValueSetOperationProvider;
+import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
+import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
+import jakarta.persistence.EntityManagerFactory;
+import org.hl7.fhir.dstu2.model.Subscription;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+import org.springframework.core.env.Environment;
+import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+
+import javax.sql.DataSource;
+import java.util.Properties;
+
+@Configuration
+public class HapiServerConfig {
+
+	@Bean
+	public JpaStorageSettings storageSettings() {
+		JpaStorageSettings s = new JpaStorageSettings();
+		// PUT-as-create with any client id, including numeric-looking ones; the server
+		// then mints UUIDs so its own ids can never collide with client ones.
+		s.setResourceClientIdStrategy(JpaStorageSettings.ClientIdStrategyEnum.ANY);
+		s.setResourceServerIdStrategy(JpaStorageSettings.IdStrategyEnum.UUID);
+		// Callers expect a search to see a write made just before it; HAPI would otherwise
+		// reuse an identical search's results for 60 s.
+		s.setReuseCachedSearchResultsForMillis(null);
+		// Small footprint: these default to the CPU count.
+		s.setReindexThreadCount(1);
+		s.setExpungeThreadCount(1);
+		return s;
+	}
+
+	@Bean
+	public PartitionSettings partitionSettings() {
+		return new PartitionSettings();
+	}
+
+	@Bean
+	public SubscriptionSettings subscriptionSettings() {
+		SubscriptionSettings s = new SubscriptionSettings();
+		s.addSupportedSubscriptionType(Subscription.SubscriptionChannelType.RESTHOOK);
+		return s;
+	}
+
+	@Primary
+	@Bean
+	public LocalContainerEntityManagerFactoryBean entityManagerFactory(
+			DataSource dataSource,
+			ConfigurableListableBeanFactory beanFactory,
+			FhirContext fhirContext,
+			JpaStorageSettings storageSettings,
+			Environment env) {
+		LocalContainerEntityManagerFactoryBean emf =
+				HapiEntityManagerFactoryUtil.newEntityManagerFactory(beanFactory, fhirContext, storageSettings);
+		emf.setPersistenceUnitName("HAPI_PU");
+		emf.setDataSource(dataSource);
+
+		String url = env.getProperty("spring.datasource.url", "");
+		boolean postgres = url.startsWith("jdbc:postgresql:");
+		Properties p = new Properties();
+		// HAPI reads hibernate.dialect from this map itself (HibernatePropertiesProvider), so it
+		// must be set explicitly, and must match the JDBC URL.
+		p.put("hibernate.dialect", (postgres ? HapiFhirPostgresDialect.class : HapiFhirH2Dialect.class).getName());
+		p.put("hibernate.hbm2ddl.auto", env.getProperty("hapi.hbm2ddl", "update"));
+		p.put("hibernate.search.enabled", "false");
+		p.put("hibernate.format_sql", "false");
+		p.put("hibernate.show_sql", "false");
+		p.put("hibernate.jdbc.batch_size", "20");
+		p.put("hibernate.cache.use_query_cache", "false");
+		p.put("hibernate.cache.use_second_level_cache", "false");
+		p.put("hibernate.cache.use_structured_entries", "false");
+		p.put("hibernate.cache.use_minimal_puts", "false");
+		// Merged into the defaults HAPI's factory bean already put in the property map.
+		emf.setJpaProperties(p);
+		return emf;
+	}
+
+	@Primary
+	@Bean
+	public JpaTransactionManager transactionManager(EntityManagerFactory emf) {
+		return new JpaTransactionManager(emf);
+	}
+
+	@Bean
+	public RestfulServer fhirRestfulServer(
+			FhirContext fhirContext,
+			ResourceProviderFactory resourceProviders,
+			JpaSystemProvider<?, ?> systemProvider,
+			ValueSetOperationProvider valueSetOperationProvider,
+			IFhirSystemDao<?, ?> systemDao,
+			JpaStorageSettings storageSettings,
+			ISearchParamRegistry searchParamRegistry,
+			IValidationSupport validationSupport,
+			DatabaseBackedPagingProvider pagingProvider) {
+		RestfulServer server = new RestfulServer(fhirContext);
+		server.registerProviders(resourceProviders.createProviders());
+		server.registerProvider(systemProvider); // transaction/batch Bundles, history
+		server.registerProvider(valueSetOperationProvider); // $expand, $validate-code
+		JpaCapabilityStatementProvider capabilities = new JpaCapabilityStatementProvider(
+				server, systemDao, storageSettings, searchParamRegistry, validationSupport);
+		capabilities.setImplementationDescription("HAPI FHIR R4 Server (local)");
+		server.setServerConformanceProvider(capabilities);
+		// Paging state lives in the database, so next-page links survive across requests.
+		server.setPagingProvider(pagingProvider);
+		server.setDefaultResponseEncoding(EncodingEnum.JSON);
+		return server;
+	}
+
+	@Bean
+	public ServletRegistrationBean<RestfulServer> fhirServlet(RestfulServer server) {
+		ServletRegistrationBean<RestfulServer> reg = new ServletRegistrationBean<>(server, "/fhir/*");
+		reg.setName("fhir");
+		// Initialise at start-up so /fhir/metadata answering means the server is ready.
+		reg.setLoadOnStartup(1);
+		return reg;
+	}
+}

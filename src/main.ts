@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig } from './config/config.js';
+import { logger, setLogLevel } from './log/logger.js';
+import { HapiStore } from './store/hapiStore.js';
+import { readConformanceFiles, ConformanceFileError } from './conformance/files.js';
+import { loadConformance, ConformanceLoadError } from './conformance/loader.js';
+import { AppError } from './outcome/errors.js';
+import { createApp } from './api/app.js';
+import type { Readiness } from './api/readiness.js';
+
+function fail(message: string): never {
+  logger.error('start-up stopped', { reason: message });
+  process.exitCode = 1;
+  // Let winston flush before exiting.
+  setTimeout(() => process.exit(1), 100);
+  throw new Error(message);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  setLogLevel(config.logLevel);
+
+  let files;
+  try {
+    files = await readConformanceFiles(config.profilesDir);
+  } catch (e) {
+    if (e instanceof ConformanceFileError) fail(`Conformance resource ${e.message}`);
+    throw e;
+  }
+
+  const store = new HapiStore({ baseUrl: config.fhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
+  const readiness: Readiness = { conformanceLoaded: false };
+  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds });
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl });
+  });
+  server.on('error', (e) => fail(`Cannot listen on ${config.host}:${config.port} (${e.message})`));
+
+  const shutdown = (signal: string): void => {
+    logger.info('shutting down', { signal });
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 10000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // HAPI may still be booting: keep trying; /ready stays 503 until the load succeeds.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await loadConformance(store, files);
+      readiness.conformanceLoaded = true;
+      delete readiness.conformanceProblem;
+      return;
+    } catch (e) {
+      if (e instanceof ConformanceLoadError) fail(e.message);
+      if (!(e instanceof AppError)) throw e;
+      readiness.conformanceProblem = e.message;
+      logger.warn('conformance load waiting for the FHIR store', { attempt, status: e.status });
+      await new Promise((r) => setTimeout(r, Math.min(30000, 1000 * attempt)));
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  logger.error('start-up failed', { error: e instanceof Error ? e.stack : String(e) });
+  process.exitCode = 1;
+});

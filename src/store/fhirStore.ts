@@ -1,0 +1,32 @@
+import type { Bundle, CapabilityStatement, FhirResource } from 'fhir/r4.js';
+
+export type SearchParams = Record<string, string | number | (string | number)[]>;
+
+export interface WriteResult<T extends FhirResource> {
+  resource: T;
+  /** true when the store made a new resource, false when it updated or matched an existing one. */
+  created: boolean;
+  versionId: string;
+}
+
+export interface StoreCallOptions {
+  /** Forwarded to HAPI so its logs can be joined to ours. */
+  requestId?: string;
+}
+
+/**
+ * The only way the service reaches FHIR storage. The HAPI adapter implements it; every
+ * failure is an AppError carrying HAPI's status and OperationOutcome, or 503 when HAPI is
+ * unreachable or too slow.
+ */
+export interface FhirStore {
+  read<T extends FhirResource>(resourceType: T['resourceType'], id: string, options?: StoreCallOptions): Promise<T>;
+  search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options?: StoreCallOptions): Promise<Bundle<T>>;
+  /** Creates; with `ifNoneExist` (a search query) an existing match is returned instead. */
+  create<T extends FhirResource>(resource: T, options?: StoreCallOptions & { ifNoneExist?: string }): Promise<WriteResult<T>>;
+  /** Update or PUT-as-create by id; with `ifMatchVersion` a stale version fails as 'version-conflict'. */
+  update<T extends FhirResource & { id: string }>(resource: T, options?: StoreCallOptions & { ifMatchVersion?: string }): Promise<WriteResult<T>>;
+  /** Atomic: every entry is written or none is. */
+  transaction(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
+  capabilities(options?: StoreCallOptions): Promise<CapabilityStatement>;
+}

@@ -1,0 +1,137 @@
+import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
+import { log } from '../log/logger.js';
+import type { FhirStore, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
+
+export interface HapiStoreSettings {
+  baseUrl: string;
+  timeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+/** The shape fhir-kit-client gives a failed HTTP exchange. */
+interface ClientHttpError {
+  response: { status: number; data: unknown };
+}
+
+function isClientHttpError(e: unknown): e is ClientHttpError {
+  if (typeof e !== 'object' || e === null || !('response' in e)) return false;
+  const response = (e as { response: unknown }).response;
+  return typeof response === 'object' && response !== null && typeof (response as { status: unknown }).status === 'number';
+}
+
+function isOperationOutcome(data: unknown): data is OperationOutcome {
+  return typeof data === 'object' && data !== null && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome';
+}
+
+function versionFromEtag(etag: string | null | undefined): string | undefined {
+  return etag?.match(/^W\/"(.+)"$/)?.[1] ?? undefined;
+}
+
+/** HAPI over fhir-kit-client: the only module that talks to HAPI. */
+export class HapiStore implements FhirStore {
+  private readonly client: Client;
+
+  constructor(private readonly settings: HapiStoreSettings) {
+    this.client = new Client({ baseUrl: settings.baseUrl });
+  }
+
+  async read<T extends FhirResource>(resourceType: T['resourceType'], id: string, options: StoreCallOptions = {}): Promise<T> {
+    return this.call<T>('read', options, {}, (o) => this.client.read({ resourceType, id, options: o }));
+  }
+
+  async search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options: StoreCallOptions = {}): Promise<Bundle<T>> {
+    // no-cache: a search must see writes made a moment ago, whatever the server's reuse setting.
+    return this.call<Bundle<T>>('search', options, { 'cache-control': 'no-cache' }, (o) =>
+      this.client.search({ resourceType, searchParams: params, options: o }),
+    );
+  }
+
+  async create<T extends FhirResource>(resource: T, options: StoreCallOptions & { ifNoneExist?: string } = {}): Promise<WriteResult<T>> {
+    const headers: Record<string, string> = { prefer: 'return=representation' };
+    if (options.ifNoneExist) headers['if-none-exist'] = options.ifNoneExist;
+    const result = await this.call('create', options, headers, (o) =>
+      this.client.create({ resourceType: resource.resourceType, body: resource as FhirResource & Record<string, unknown>, options: o }),
+    );
+    return this.writeResult<T>(result);
+  }
+
+  async update<T extends FhirResource & { id: string }>(resource: T, options: StoreCallOptions & { ifMatchVersion?: string } = {}): Promise<WriteResult<T>> {
+    const headers: Record<string, string> = { prefer: 'return=representation' };
+    if (options.ifMatchVersion !== undefined) headers['if-match'] = `W/"${options.ifMatchVersion}"`;
+    const result = await this.call('update', options, headers, (o) =>
+      this.client.update({ resourceType: resource.resourceType, id: resource.id, body: resource as FhirResource & Record<string, unknown>, options: o }),
+    );
+    return this.writeResult<T>(result);
+  }
+
+  async transaction(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
+    return this.call<Bundle>('transaction', options, { prefer: 'return=representation' }, (o) =>
+      this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
+    );
+  }
+
+  async capabilities(options: StoreCallOptions = {}): Promise<CapabilityStatement> {
+    return this.call<CapabilityStatement>('capabilities', options, {}, (o) => this.client.capabilityStatement(o));
+  }
+
+  private writeResult<T extends FhirResource>(result: FhirResponse): WriteResult<T> {
+    const response = result[RESPONSE_KEY];
+    const resource = result as unknown as T;
+    const versionId = resource.meta?.versionId ?? versionFromEtag(response?.headers.get('etag')) ?? '';
+    return { resource, created: response?.status === 201, versionId };
+  }
+
+  /** Runs one HAPI exchange with a deadline and turns every failure into an AppError. */
+  private async call<R = FhirResponse>(
+    action: string,
+    options: StoreCallOptions,
+    headers: Record<string, string>,
+    exchange: (o: RequestOptions) => Promise<FhirResponse>,
+  ): Promise<R> {
+    const started = Date.now();
+    const allHeaders = { ...headers, ...(options.requestId ? { 'x-request-id': options.requestId } : {}) };
+    try {
+      return (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
+    } catch (e) {
+      throw this.translate(e, action, 'if-match' in headers, Date.now() - started);
+    }
+  }
+
+  private translate(e: unknown, action: string, conditionalOnVersion: boolean, elapsedMs: number): AppError {
+    if (!isClientHttpError(e)) {
+      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+      log().warn('fhir store unreachable', { action, timedOut, elapsedMs, error: e instanceof Error ? e.name : typeof e });
+      return unavailable(
+        timedOut ? `The FHIR store did not answer within ${this.settings.timeoutMs} ms` : 'The FHIR store is unreachable',
+        this.settings.retryAfterSeconds,
+      );
+    }
+    const { status, data } = e.response;
+    const outcome = isOperationOutcome(data) ? data : undefined;
+    if (status >= 500) {
+      log().error('fhir store error', { action, status, elapsedMs });
+      const upstreamUnavailable = status === 503 || status === 504;
+      return new AppError(
+        upstreamUnavailable ? 503 : 502,
+        { code: upstreamUnavailable ? 'transient' : 'exception', diagnostics: 'The FHIR store failed to process the request' },
+        { retryAfterSeconds: upstreamUnavailable ? this.settings.retryAfterSeconds : undefined, reason: 'upstream-error' },
+      );
+    }
+    let reason: StoreFailure = 'rejected';
+    if (status === 404) reason = 'not-found';
+    else if (status === 410) reason = 'gone';
+    // HAPI answers a stale If-Match with 409; the spec says 412. Either way it is a lost race.
+    else if (conditionalOnVersion && (status === 409 || status === 412)) reason = 'version-conflict';
+    const issues = outcome?.issue?.length
+      ? outcome.issue.map((i) => ({
+          code: asIssueCode(i.code),
+          diagnostics: i.diagnostics ?? i.details?.text ?? `The FHIR store refused the ${action}`,
+          location: i.expression?.[0] ?? i.location?.[0],
+        }))
+      : [{ code: 'processing' as const, diagnostics: `The FHIR store refused the ${action} (HTTP ${status})` }];
+    log().info('fhir store refused', { action, status, reason, elapsedMs });
+    return new AppError(status, issues, { outcome, reason });
+  }
+}
