@@ -39,7 +39,7 @@ const schema: JSONSchemaType<Config> = {
   properties: {
     nodeEnv: { type: 'string', enum: ['development', 'test', 'production'] },
     host: { type: 'string', minLength: 1 },
-    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
     fhirBaseUrl: { type: 'string', format: 'uri', pattern: '^https?://' },
     fhirTimeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
     retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },

@@ -1,4 +1,4 @@
-import type { Bundle, CapabilityStatement, FhirResource } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
 export type SearchParams = Record<string, string | number | (string | number)[]>;
 
@@ -29,4 +29,6 @@ export interface FhirStore {
   /** Atomic: every entry is written or none is. */
   transaction(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
   capabilities(options?: StoreCallOptions): Promise<CapabilityStatement>;
+  /** Validates without storing (against base R4, and the profile when given); the outcome lists any errors. */
+  validate(resource: FhirResource, profile?: string, options?: StoreCallOptions): Promise<OperationOutcome>;
 }

@@ -76,6 +76,19 @@ export class HapiStore implements FhirStore {
     return this.call<CapabilityStatement>('capabilities', options, {}, (o) => this.client.capabilityStatement(o));
   }
 
+  async validate(resource: FhirResource, profile?: string, options: StoreCallOptions = {}): Promise<OperationOutcome> {
+    const query = profile ? `?profile=${encodeURIComponent(profile)}` : '';
+    try {
+      return await this.call<OperationOutcome>('validate', options, { 'content-type': 'application/fhir+json' }, (o) =>
+        this.client.request(`${resource.resourceType}/$validate${query}`, { method: 'POST', body: resource as FhirResource & Record<string, unknown>, options: o }),
+      );
+    } catch (e) {
+      // HAPI answers an invalid resource with 412 and the outcome: that is a result, not a failure.
+      if (e instanceof AppError && e.options.outcome && e.status === 412) return e.options.outcome;
+      throw e;
+    }
+  }
+
   private writeResult<T extends FhirResource>(result: FhirResponse): WriteResult<T> {
     const response = result[RESPONSE_KEY];
     const resource = result as unknown as T;

@@ -10,6 +10,7 @@ import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
 import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
+import ca.uhn.fhir.jpa.subscription.match.deliver.email.IEmailSender;
 import ca.uhn.fhir.jpa.provider.JpaSystemProvider;
 import ca.uhn.fhir.jpa.provider.ValueSetOperationProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
@@ -60,6 +61,14 @@ public class HapiServerConfig {
 		SubscriptionSettings s = new SubscriptionSettings();
 		s.addSupportedSubscriptionType(Subscription.SubscriptionChannelType.RESTHOOK);
 		return s;
+	}
+
+	/** Subscription processing insists on a mail sender; email channels are not supported here. */
+	@Bean
+	public IEmailSender emailSender() {
+		return details -> {
+			throw new UnsupportedOperationException("email subscriptions are not configured on this server");
+		};
 	}
 
 	@Primary

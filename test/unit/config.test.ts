@@ -1,0 +1,27 @@
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('configuration from the environment', () => {
+  it('has defaults that run on loopback against the local HAPI', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, fhirBaseUrl: 'http://127.0.0.1:8090/fhir', nodeEnv: 'development' });
+  });
+
+  it('reads and coerces values, trimming a trailing slash from the FHIR base', () => {
+    const config = loadConfig({ PORT: '9000', FHIR_BASE_URL: 'http://hapi:8080/fhir/', FHIR_TIMEOUT_MS: '2500', LOG_LEVEL: 'debug' });
+    expect(config).toMatchObject({ port: 9000, fhirBaseUrl: 'http://hapi:8080/fhir', fhirTimeoutMs: 2500, logLevel: 'debug' });
+  });
+
+  it('names every bad variable and its value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', FHIR_BASE_URL: 'ftp://x', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/PORT="eighty": must be integer/);
+    expect(message).toMatch(/FHIR_BASE_URL="ftp:\/\/x"/);
+    expect(message).toMatch(/LOG_LEVEL="loud": must be equal to one of the allowed values/);
+  });
+});
