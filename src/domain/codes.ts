@@ -1,0 +1,104 @@
+/**
+ * The PHB vocabularies. Each list is also a CodeSystem in profiles/ (same codes, same order);
+ * a test keeps the two in step.
+ */
+export const PHB_KINDS = ['one-off', 'ongoing'] as const;
+export type PhbKind = (typeof PHB_KINDS)[number];
+
+/** Legal right-to-have cohorts first, then local offers. */
+export const COHORTS = [
+  'nhs-continuing-healthcare',
+  'childrens-continuing-care',
+  'section-117-aftercare',
+  'wheelchair',
+  'mental-health-recovery',
+  'mental-health-early-intervention',
+  'carers',
+  'other',
+] as const;
+export type Cohort = (typeof COHORTS)[number];
+export const RIGHT_TO_HAVE_COHORTS: readonly Cohort[] = ['nhs-continuing-healthcare', 'childrens-continuing-care', 'section-117-aftercare', 'wheelchair'];
+
+export const MANAGEMENT_OPTIONS = ['notional', 'third-party', 'direct-payment', 'managed-account'] as const;
+export type ManagementOption = (typeof MANAGEMENT_OPTIONS)[number];
+
+export const SPEND_CATEGORIES = [
+  'it-equipment',
+  'sport-and-fitness',
+  'education-and-training',
+  'therapy',
+  'personal-assistant',
+  'travel',
+  'creative-activity',
+  'social-activity',
+  'household',
+  'equipment',
+  'respite',
+  'other',
+  // Categories that are national restrictions: kept so a refused request records what it was.
+  'alcohol',
+  'tobacco',
+  'gambling',
+  'debt-repayment',
+  'emergency-care',
+  'gp-provided-care',
+] as const;
+export type SpendCategory = (typeof SPEND_CATEGORIES)[number];
+
+/** What no PHB may buy, under any local policy. */
+export const NATIONAL_RESTRICTIONS = ['alcohol', 'tobacco', 'gambling', 'debt-repayment', 'emergency-care', 'gp-provided-care'] as const;
+export type NationalRestriction = (typeof NATIONAL_RESTRICTIONS)[number];
+
+export const RESTRICTION_LABELS: Record<NationalRestriction, string> = {
+  alcohol: 'alcohol',
+  tobacco: 'tobacco',
+  gambling: 'gambling',
+  'debt-repayment': 'debt repayment',
+  'emergency-care': 'emergency care',
+  'gp-provided-care': 'care normally provided by a GP',
+};
+
+export function restrictionFor(category: SpendCategory): NationalRestriction | undefined {
+  return (NATIONAL_RESTRICTIONS as readonly string[]).includes(category) ? (category as NationalRestriction) : undefined;
+}
+
+export const STAFF_ROLES = [
+  'care-coordinator',
+  'team-lead',
+  'phb-lead-clinician',
+  'lived-experience-reviewer',
+  'commissioner',
+  'phb-advisor',
+] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+/** Roles that can sign off a spend request. */
+export const SIGN_OFF_ROLES = ['care-coordinator', 'team-lead', 'phb-lead-clinician', 'lived-experience-reviewer', 'commissioner'] as const;
+export type SignOffRole = (typeof SIGN_OFF_ROLES)[number];
+
+export const REVIEW_POINTS = ['start', 'midpoint', 'end', 'on-request'] as const;
+export type ReviewPoint = (typeof REVIEW_POINTS)[number];
+
+/** FHIR goal-achievement codes (http://terminology.hl7.org/CodeSystem/goal-achievement). */
+export const GOAL_ACHIEVEMENTS = [
+  'in-progress', 'improving', 'worsening', 'no-change', 'achieved', 'sustaining', 'not-achieved', 'no-progress', 'not-attainable',
+] as const;
+export type GoalAchievement = (typeof GOAL_ACHIEVEMENTS)[number];
+
+/** FHIR goal lifecycle (http://hl7.org/fhir/goal-status). */
+export const GOAL_LIFECYCLES = ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled', 'entered-in-error', 'rejected'] as const;
+export type GoalLifecycle = (typeof GOAL_LIFECYCLES)[number];
+
+/** Where a PHB journey is, following the six steps. */
+export const JOURNEY_STAGES = [
+  'referred', 'eligible', 'not-eligible', 'needs-assessed', 'budget-indicated', 'planning', 'plan-agreed', 'active', 'in-review', 'closed',
+] as const;
+export type JourneyStage = (typeof JOURNEY_STAGES)[number];
+
+/** The PHB impact questionnaire's four items, each answered 1-5. */
+export const IMPACT_ITEMS = ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'] as const;
+export type ImpactItem = (typeof IMPACT_ITEMS)[number];
+
+export function isCode<T extends string>(list: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (list as readonly string[]).includes(value);
+}
