@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Control a local HAPI FHIR JPA server (R4) built from docker/hapi/ and run with `java -jar`,
+# for machines without a container engine.
+#
+#   scripts/hapi.sh build    build the jar if pom.xml or src/ changed since the last build
+#   scripts/hapi.sh start    build if needed, start in the background, wait for /fhir/metadata
+#   scripts/hapi.sh stop     SIGTERM, up to 30 s, then SIGKILL
+#   scripts/hapi.sh status   running / not running (exit 0 / 3)
+#   scripts/hapi.sh run      build if needed, then run in the foreground (for process managers)
+#
+# Environment:
+#   HAPI_PORT (8090)  HAPI_BIND (127.0.0.1)  HAPI_DATA_DIR (<repo>/data/hapi)
+#   HAPI_JAVA_OPTS ("-Xmx1536m -XX:+UseSerialGC")  HAPI_START_TIMEOUT (300, seconds)
+#   HAPI_DB_URL / HAPI_DB_USERNAME / HAPI_DB_PASSWORD: PostgreSQL instead of the embedded H2
+#   (jdbc:postgresql://...); passed through to the server as they are.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROJECT="$REPO/docker/hapi"
+JAR="$PROJECT/target/hapi-local-server.jar"
+M2_REPO="$REPO/.m2/repository"
+
+export HAPI_PORT="${HAPI_PORT:-8090}"
+export HAPI_BIND="${HAPI_BIND:-127.0.0.1}"
+DATA="${HAPI_DATA_DIR:-$REPO/data/hapi}"
+START_TIMEOUT="${HAPI_START_TIMEOUT:-300}"
+STOP_TIMEOUT=30
+read -r -a JAVA_OPTS <<<"${HAPI_JAVA_OPTS:--Xmx1536m -XX:+UseSerialGC}"
+
+# Talk to the server over loopback when it listens on every interface.
+case "$HAPI_BIND" in
+	0.0.0.0 | '' | '::' | '[::]') CURL_HOST=127.0.0.1 ;;
+	*:*) CURL_HOST="[$HAPI_BIND]" ;;
+	*) CURL_HOST="$HAPI_BIND" ;;
+esac
+BASE_URL="http://$CURL_HOST:$HAPI_PORT/fhir"
+
+say() { echo "hapi: $*"; }
+die() {
+	echo "hapi: $*" >&2
+	exit 1
+}
+
+# The data dir is handed to the server as an absolute path: its working directory may differ.
+prepare_data_dir() {
+	mkdir -p "$DATA"
+	DATA="$(cd "$DATA" && pwd)"
+	export HAPI_DATA_DIR="$DATA"
+	PID_FILE="$DATA/hapi.pid"
+	LOG_FILE="$DATA/hapi.log"
+}
+
+needs_build() {
+	[[ ! -f "$JAR" ]] && return 0
+	[[ -n "$(find "$PROJECT/pom.xml" "$PROJECT/src" -newer "$JAR" -print -quit)" ]]
+}
+
+cmd_build() {
+	if ! needs_build; then
+		say "jar is up to date ($JAR)"
+		return 0
+	fi
+	command -v mvn >/dev/null || die "mvn not found (Maven 3.8+ and Java 17 are needed)"
+	say "building $JAR ..."
+	local t0=$SECONDS
+	mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$M2_REPO" -f "$PROJECT/pom.xml" package -DskipTests
+	[[ -f "$JAR" ]] || die "build finished but $JAR is missing"
+	# Maven keeps the jar's old timestamp when nothing was repackaged; mark it fresh.
+	touch "$JAR"
+	say "built in $((SECONDS - t0)) s"
+}
+
+# Prints the pid from the pid file if that process is alive and is our server.
+running_pid() {
+	[[ -f "$PID_FILE" ]] || return 1
+	local pid
+	pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	# Guard against pid reuse by an unrelated process.
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "hapi-local-server.jar" || return 1
+	echo "$pid"
+}
+
+answering() {
+	[[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$BASE_URL/metadata" || true)" == 200 ]]
+}
+
+java_cmd() {
+	command -v java >/dev/null || die "java not found (Java 17+ is needed)"
+	JAVA_CMD=(java "${JAVA_OPTS[@]}" -jar "$JAR")
+}
+
+cmd_start() {
+	prepare_data_dir
+	local pid
+	if pid="$(running_pid)"; then
+		if answering; then
+			say "already running (pid $pid) at $BASE_URL"
+			return 0
+		fi
+		say "already running (pid $pid) but not answering yet; waiting"
+	else
+		rm -f "$PID_FILE"
+		if answering; then
+			say "something not started by this script already answers at $BASE_URL; leaving it alone"
+			return 0
+		fi
+		cmd_build
+		java_cmd
+		cd "$DATA"
+		nohup "${JAVA_CMD[@]}" >"$LOG_FILE" 2>&1 </dev/null &
+		pid=$!
+		echo "$pid" >"$PID_FILE"
+		say "started pid $pid (log: $LOG_FILE), waiting for $BASE_URL/metadata ..."
+	fi
+
+	local t0=$SECONDS
+	while ((SECONDS - t0 < START_TIMEOUT)); do
+		if answering; then
+			say "up at $BASE_URL after $((SECONDS - t0)) s"
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			rm -f "$PID_FILE"
+			echo "hapi: server exited during start-up; last log lines:" >&2
+			tail -n 40 "$LOG_FILE" >&2 || true
+			exit 1
+		fi
+		sleep 2
+	done
+	echo "hapi: not answering after ${START_TIMEOUT} s; stopping it. Last log lines:" >&2
+	tail -n 40 "$LOG_FILE" >&2 || true
+	stop_pid "$pid"
+	exit 1
+}
+
+stop_pid() {
+	local pid="$1" t0=$SECONDS
+	kill -TERM "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do
+		if ((SECONDS - t0 >= STOP_TIMEOUT)); then
+			say "pid $pid still alive after ${STOP_TIMEOUT} s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.5
+	done
+	rm -f "$PID_FILE"
+}
+
+cmd_stop() {
+	prepare_data_dir
+	local pid
+	if pid="$(running_pid)"; then
+		stop_pid "$pid"
+		say "stopped (pid $pid)"
+	else
+		rm -f "$PID_FILE"
+		say "not running"
+	fi
+}
+
+cmd_status() {
+	prepare_data_dir
+	local pid
+	if pid="$(running_pid)"; then
+		if answering; then
+			say "running (pid $pid) at $BASE_URL"
+		else
+			say "running (pid $pid), not answering at $BASE_URL yet"
+		fi
+		return 0
+	fi
+	say "not running"
+	return 3
+}
+
+cmd_run() {
+	prepare_data_dir
+	cmd_build
+	java_cmd
+	cd "$DATA"
+	exec "${JAVA_CMD[@]}"
+}
+
+case "${1:-}" in
+	build) cmd_build ;;
+	start) cmd_start ;;
+	stop) cmd_stop ;;
+	status) cmd_status ;;
+	run) cmd_run ;;
+	*)
+		echo "usage: $0 {build|start|stop|status|run}" >&2
+		exit 2
+		;;
+esac
