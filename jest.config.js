@@ -7,6 +7,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/test/setup-logging.ts'],
   testTimeout: 60000,
   maxWorkers: 1,
 };

@@ -99,6 +99,29 @@ export type JourneyStage = (typeof JOURNEY_STAGES)[number];
 export const IMPACT_ITEMS = ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'] as const;
 export type ImpactItem = (typeof IMPACT_ITEMS)[number];
 
+/** Where a plan item is; the plan-item-status CodeSystem holds these codes. */
+export const PLAN_ITEM_STATUSES = ['proposed', 'approved', 'declined', 'purchased', 'cancelled'] as const;
+export type PlanItemStatus = (typeof PLAN_ITEM_STATUSES)[number];
+
+/** Where a spend request is; carried as the sign-off Task's businessStatus. */
+export const SPEND_REQUEST_STATUSES = ['requested', 'approved', 'declined', 'refused', 'appealed', 'cancelled'] as const;
+export type SpendRequestStatus = (typeof SPEND_REQUEST_STATUSES)[number];
+
+/** One signer's decision. */
+export const DECISION_OUTCOMES = ['approve', 'decline'] as const;
+
+/** What a PHB Task asks someone to do. */
+export const PHB_TASK_TYPES = ['spend-sign-off', 'review-due'] as const;
+export type PhbTaskType = (typeof PHB_TASK_TYPES)[number];
+
+/** The part an organisation plays; the phb-organisation-kind CodeSystem holds these codes. */
+export const ORGANISATION_KINDS = ['icb', 'nhs-provider', 'gp-practice', 'third-party', 'provider'] as const;
+export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
+
+/** Why a PHB journey was closed; the phb-closure-reason CodeSystem holds these codes. */
+export const CLOSURE_REASONS = ['discharged-to-primary-care', 'goals-met', 'moved-away', 'died', 'declined', 'other'] as const;
+export type ClosureReason = (typeof CLOSURE_REASONS)[number];
+
 export function isCode<T extends string>(list: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (list as readonly string[]).includes(value);
 }

@@ -210,6 +210,21 @@ export interface Payment {
   managementOption: ManagementOption;
 }
 
+/**
+ * The ledger payments and spend lines are booked to: one per budget, with the budget's id. Its
+ * balance is worked out from the payments and spend lines, never stored, so it cannot drift.
+ */
+export interface BudgetAccount {
+  id: string;
+  budgetId: string;
+  budgetHolderId: string;
+  /** Who holds the money (Organisation id): usually the paying ICB. */
+  ownerId?: string;
+  /** `inactive` while the budget is a draft or once it is cancelled: nothing may be booked to it. */
+  status: 'active' | 'inactive';
+  period: { start: IsoDate; end?: IsoDate };
+}
+
 /** Money actually spent, against a plan item, with its evidence. */
 export interface SpendLine {
   id: string;
@@ -224,6 +239,16 @@ export interface SpendLine {
 
 export type ImpactAnswers = Record<ImpactItem, 1 | 2 | 3 | 4 | 5>;
 
+/** The person's own answers at a review, in the first person; each may be left unanswered. */
+export interface ReviewReflections {
+  whatIsWorking?: string;
+  myStrengths?: string;
+  myWorries?: string;
+  whatNeedsToChange?: string;
+  goalsByNextReview?: string;
+  recoveryDestination?: string;
+}
+
 /** A review: answers to the impact questionnaire and goal progress at that point. */
 export interface Review {
   id: string;
@@ -233,6 +258,8 @@ export interface Review {
   completed: IsoDateTime;
   impact?: ImpactAnswers;
   goalProgress: Record<string, GoalAchievement>;
+  /** What the person said at the review (the review questionnaire's first-person questions). */
+  reflections?: ReviewReflections;
 }
 
 /** Asking the person to answer a questionnaire (as Patient Knows Best does). */

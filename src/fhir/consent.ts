@@ -1,0 +1,47 @@
+import type { Consent } from 'fhir/r4.js';
+import { DomainError } from '../domain/errors.js';
+import type { PhrConsent } from '../domain/model.js';
+import { SYSTEMS, reference, referencedId } from './common.js';
+import { identifierReference, identifierValue, oneOf, required, resourceId } from './fields.js';
+
+/** PhrConsent <-> Consent (mappings/consent.md): may this person's PHB be shared with a PHR app. */
+
+/** PHR apps and their operators are known by a short name we configure, e.g. "patient-knows-best". */
+export const RECIPIENT_SYSTEM = SYSTEMS.identifier('phr-recipient');
+const STATUSES = ['active', 'inactive', 'rejected'] as const;
+
+export function toFhir(consent: PhrConsent): Consent {
+  return {
+    resourceType: 'Consent',
+    id: consent.id,
+    status: consent.status,
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
+    patient: reference('Patient', consent.budgetHolderId),
+    dateTime: consent.dateTime,
+    // Opt-in: nothing is shared unless the person said yes (status active).
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit',
+      actor: [
+        {
+          role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+          reference: identifierReference('Organization', RECIPIENT_SYSTEM, consent.recipient),
+        },
+      ],
+    },
+  };
+}
+
+export function fromFhir(consent: Consent): PhrConsent {
+  const actors = consent.provision?.actor ?? [];
+  const i = actors.findIndex((a) => a.role.coding?.some((c) => c.code === 'IRCP'));
+  if (i < 0) throw new DomainError('/provision/actor', '/provision/actor must name the information recipient (IRCP)');
+  return {
+    id: resourceId(consent),
+    budgetHolderId: referencedId(consent.patient, 'Patient', '/patient'),
+    recipient: identifierValue(actors[i]?.reference, RECIPIENT_SYSTEM, `/provision/actor/${i}/reference`),
+    status: oneOf(consent.status, STATUSES, '/status'),
+    dateTime: required(consent.dateTime, '/dateTime'),
+  };
+}
