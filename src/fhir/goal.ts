@@ -1,0 +1,66 @@
+import type { Annotation, Goal } from 'fhir/r4.js';
+import { GOAL_ACHIEVEMENTS, GOAL_LIFECYCLES, isCode } from '../domain/codes.js';
+import { DomainError } from '../domain/errors.js';
+import type { RecoveryGoal } from '../domain/model.js';
+import { reference, referencedId, SYSTEMS } from './common.js';
+import { optional, requireId, requireString } from './extensionValues.js';
+
+/** RecoveryGoal <-> Goal (profile phb-goal); mappings/goal.md is the table. */
+export const PROFILE = SYSTEMS.profile('phb-goal');
+
+export function toFhir(goal: RecoveryGoal): Goal & { id: string } {
+  const patient = reference('Patient', goal.budgetHolderId);
+  return {
+    resourceType: 'Goal',
+    id: goal.id,
+    meta: { profile: [PROFILE] },
+    lifecycleStatus: goal.lifecycle,
+    ...(goal.achievement !== undefined
+      ? { achievementStatus: { coding: [{ system: SYSTEMS.goalAchievement, code: goal.achievement }] } }
+      : {}),
+    // The person's own words go in text only: they are not coded, and must not be reworded.
+    description: { text: goal.text },
+    subject: patient,
+    startDate: goal.start,
+    ...(goal.target !== undefined ? { target: [{ dueDate: goal.target }] } : {}),
+    expressedBy: patient,
+    ...(goal.notes.length > 0 ? { note: goal.notes.map(noteToFhir) } : {}),
+  };
+}
+
+export function fromFhir(goal: Goal): RecoveryGoal {
+  if (!isCode(GOAL_LIFECYCLES, goal.lifecycleStatus)) {
+    throw new DomainError('Goal.lifecycleStatus', `Goal.lifecycleStatus is not a goal lifecycle status (got ${goal.lifecycleStatus})`);
+  }
+  if ((goal.target?.length ?? 0) > 1) throw new DomainError('Goal.target', 'Goal.target must hold at most one due date');
+  const codings = goal.achievementStatus?.coding ?? [];
+  const achievement = codings.find((c) => c.system === SYSTEMS.goalAchievement)?.code;
+  if (goal.achievementStatus && !isCode(GOAL_ACHIEVEMENTS, achievement)) {
+    throw new DomainError('Goal.achievementStatus', `Goal.achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`);
+  }
+  return {
+    id: requireId(goal, 'Goal.id'),
+    budgetHolderId: referencedId(goal.subject, 'Patient', 'Goal.subject'),
+    text: requireString(goal.description.text, 'Goal.description.text'),
+    lifecycle: goal.lifecycleStatus,
+    ...optional('achievement', isCode(GOAL_ACHIEVEMENTS, achievement) ? achievement : undefined),
+    start: requireString(goal.startDate, 'Goal.startDate'),
+    ...optional('target', goal.target?.[0]?.dueDate),
+    notes: (goal.note ?? []).map(noteFromFhir),
+  };
+}
+
+function noteToFhir(note: RecoveryGoal['notes'][number]): Annotation {
+  return { text: note.text, time: note.time, ...optional('authorString', note.author) };
+}
+
+function noteFromFhir(note: Annotation, i: number): RecoveryGoal['notes'][number] {
+  if (note.authorReference) {
+    throw new DomainError(`Goal.note[${i}].author`, `Goal.note[${i}].author must be a name (authorString), not a reference`);
+  }
+  return {
+    text: note.text,
+    time: requireString(note.time, `Goal.note[${i}].time`),
+    ...optional('author', note.authorString),
+  };
+}
