@@ -18,7 +18,8 @@ export interface MappingRow {
 const HEADER = ['PHB field', 'FHIR path', 'type', 'cardinality', 'code system', 'note'];
 
 function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim().replace(/^`(.*)`$/, '$1'));
+  // A cell may hold an escaped pipe (\|), as in FHIRPath `a | b`.
+  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/).map((c) => c.trim().replace(/^`(.*)`$/, '$1').replace(/\\\|/g, '|'));
 }
 
 /** Reads the mapping table of mappings/<name>.md (the table whose header is HEADER). */
@@ -31,7 +32,7 @@ export async function readMappingTable(name: string): Promise<MappingRow[]> {
   for (const line of lines.slice(start + 2)) {
     if (!line.trim().startsWith('|')) break;
     const [field = '', fhirPath = '', type = '', cardinality = '', codeSystem = '', note = ''] = cells(line);
-    rows.push({ field, path: fhirPath.replace(/\\\|/g, '|'), type, cardinality, codeSystem, note });
+    rows.push({ field, path: fhirPath, type, cardinality, codeSystem, note });
   }
   return rows;
 }
