@@ -55,15 +55,38 @@ needs_build() {
 	[[ -n "$(find "$PROJECT/pom.xml" "$PROJECT/src" -newer "$JAR" -print -quit)" ]]
 }
 
+# Prints the pid of a process running from our jar, whatever data dir or port it uses.
+jar_in_use() {
+	local f pid cmd
+	for f in /proc/[0-9]*/cmdline; do
+		cmd="$(tr '\0' ' ' <"$f" 2>/dev/null || true)"
+		if [[ "$cmd" == *"-jar $JAR "* ]]; then
+			pid="${f#/proc/}"
+			echo "${pid%/cmdline}"
+			return 0
+		fi
+	done
+	return 1
+}
+
 cmd_build() {
 	if ! needs_build; then
 		say "jar is up to date ($JAR)"
 		return 0
 	fi
+	# Repackaging rewrites the jar in place, which breaks a JVM still running from it.
+	local pid
+	if pid="$(jar_in_use)"; then
+		die "the server (pid $pid) runs from $JAR; stop it before rebuilding"
+	fi
 	command -v mvn >/dev/null || die "mvn not found (Maven 3.8+ and Java 17 are needed)"
 	say "building $JAR ..."
 	local t0=$SECONDS
-	mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$M2_REPO" -f "$PROJECT/pom.xml" package -DskipTests
+	# Strip the stray colour codes Maven prints even in batch mode; errors still show.
+	if ! mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$M2_REPO" -f "$PROJECT/pom.xml" package -DskipTests 2>&1 |
+		sed -u 's/\x1b\[[0-9;]*m//g' | { grep -v '^$' || true; }; then
+		die "build failed"
+	fi
 	[[ -f "$JAR" ]] || die "build finished but $JAR is missing"
 	# Maven keeps the jar's old timestamp when nothing was repackaged; mark it fresh.
 	touch "$JAR"
@@ -97,6 +120,7 @@ cmd_start() {
 	if pid="$(running_pid)"; then
 		if answering; then
 			say "already running (pid $pid) at $BASE_URL"
+			if needs_build; then say "note: docker/hapi changed since the jar was built; stop and start to rebuild"; fi
 			return 0
 		fi
 		say "already running (pid $pid) but not answering yet; waiting"
@@ -181,6 +205,8 @@ cmd_run() {
 	cmd_build
 	java_cmd
 	cd "$DATA"
+	# exec keeps this pid, so status/stop work for a foreground server too.
+	echo "$$" >"$PID_FILE"
 	exec "${JAVA_CMD[@]}"
 }
 
