@@ -25,6 +25,30 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
   return typeof data === 'object' && data !== null && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome';
 }
 
+/** Reads that can be repeated without effect. */
+const SAFE_ACTIONS = new Set(['read', 'search', 'capabilities', 'validate']);
+
+// Errors from fetch come from Node's own realm, so `instanceof Error` can be false (e.g. in
+// jest's VM): look at their fields instead.
+function errorName(e: unknown): string {
+  const name = (e as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : typeof e;
+}
+
+function causeCode(e: unknown): string | undefined {
+  const code = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isTimeout(e: unknown): boolean {
+  const name = errorName(e);
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function isConnectionFailure(e: unknown): boolean {
+  return !isClientHttpError(e) && !isTimeout(e);
+}
+
 function versionFromEtag(etag: string | null | undefined): string | undefined {
   return etag?.match(/^W\/"(.+)"$/)?.[1] ?? undefined;
 }
@@ -96,7 +120,11 @@ export class HapiStore implements FhirStore {
     return { resource, created: response?.status === 201, versionId };
   }
 
-  /** Runs one HAPI exchange with a deadline and turns every failure into an AppError. */
+  /**
+   * Runs one HAPI exchange with a deadline and turns every failure into an AppError. A read
+   * that fails at the connection (e.g. a pooled socket HAPI closed when it restarted) is tried
+   * once more: it is safe to repeat, and otherwise the first request after a restart fails.
+   */
   private async call<R = FhirResponse>(
     action: string,
     options: StoreCallOptions,
@@ -105,17 +133,26 @@ export class HapiStore implements FhirStore {
   ): Promise<R> {
     const started = Date.now();
     const allHeaders = { ...headers, ...(options.requestId ? { 'x-request-id': options.requestId } : {}) };
+    const attempt = async (): Promise<R> =>
+      (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
     try {
-      return (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
-    } catch (e) {
-      throw this.translate(e, action, 'if-match' in headers, Date.now() - started);
+      return await attempt();
+    } catch (first) {
+      if (SAFE_ACTIONS.has(action) && isConnectionFailure(first)) {
+        try {
+          return await attempt();
+        } catch (second) {
+          throw this.translate(second, action, false, Date.now() - started);
+        }
+      }
+      throw this.translate(first, action, 'if-match' in headers, Date.now() - started);
     }
   }
 
   private translate(e: unknown, action: string, conditionalOnVersion: boolean, elapsedMs: number): AppError {
     if (!isClientHttpError(e)) {
-      const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-      log().warn('fhir store unreachable', { action, timedOut, elapsedMs, error: e instanceof Error ? e.name : typeof e });
+      const timedOut = isTimeout(e);
+      log().warn('fhir store unreachable', { action, timedOut, elapsedMs, error: errorName(e), cause: causeCode(e) });
       return unavailable(
         timedOut ? `The FHIR store did not answer within ${this.settings.timeoutMs} ms` : 'The FHIR store is unreachable',
         this.settings.retryAfterSeconds,
