@@ -4,7 +4,8 @@ import { DomainError } from '../domain/errors.js';
 import type { CarePlanPcsp, PlanItem } from '../domain/model.js';
 import { codeFrom, concept, extension, findExtension, money, pence, reference, referencedId, SYSTEMS } from './common.js';
 import { managementOptionExtension, managementOptionFrom, MIXED } from './coverage.js';
-import { journeyExtension, journeyFrom, optional, requireId, requireString } from './extensionValues.js';
+import { journeyExtension, journeyFrom } from './extensionValues.js';
+import { opt, required } from './fields.js';
 
 /** CarePlanPcsp <-> CarePlan (profile phb-careplan); mappings/plan.md is the table. */
 export const PROFILE = SYSTEMS.profile('phb-careplan');
@@ -38,7 +39,7 @@ export function toFhir(plan: CarePlanPcsp): CarePlan & { id: string } {
     status: plan.status,
     intent: 'plan',
     title: plan.title,
-    ...optional('description', plan.aboutMe),
+    ...opt('description', plan.aboutMe),
     subject: reference('Patient', plan.budgetHolderId),
     ...(plan.agreedOn !== undefined ? { period: { start: plan.agreedOn } } : {}),
     created: plan.created,
@@ -56,20 +57,20 @@ export function fromFhir(carePlan: CarePlan): CarePlanPcsp {
   const budgets = carePlan.supportingInfo?.filter((r) => r.reference?.match(/(^|\/)Coverage\//)) ?? [];
   if (budgets.length !== 1) throw new DomainError('CarePlan.supportingInfo', 'CarePlan.supportingInfo must reference exactly one Coverage (the budget)');
   return {
-    id: requireId(carePlan, 'CarePlan.id'),
+    id: required(carePlan.id, 'CarePlan.id'),
     journeyId: journeyFrom(ext, 'CarePlan'),
     budgetHolderId: referencedId(carePlan.subject, 'Patient', 'CarePlan.subject'),
     budgetId: referencedId(budgets[0], 'Coverage', 'CarePlan.supportingInfo'),
     status: carePlan.status,
-    title: requireString(carePlan.title, 'CarePlan.title'),
-    ...optional('aboutMe', carePlan.description),
+    title: required(carePlan.title, 'CarePlan.title'),
+    ...opt('aboutMe', carePlan.description),
     goalIds: (carePlan.goal ?? []).map((g, i) => referencedId(g, 'Goal', `CarePlan.goal[${i}]`)),
     items: (carePlan.activity ?? []).map(activityFromFhir),
-    ...optional('risks', findExtension(ext, 'phb-plan-risks')?.valueString),
-    ...optional('contingency', findExtension(ext, 'phb-plan-contingency')?.valueString),
-    created: requireString(carePlan.created, 'CarePlan.created'),
-    ...optional('agreedOn', carePlan.period?.start),
-    ...optional('nextReview', findExtension(ext, 'phb-next-review')?.valueDate),
+    ...opt('risks', findExtension(ext, 'phb-plan-risks')?.valueString),
+    ...opt('contingency', findExtension(ext, 'phb-plan-contingency')?.valueString),
+    created: required(carePlan.created, 'CarePlan.created'),
+    ...opt('agreedOn', carePlan.period?.start),
+    ...opt('nextReview', findExtension(ext, 'phb-next-review')?.valueDate),
   };
 }
 
@@ -108,13 +109,13 @@ function activityFromFhir(activity: CarePlanActivity, i: number): PlanItem {
   if (option === MIXED) throw new DomainError(`${field}.detail.extension:managementOption`, 'A plan item is paid through one management option, not a mix');
   if ((detail.performer?.length ?? 0) > 1) throw new DomainError(`${field}.detail.performer`, `${field}.detail.performer must name at most one provider`);
   return {
-    id: requireString(activity.id, `${field}.id`),
-    description: requireString(detail.description, `${field}.detail.description`),
+    id: required(activity.id, `${field}.id`),
+    description: required(detail.description, `${field}.detail.description`),
     category: codeFrom(findExtension(ext, 'phb-activity-category')?.valueCodeableConcept, 'spend-category', SPEND_CATEGORIES, `${field}.detail.extension:category`),
     cost: pence(findExtension(ext, 'phb-activity-cost')?.valueMoney, `${field}.detail.extension:cost`),
-    ...optional('provider', detail.performer?.[0]?.display),
+    ...opt('provider', detail.performer?.[0]?.display),
     goalIds: (detail.goal ?? []).map((g, j) => referencedId(g, 'Goal', `${field}.detail.goal[${j}]`)),
-    ...optional('managementOption', option),
+    ...opt('managementOption', option),
     status,
   };
 }

@@ -3,7 +3,8 @@ import { COHORTS, MANAGEMENT_OPTIONS, PHB_KINDS, type ManagementOption } from '.
 import { DomainError } from '../domain/errors.js';
 import type { Budget, ManagementSplit } from '../domain/model.js';
 import { codeFrom, coding, concept, extension, findExtension, findExtensions, money, pence, reference, referencedId, SYSTEMS } from './common.js';
-import { journeyExtension, journeyFrom, optional, part, requireId } from './extensionValues.js';
+import { journeyExtension, journeyFrom, part } from './extensionValues.js';
+import { opt, required } from './fields.js';
 
 /** Budget <-> Coverage (profile phb-coverage); mappings/budget.md is the table. */
 export const PROFILE = SYSTEMS.profile('phb-coverage');
@@ -43,7 +44,7 @@ export function toFhir(budget: Budget): Coverage & { id: string } {
     type: concept('phb-kind', budget.kind),
     beneficiary: reference('Patient', budget.budgetHolderId),
     payor: [reference('Organization', budget.payorId)],
-    period: { start: budget.period.start, ...optional('end', budget.period.end) },
+    period: { start: budget.period.start, ...opt('end', budget.period.end) },
   };
 }
 
@@ -57,19 +58,19 @@ export function fromFhir(coverage: Coverage): Budget {
   const agreed = findExtension(ext, 'phb-agreed-amount');
   const contingency = findExtension(ext, 'phb-contingency-amount');
   return {
-    id: requireId(coverage, 'Coverage.id'),
+    id: required(coverage.id, 'Coverage.id'),
     journeyId: journeyFrom(ext, 'Coverage'),
     budgetHolderId: referencedId(coverage.beneficiary, 'Patient', 'Coverage.beneficiary'),
     kind: codeFrom(coverage.type, 'phb-kind', PHB_KINDS, 'Coverage.type'),
     cohort: codeFrom(findExtension(ext, 'phb-cohort')?.valueCodeableConcept, 'phb-cohort', COHORTS, 'Coverage.extension:cohort'),
     payorId: referencedId(single(coverage.payor, 'Coverage.payor'), 'Organization', 'Coverage.payor'),
     indicative: pence(findExtension(ext, 'phb-indicative-amount')?.valueMoney, 'Coverage.extension:indicativeAmount'),
-    ...optional('agreed', agreed && pence(agreed.valueMoney, 'Coverage.extension:agreedAmount')),
-    ...optional('calculation', findExtension(ext, 'phb-budget-calculation')?.valueString),
-    ...optional('contingency', contingency && pence(contingency.valueMoney, 'Coverage.extension:contingencyAmount')),
+    ...opt('agreed', agreed && pence(agreed.valueMoney, 'Coverage.extension:agreedAmount')),
+    ...opt('calculation', findExtension(ext, 'phb-budget-calculation')?.valueString),
+    ...opt('contingency', contingency && pence(contingency.valueMoney, 'Coverage.extension:contingencyAmount')),
     managementOption: managementOptionFrom(findExtension(ext, 'phb-management-option'), 'Coverage.extension:managementOption'),
     split: splitFrom(findExtensions(ext, 'phb-management-split')),
-    period: { start: coverage.period.start, ...optional('end', coverage.period.end) },
+    period: { start: coverage.period.start, ...opt('end', coverage.period.end) },
     status: status as Budget['status'],
   };
 }

@@ -3,7 +3,7 @@ import { GOAL_ACHIEVEMENTS, GOAL_LIFECYCLES, isCode } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
 import type { RecoveryGoal } from '../domain/model.js';
 import { reference, referencedId, SYSTEMS } from './common.js';
-import { optional, requireId, requireString } from './extensionValues.js';
+import { opt, required } from './fields.js';
 
 /** RecoveryGoal <-> Goal (profile phb-goal); mappings/goal.md is the table. */
 export const PROFILE = SYSTEMS.profile('phb-goal');
@@ -39,19 +39,19 @@ export function fromFhir(goal: Goal): RecoveryGoal {
     throw new DomainError('Goal.achievementStatus', `Goal.achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`);
   }
   return {
-    id: requireId(goal, 'Goal.id'),
+    id: required(goal.id, 'Goal.id'),
     budgetHolderId: referencedId(goal.subject, 'Patient', 'Goal.subject'),
-    text: requireString(goal.description.text, 'Goal.description.text'),
+    text: required(goal.description.text, 'Goal.description.text'),
     lifecycle: goal.lifecycleStatus,
-    ...optional('achievement', isCode(GOAL_ACHIEVEMENTS, achievement) ? achievement : undefined),
-    start: requireString(goal.startDate, 'Goal.startDate'),
-    ...optional('target', goal.target?.[0]?.dueDate),
+    ...opt('achievement', isCode(GOAL_ACHIEVEMENTS, achievement) ? achievement : undefined),
+    start: required(goal.startDate, 'Goal.startDate'),
+    ...opt('target', goal.target?.[0]?.dueDate),
     notes: (goal.note ?? []).map(noteFromFhir),
   };
 }
 
 function noteToFhir(note: RecoveryGoal['notes'][number]): Annotation {
-  return { text: note.text, time: note.time, ...optional('authorString', note.author) };
+  return { text: note.text, time: note.time, ...opt('authorString', note.author) };
 }
 
 function noteFromFhir(note: Annotation, i: number): RecoveryGoal['notes'][number] {
@@ -60,7 +60,7 @@ function noteFromFhir(note: Annotation, i: number): RecoveryGoal['notes'][number
   }
   return {
     text: note.text,
-    time: requireString(note.time, `Goal.note[${i}].time`),
-    ...optional('author', note.authorString),
+    time: required(note.time, `Goal.note[${i}].time`),
+    ...opt('author', note.authorString),
   };
 }

@@ -3,7 +3,8 @@ import { GOAL_ACHIEVEMENTS, IMPACT_ITEMS, REVIEW_POINTS, isCode, type GoalAchiev
 import { DomainError } from '../domain/errors.js';
 import type { ImpactAnswers, NeedsAssessment, Review, ReviewReflections } from '../domain/model.js';
 import { codeFrom, coding, reference, referencedId, SYSTEMS } from './common.js';
-import { journeyExtension, journeyFrom, optional, requireId, requireString } from './extensionValues.js';
+import { journeyExtension, journeyFrom } from './extensionValues.js';
+import { opt, required } from './fields.js';
 
 /**
  * Questionnaire answers <-> QuestionnaireResponse (profile phb-questionnaireresponse):
@@ -53,13 +54,13 @@ export function needsFromFhir(response: QuestionnaireResponse): NeedsAssessment 
   expectQuestionnaire(response, QUESTIONNAIRES.needs);
   const items = response.item ?? [];
   return {
-    id: requireId(response, 'QuestionnaireResponse.id'),
+    id: required(response.id, 'QuestionnaireResponse.id'),
     journeyId: journeyFrom(response.extension, 'QuestionnaireResponse'),
     budgetHolderId: referencedId(response.subject, 'Patient', 'QuestionnaireResponse.subject'),
-    whatMattersToMe: requireString(stringAnswer(items, 'what-matters-to-me'), "QuestionnaireResponse.item('what-matters-to-me')"),
-    strengths: answersOf(items, 'strengths').map((a, i) => requireString(a.valueString, `QuestionnaireResponse.item('strengths').answer[${i}]`)),
-    ...optional('circumstances', stringAnswer(items, 'circumstances')),
-    completed: requireString(response.authored, 'QuestionnaireResponse.authored'),
+    whatMattersToMe: required(stringAnswer(items, 'what-matters-to-me'), "QuestionnaireResponse.item('what-matters-to-me')"),
+    strengths: answersOf(items, 'strengths').map((a, i) => required(a.valueString, `QuestionnaireResponse.item('strengths').answer[${i}]`)),
+    ...opt('circumstances', stringAnswer(items, 'circumstances')),
+    completed: required(response.authored, 'QuestionnaireResponse.authored'),
   };
 }
 
@@ -95,12 +96,12 @@ export function reviewFromFhir(response: QuestionnaireResponse): Review {
   }
   const impact = items.find((i) => i.linkId === 'impact');
   return {
-    id: requireId(response, 'QuestionnaireResponse.id'),
+    id: required(response.id, 'QuestionnaireResponse.id'),
     journeyId: journeyFrom(response.extension, 'QuestionnaireResponse'),
     budgetHolderId: referencedId(response.subject, 'Patient', 'QuestionnaireResponse.subject'),
     point: codeFrom(point ? [point] : undefined, 'review-point', REVIEW_POINTS, "QuestionnaireResponse.item('review-point')"),
-    completed: requireString(response.authored, 'QuestionnaireResponse.authored'),
-    ...optional('impact', impact && impactFromItems(impact.item ?? [], "QuestionnaireResponse.item('impact')")),
+    completed: required(response.authored, 'QuestionnaireResponse.authored'),
+    ...opt('impact', impact && impactFromItems(impact.item ?? [], "QuestionnaireResponse.item('impact')")),
     goalProgress: Object.fromEntries(items.filter((i) => i.linkId === 'goal-progress').map(goalProgressFrom)),
     ...(Object.keys(reflections).length > 0 ? { reflections } : {}),
   };

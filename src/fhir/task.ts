@@ -5,7 +5,8 @@ import {
 import { DomainError } from '../domain/errors.js';
 import type { SignOffDecision, SpendRequest } from '../domain/model.js';
 import { codeFrom, coding, concept, extension, findExtension, findExtensions, money, pence, reference, referencedId, SYSTEMS } from './common.js';
-import { journeyExtension, journeyFrom, optional, part, requireId, requireString } from './extensionValues.js';
+import { journeyExtension, journeyFrom, part } from './extensionValues.js';
+import { opt, required } from './fields.js';
 
 /**
  * SpendRequest <-> sign-off Task (profile phb-signoff-task); mappings/sign-off.md is the table.
@@ -62,20 +63,20 @@ export function fromFhir(task: Task): SpendRequest {
   const status = codeFrom(task.businessStatus, 'spend-request-status', SPEND_REQUEST_STATUSES, 'Task.businessStatus');
   const paidOn = findExtension(ext, 'phb-paid-on');
   return {
-    id: requireId(task, 'Task.id'),
+    id: required(task.id, 'Task.id'),
     journeyId: journeyFrom(ext, 'Task'),
     budgetHolderId: referencedId(task.for, 'Patient', 'Task.for'),
     planId: referencedId(task.focus, 'CarePlan', 'Task.focus'),
-    itemId: requireString(findExtension(ext, 'phb-plan-item')?.valueString, 'Task.extension:planItem'),
+    itemId: required(findExtension(ext, 'phb-plan-item')?.valueString, 'Task.extension:planItem'),
     amount: pence(findExtension(ext, 'phb-request-amount')?.valueMoney, 'Task.extension:amount'),
     category: codeFrom(findExtension(ext, 'phb-activity-category')?.valueCodeableConcept, 'spend-category', SPEND_CATEGORIES, 'Task.extension:category'),
     submittedBy: referencedId(task.requester, 'Practitioner', 'Task.requester'),
-    submitted: requireString(task.authoredOn, 'Task.authoredOn'),
+    submitted: required(task.authoredOn, 'Task.authoredOn'),
     requiredRoles: (task.performerType ?? []).map((c, i) => codeFrom(c, 'staff-role', SIGN_OFF_ROLES, `Task.performerType[${i}]`)),
     decisions: findExtensions(ext, 'phb-sign-off-decision').map(decisionFromFhir),
     status,
-    ...optional('refusalReason', task.statusReason?.text),
-    ...optional('paidOn', paidOn && requireString(paidOn.valueDateTime, 'Task.extension:paidOn')),
+    ...opt('refusalReason', task.statusReason?.text),
+    ...opt('paidOn', paidOn && required(paidOn.valueDateTime, 'Task.extension:paidOn')),
   };
 }
 
@@ -101,8 +102,8 @@ function decisionFromFhir(ext: Extension, i: number): SignOffDecision {
     role: codeFrom(role ? [role] : undefined, 'staff-role', SIGN_OFF_ROLES, `${field}.role`),
     decidedBy: referencedId(part(ext, 'decidedBy')?.valueReference, 'Practitioner', `${field}.decidedBy`),
     outcome,
-    time: requireString(part(ext, 'time')?.valueDateTime, `${field}.time`),
-    rationale: requireString(part(ext, 'rationale')?.valueString, `${field}.rationale`),
-    ...optional('alternatives', part(ext, 'alternatives')?.valueString),
+    time: required(part(ext, 'time')?.valueDateTime, `${field}.time`),
+    rationale: required(part(ext, 'rationale')?.valueString, `${field}.rationale`),
+    ...opt('alternatives', part(ext, 'alternatives')?.valueString),
   };
 }
