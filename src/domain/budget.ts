@@ -1,0 +1,61 @@
+import { MANAGEMENT_OPTIONS, isCode, type ManagementOption } from './codes.js';
+import { DomainError } from './errors.js';
+import type { Budget, CarePlanPcsp, ManagementSplit, SpendLine } from './model.js';
+import { formatPounds, requirePence, sumPence, type Pence } from './money.js';
+
+/** The amount the plan works to: the agreed budget once there is one, else the indicative. */
+export function workingAmount(budget: Pick<Budget, 'indicative' | 'agreed'>): Pence {
+  return budget.agreed ?? budget.indicative;
+}
+
+/**
+ * How the money is held must add up: one option holds the whole amount, `mixed` splits it
+ * across at least two options whose amounts sum to the budget exactly.
+ */
+export function checkManagementSplit(budget: Pick<Budget, 'indicative' | 'agreed' | 'managementOption' | 'split'>): void {
+  const entries = Object.entries(budget.split) as [string, unknown][];
+  for (const [option, amount] of entries) {
+    if (!isCode(MANAGEMENT_OPTIONS, option)) {
+      throw new DomainError(`/split/${option}`, `/split/${option}: not a management option (one of ${MANAGEMENT_OPTIONS.join(', ')})`);
+    }
+    requirePence(amount, `/split/${option}`);
+  }
+  const options = entries.map(([option]) => option as ManagementOption);
+  if (budget.managementOption === 'mixed') {
+    if (options.length < 2) throw new DomainError('/split', '/split: a mixed budget names at least two management options with an amount each');
+  } else if (options.length !== 1 || options[0] !== budget.managementOption) {
+    throw new DomainError('/split', `/split: a ${budget.managementOption} budget holds its whole amount as ${budget.managementOption}`);
+  }
+  const total = sumPence(entries.map(([, amount]) => amount as Pence));
+  const expected = workingAmount(budget);
+  if (total !== expected) {
+    throw new DomainError('/split', `/split: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`, 'business-rule');
+  }
+}
+
+/** The split for a single-option budget. */
+export function wholeSplit(option: ManagementOption, amount: Pence): ManagementSplit {
+  return { [option]: amount };
+}
+
+export function planTotal(plan: Pick<CarePlanPcsp, 'items'>): Pence {
+  return sumPence(plan.items.filter((i) => i.status !== 'declined' && i.status !== 'cancelled').map((i) => i.cost));
+}
+
+/** A plan whose items cost more than the budget cannot be agreed. */
+export function checkPlanWithinBudget(plan: Pick<CarePlanPcsp, 'items'>, budget: Pick<Budget, 'indicative' | 'agreed'>): void {
+  const total = planTotal(plan);
+  const available = workingAmount(budget);
+  if (total > available) {
+    throw new DomainError(
+      '/items',
+      `/items: the plan costs ${formatPounds(total)}, more than the budget of ${formatPounds(available)}; revise the budget or reduce an item`,
+      'business-rule',
+    );
+  }
+}
+
+/** Money left unspent: the budget less what was actually spent (never negative: overspend is reported apart). */
+export function underspend(budget: Pick<Budget, 'indicative' | 'agreed'>, spent: readonly Pick<SpendLine, 'amount'>[]): Pence {
+  return Math.max(0, workingAmount(budget) - sumPence(spent.map((s) => s.amount)));
+}

@@ -1,0 +1,97 @@
+import { checkManagementSplit, checkPlanWithinBudget, planTotal, underspend } from '../../src/domain/budget.js';
+import { DomainError } from '../../src/domain/errors.js';
+import { formatPounds, penceToPounds, poundsToPence } from '../../src/domain/money.js';
+import { isValidNhsNumber, parseNhsNumber } from '../../src/domain/nhsNumber.js';
+import { loadScenarios } from '../support/scenarios.js';
+import { scenarioDomain } from '../support/scenarioDomain.js';
+
+const scenarios = loadScenarios();
+const byId = (id: string) => {
+  const s = scenarios.find((x) => x.id === id);
+  if (!s) throw new Error(`no scenario ${id}`);
+  return { s, d: scenarioDomain(s) };
+};
+
+function domainError(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
+  throw new Error('expected a DomainError');
+}
+
+describe('NHS number', () => {
+  it.each(scenarios.map((s) => [s.id, s.person.nhsNumber]))('accepts the scenario number of %s', (_id, nhs) => {
+    expect(isValidNhsNumber(nhs)).toBe(true);
+  });
+
+  it('accepts spaces as people write it', () => {
+    expect(parseNhsNumber('999 007 9196')).toBe('9990079196');
+  });
+
+  it('refuses a wrong check digit, naming the field but not echoing the number', () => {
+    const e = domainError(() => parseNhsNumber('9990079197', '/person/nhsNumber'));
+    expect(e.field).toBe('/person/nhsNumber');
+    expect(e.message).toMatch(/^\/person\/nhsNumber: not a valid NHS number \(the Modulus 11 check digit does not match\)$/);
+    expect(e.message).not.toContain('9990079197');
+  });
+
+  it('refuses a number whose check digit would be 10', () => {
+    // 000000006: weighted sum 6 x 2 = 12, and 11 - (12 mod 11) = 10, so no check digit can be right.
+    expect(isValidNhsNumber('0000000060')).toBe(false);
+    expect(domainError(() => parseNhsNumber('12345')).message).toMatch(/exactly 10 digits/);
+  });
+});
+
+describe('money in pence', () => {
+  it('converts exactly to and from pounds', () => {
+    expect(penceToPounds(25001)).toBe(250.01);
+    expect(poundsToPence(250.01, '/amount')).toBe(25001);
+    expect(poundsToPence(0.1 + 0.2, '/amount')).toBe(30);
+    expect(() => poundsToPence(1.005, '/amount')).toThrow(/at most two decimal places/);
+    expect(formatPounds(3000000)).toBe('£30,000.00');
+  });
+});
+
+describe('management option split', () => {
+  it('accepts the Blackpool mixed budget: direct payment plus notional hydrotherapy', () => {
+    const { d } = byId('blackpool-chc-ongoing');
+    expect(() => checkManagementSplit(d.budget)).not.toThrow();
+  });
+
+  it('accepts every scenario budget', () => {
+    for (const s of scenarios) expect(() => checkManagementSplit(scenarioDomain(s).budget)).not.toThrow();
+  });
+
+  it('refuses a mixed split that does not add up, saying by how much', () => {
+    const { d } = byId('blackpool-chc-ongoing');
+    const e = domainError(() => checkManagementSplit({ ...d.budget, split: { 'direct-payment': 2600000, notional: 300000 } }));
+    expect(e.kind).toBe('business-rule');
+    expect(e.message).toBe('/split: the amounts add up to £29,000.00, not the budget of £30,000.00');
+  });
+
+  it('refuses a mixed budget with one option, and a single option holding another', () => {
+    const { d } = byId('blackpool-chc-ongoing');
+    expect(domainError(() => checkManagementSplit({ ...d.budget, split: { notional: 3000000 } })).message).toMatch(/at least two/);
+    expect(domainError(() => checkManagementSplit({ ...d.budget, managementOption: 'notional', split: { 'direct-payment': 3000000 } })).message)
+      .toMatch(/a notional budget holds its whole amount as notional/);
+  });
+});
+
+describe('plan against budget', () => {
+  it('refuses to agree the stay-connected plan: 246.00 of items against a 200.00 budget', () => {
+    const { s, d } = byId('ch-stay-connected');
+    expect(s.expect.planOverBudgetRejected).toBe(true);
+    expect(planTotal(d.plan)).toBe(24600);
+    const e = domainError(() => checkPlanWithinBudget(d.plan, d.budget));
+    expect(e.message).toMatch(/£246.00, more than the budget of £200.00/);
+  });
+
+  it('agrees the laptop plan and leaves the expected underspend', () => {
+    const { s, d } = byId('ch-laptop-gcse');
+    expect(() => checkPlanWithinBudget(d.plan, d.budget)).not.toThrow();
+    expect(underspend(d.budget, [{ amount: 42000 }])).toBe(s.expect.underspend);
+  });
+});
