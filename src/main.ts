@@ -7,6 +7,7 @@ import { loadConformance, ConformanceLoadError } from './conformance/loader.js';
 import { AppError } from './outcome/errors.js';
 import { createApp } from './api/app.js';
 import type { Readiness } from './api/readiness.js';
+import { createAuth } from './auth/setup.js';
 
 function fail(message: string): never {
   logger.error('start-up stopped', { reason: message });
@@ -36,15 +37,26 @@ async function main(): Promise<void> {
 
   const store = new HapiStore({ baseUrl: config.fhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
   const readiness: Readiness = { conformanceLoaded: false };
-  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds });
+  const auth = createAuth(store, {
+    issuers: config.oidcIssuers,
+    audience: config.oidcAudience,
+    algorithms: config.oidcAlgorithms,
+    jwksCooldownMs: config.oidcJwksCooldownMs,
+    clockToleranceSeconds: config.oidcClockToleranceSeconds,
+    phrAppClients: config.phrAppClients,
+    timeoutMs: config.fhirTimeoutMs,
+    retryAfterSeconds: config.retryAfterSeconds,
+  });
+  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds, auth });
   const server: Server = app.listen(config.port, config.host, () => {
-    logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl });
+    logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
   });
   server.on('error', (e) => fail(`Cannot listen on ${config.host}:${config.port} (${e.message})`));
 
   const shutdown = (signal: string): void => {
     logger.info('shutting down', { signal });
-    server.close(() => process.exit(0));
+    // Audit events still in flight are written before the process ends.
+    server.close(() => void auth.audit.flush().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 10000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

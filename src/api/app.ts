@@ -4,11 +4,17 @@ import { AppError } from '../outcome/errors.js';
 import { requestContext } from './context.js';
 import { fhirErrorHandler, problemErrorHandler } from './render.js';
 import { healthRouter, type Readiness } from './readiness.js';
+import { createAuth, type Auth } from '../auth/setup.js';
+import { permissionGuard, type RequirePermission } from '../auth/guard.js';
+import { PROTECTED_ROUTES } from './protectedRoutes.js';
+import { smartRouter } from './smartRouter.js';
 
 export interface AppDeps {
   store: FhirStore;
   readiness: Readiness;
   retryAfterSeconds: number;
+  /** Without it no issuer is trusted, so every protected route answers 401 (deny by default). */
+  auth?: Auth;
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
@@ -22,9 +28,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext);
 
   app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds));
+  // Deny by default: with no auth given, no issuer is trusted and every protected route answers 401.
+  const auth = deps.auth ?? createAuth(deps.store, {
+    issuers: [], audience: 'unconfigured', algorithms: ['RS256'], jwksCooldownMs: 30000, clockToleranceSeconds: 0,
+    phrAppClients: [], timeoutMs: 5000, retryAfterSeconds: deps.retryAfterSeconds,
+  });
+  const requirePermission = permissionGuard(auth);
+  app.use(smartRouter(auth.issuers));
 
   const fhir = express.Router();
   fhir.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
+  fhir.use(smartRouter(auth.issuers));
+  mountProtected(fhir, 'fhir', requirePermission, deps.store);
   fhir.use((req, _res, next) => {
     next(new AppError(404, { code: 'not-supported', diagnostics: `${req.method} ${req.baseUrl}${req.path} is not supported by this server` }));
   });
@@ -33,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
+  mountProtected(api, 'api', requirePermission, deps.store);
   api.use((req, _res, next) => {
     next(new AppError(404, { code: 'not-found', diagnostics: `${req.method} ${req.baseUrl}${req.path} does not exist` }));
   });
@@ -44,4 +60,15 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(problemErrorHandler);
   return app;
+}
+
+/** Each protected route behind the guard that asks the permission table for its row. */
+function mountProtected(router: express.Router, face: 'fhir' | 'api', requirePermission: RequirePermission, store: FhirStore): void {
+  for (const route of PROTECTED_ROUTES.filter((r) => r.face === face)) {
+    router[route.method](
+      route.path,
+      requirePermission(route.resource, route.interaction, { patient: route.patient, ...(route.id ? { id: route.id } : {}) }),
+      (req, res) => route.handle(store, req, res),
+    );
+  }
 }

@@ -31,6 +31,7 @@ function logError(err: unknown, app: AppError, status: number): void {
 
 function setRetryAfter(res: Response, app: AppError): void {
   if (app.options.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(app.options.retryAfterSeconds));
+  for (const [name, value] of Object.entries(app.options.headers ?? {})) res.setHeader(name, value);
 }
 
 export function toOperationOutcome(app: AppError): OperationOutcome {

@@ -18,6 +18,20 @@ export interface Config {
   retryAfterSeconds: number;
   profilesDir: string;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** OpenID Connect issuers whose access tokens the facade trusts (exact `iss` values). */
+  oidcIssuers: string[];
+  /** The `aud` every access token must carry: this facade's identifier. */
+  oidcAudience: string;
+  /** Asymmetric JWS algorithms accepted; `none` and HMAC are never accepted. */
+  oidcAlgorithms: string[];
+  /** Least time between two JWKS fetches, so forged unknown key ids cannot flood the issuer. */
+  oidcJwksCooldownMs: number;
+  /** Clock skew allowed on `exp`/`nbf`. */
+  oidcClockToleranceSeconds: number;
+  /** Client ids that are personal health record apps: they need the person's active Consent. */
+  phrAppClients: string[];
+  /** Port of the development-only identity provider started by `npm start`. */
+  devIdentityPort: number;
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -30,7 +44,17 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   retryAfterSeconds: 'RETRY_AFTER_SECONDS',
   profilesDir: 'PROFILES_DIR',
   logLevel: 'LOG_LEVEL',
+  oidcIssuers: 'OIDC_ISSUERS',
+  oidcAudience: 'OIDC_AUDIENCE',
+  oidcAlgorithms: 'OIDC_ALGORITHMS',
+  oidcJwksCooldownMs: 'OIDC_JWKS_COOLDOWN_MS',
+  oidcClockToleranceSeconds: 'OIDC_CLOCK_TOLERANCE_SECONDS',
+  phrAppClients: 'PHR_APP_CLIENTS',
+  devIdentityPort: 'DEV_IDENTITY_PORT',
 };
+
+/** Variables holding comma-separated lists. */
+const LIST_FIELDS: ReadonlySet<keyof Config> = new Set(['oidcIssuers', 'oidcAlgorithms', 'phrAppClients']);
 
 const schema: JSONSchemaType<Config> = {
   type: 'object',
@@ -45,8 +69,24 @@ const schema: JSONSchemaType<Config> = {
     retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
     profilesDir: { type: 'string', minLength: 1 },
     logLevel: { type: 'string', enum: ['error', 'warn', 'info', 'debug'] },
+    oidcIssuers: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^https?://' }, uniqueItems: true },
+    oidcAudience: { type: 'string', minLength: 1 },
+    // Asymmetric only: HMAC with a published key and `none` are the classic JWT forgeries.
+    oidcAlgorithms: { type: 'array', minItems: 1, items: { type: 'string', enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] } },
+    oidcJwksCooldownMs: { type: 'integer', minimum: 0, maximum: 3600000 },
+    oidcClockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300 },
+    phrAppClients: { type: 'array', items: { type: 'string', minLength: 1 } },
+    devIdentityPort: { type: 'integer', minimum: 1, maximum: 65535 },
   },
 };
+
+/** The development identity provider (src/devIdentity) and what the facade trusts by default in development. */
+export const DEV_IDENTITY = {
+  defaultPort: 8085,
+  issuer: (port: number): string => `http://127.0.0.1:${port}`,
+  phrAppClient: 'demo-phr-app',
+  gpSystemClient: 'demo-gp-system',
+} as const;
 
 const DEFAULTS: Config = {
   nodeEnv: 'development',
@@ -57,6 +97,13 @@ const DEFAULTS: Config = {
   retryAfterSeconds: 5,
   profilesDir: path.join(repoRoot, 'profiles'),
   logLevel: 'info',
+  oidcIssuers: [],
+  oidcAudience: 'http://127.0.0.1:8080/fhir',
+  oidcAlgorithms: ['RS256', 'PS256', 'ES256'],
+  oidcJwksCooldownMs: 30000,
+  oidcClockToleranceSeconds: 30,
+  phrAppClients: [],
+  devIdentityPort: DEV_IDENTITY.defaultPort,
 };
 
 export class ConfigError extends Error {
@@ -75,16 +122,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const candidate: Record<string, unknown> = { ...DEFAULTS };
   for (const [field, name] of Object.entries(ENV_NAMES)) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') candidate[field] = raw;
+    if (raw === undefined || raw === '') continue;
+    candidate[field] = LIST_FIELDS.has(field as keyof Config) ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : raw;
   }
   if (validate(candidate)) {
-    return { ...candidate, fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, '') };
+    const config = { ...candidate, fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, '') };
+    const problems = identityProblems(config, env);
+    if (problems.length) throw new ConfigError(problems);
+    return withDevelopmentIdentity(config, env);
   }
   const problems = (validate.errors ?? []).map((e) => {
-    const field = e.instancePath.replace(/^\//, '') as keyof Config;
+    const field = e.instancePath.replace(/^\//, '').split('/')[0] as keyof Config;
     const name = ENV_NAMES[field] ?? field;
     const value = env[name];
     return `${name}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${e.message ?? 'is invalid'}`;
   });
   throw new ConfigError(problems);
+}
+
+const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/** Plain-HTTP issuers are allowed on loopback outside production only (the development provider). */
+function identityProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const issuer of config.oidcIssuers) {
+    if (issuer.startsWith('https://')) continue;
+    if (config.nodeEnv === 'production' || !LOOPBACK_HTTP.test(issuer)) {
+      problems.push(`${ENV_NAMES.oidcIssuers}=${JSON.stringify(env[ENV_NAMES.oidcIssuers])}: ${issuer} must use https (plain http only on loopback outside production)`);
+    }
+  }
+  if (config.nodeEnv === 'production' && config.oidcIssuers.length === 0) {
+    problems.push(`${ENV_NAMES.oidcIssuers}: must name at least one issuer in production`);
+  }
+  return problems;
+}
+
+/** In development only, with no issuer named, the facade trusts the local development identity provider. */
+function withDevelopmentIdentity(config: Config, env: NodeJS.ProcessEnv): Config {
+  if (config.nodeEnv !== 'development') return config;
+  return {
+    ...config,
+    oidcIssuers: config.oidcIssuers.length ? config.oidcIssuers : [DEV_IDENTITY.issuer(config.devIdentityPort)],
+    phrAppClients: env[ENV_NAMES.phrAppClients] === undefined ? [DEV_IDENTITY.phrAppClient] : config.phrAppClients,
+  };
 }

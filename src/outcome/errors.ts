@@ -36,7 +36,7 @@ export class AppError extends Error {
   constructor(
     readonly status: number,
     issues: Issue | Issue[],
-    readonly options: { retryAfterSeconds?: number; outcome?: OperationOutcome; reason?: StoreFailure } = {},
+    readonly options: { retryAfterSeconds?: number; outcome?: OperationOutcome; reason?: StoreFailure; headers?: Readonly<Record<string, string>> } = {},
   ) {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.map((i) => i.diagnostics).join('; '));
@@ -55,3 +55,11 @@ export const notFound = (diagnostics: string): AppError => new AppError(404, { c
 
 export const unavailable = (diagnostics: string, retryAfterSeconds: number): AppError =>
   new AppError(503, { code: 'transient', diagnostics }, { retryAfterSeconds, reason: 'unavailable' });
+
+/** 401: no usable credentials; `challenge` is the WWW-Authenticate value (RFC 6750). */
+export const unauthorized = (diagnostics: string, challenge: string): AppError =>
+  new AppError(401, { code: 'login', diagnostics }, { headers: { 'WWW-Authenticate': challenge } });
+
+/** 403: the caller is known but may not do this. */
+export const forbidden = (diagnostics: string, headers?: Readonly<Record<string, string>>): AppError =>
+  new AppError(403, { code: 'forbidden', diagnostics }, headers ? { headers } : {});

@@ -25,3 +25,19 @@ describe('configuration from the environment', () => {
     expect(message).toMatch(/LOG_LEVEL="loud": must be equal to one of the allowed values/);
   });
 });
+
+describe('identity configuration', () => {
+  it('trusts the development identity provider by default in development only', () => {
+    expect(loadConfig({})).toMatchObject({ oidcIssuers: ['http://127.0.0.1:8085'], phrAppClients: ['demo-phr-app'], oidcAlgorithms: ['RS256', 'PS256', 'ES256'] });
+    expect(loadConfig({ NODE_ENV: 'test' }).oidcIssuers).toEqual([]);
+  });
+
+  it('reads issuer lists and refuses HMAC, none and plain-http issuers off loopback', () => {
+    expect(loadConfig({ OIDC_ISSUERS: 'https://a.example, https://b.example/realm', OIDC_AUDIENCE: 'https://phb.example/fhir' })).toMatchObject({ oidcIssuers: ['https://a.example', 'https://b.example/realm'] });
+    expect(() => loadConfig({ OIDC_ALGORITHMS: 'RS256,HS256' })).toThrow(/OIDC_ALGORITHMS="RS256,HS256": must be equal to one of the allowed values/);
+    expect(() => loadConfig({ OIDC_ALGORITHMS: 'none' })).toThrow(/OIDC_ALGORITHMS/);
+    expect(() => loadConfig({ OIDC_ISSUERS: 'http://idp.example' })).toThrow(/must use https/);
+    expect(() => loadConfig({ NODE_ENV: 'production', OIDC_ISSUERS: 'http://127.0.0.1:8085' })).toThrow(/must use https/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/OIDC_ISSUERS: must name at least one issuer in production/);
+  });
+});

@@ -1,0 +1,102 @@
+import type { Bundle, Consent, Patient } from 'fhir/r4.js';
+import type { Request, Response } from 'express';
+import { currentRequestId } from '../log/logger.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import * as consent from '../fhir/consent.js';
+import { accessOf } from '../auth/guard.js';
+import { patientParam, resourceIdParam } from '../auth/compartment.js';
+import type { Interaction } from '../auth/scopes.js';
+import { badRequest } from '../outcome/errors.js';
+
+/**
+ * The routes that serve personal data so far, as one table: each names the permission it needs
+ * (a row of src/auth/permissions.ts) and whose data it touches. app.ts mounts them behind the
+ * guard, and the access-matrix test runs every role against every row.
+ */
+export interface ProtectedRoute {
+  face: 'fhir' | 'api';
+  method: 'get';
+  /** Express path under the face's mount point. */
+  path: string;
+  resource: string;
+  interaction: Interaction;
+  patient: (req: Request) => string | undefined;
+  id?: (req: Request) => string | undefined;
+  /** A concrete URL for a patient, for documentation and tests. */
+  urlFor: (patientId: string) => string;
+  handle: (store: FhirStore, req: Request, res: Response) => Promise<void>;
+}
+
+const options = (): { requestId?: string } => {
+  const requestId = currentRequestId();
+  return requestId ? { requestId } : {};
+};
+
+function queryValue(req: Request, name: string): unknown {
+  return (req.query as Record<string, unknown>)[name];
+}
+
+/** Consents of one patient, already narrowed by the guard to the patient it allowed. */
+async function consentsOf(store: FhirStore, req: Request): Promise<Consent[]> {
+  const { patientId } = accessOf(req);
+  if (patientId === undefined) throw badRequest('Name the patient', 'patient');
+  const bundle = await store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 }, options());
+  return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'Consent' ? [e.resource] : []));
+}
+
+export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
+  {
+    face: 'fhir',
+    method: 'get',
+    path: '/Patient/:id',
+    resource: 'Patient',
+    interaction: 'read',
+    patient: (req) => resourceIdParam(req.params.id),
+    id: (req) => resourceIdParam(req.params.id),
+    urlFor: (patientId) => `/fhir/Patient/${patientId}`,
+    handle: async (store, req, res) => {
+      const patient = await store.read<Patient>('Patient', resourceIdParam(req.params.id), options());
+      if (patient.meta?.versionId) res.setHeader('ETag', `W/"${patient.meta.versionId}"`);
+      res.type('application/fhir+json').json(patient);
+    },
+  },
+  {
+    face: 'fhir',
+    method: 'get',
+    path: '/Consent',
+    resource: 'Consent',
+    interaction: 'search',
+    patient: (req) => patientParam(queryValue(req, 'patient')),
+    urlFor: (patientId) => `/fhir/Consent?patient=Patient/${patientId}`,
+    handle: async (store, req, res) => {
+      const found = await consentsOf(store, req);
+      const base = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+      const bundle: Bundle<Consent> = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: found.length,
+        entry: found.map((resource) => ({ fullUrl: `${base}/Consent/${resource.id ?? ''}`, resource, search: { mode: 'match' } })),
+      };
+      res.type('application/fhir+json').json(bundle);
+    },
+  },
+  {
+    face: 'api',
+    method: 'get',
+    path: '/v1/budget-holders/:id/consents',
+    resource: 'Consent',
+    interaction: 'search',
+    patient: (req) => resourceIdParam(req.params.id, '/id'),
+    urlFor: (patientId) => `/api/v1/budget-holders/${patientId}/consents`,
+    handle: async (store, req, res) => {
+      const consents = (await consentsOf(store, req)).flatMap((c) => {
+        try {
+          return [consent.fromFhir(c)];
+        } catch {
+          return []; // not a PHR consent of ours
+        }
+      });
+      res.json({ consents });
+    },
+  },
+];

@@ -1,0 +1,73 @@
+import { isPatientCaller, type Caller } from './caller.js';
+import { grantFor, type Grant } from './permissions.js';
+import { scopeString, scopesAllow, type Interaction } from './scopes.js';
+
+/** What a route is about to do. `patientId` is whose data it touches (absent for non-personal data). */
+export interface AccessRequest {
+  resource: string;
+  interaction: Interaction;
+  patientId?: string;
+}
+
+export type Decision =
+  | { allowed: true; grant: Grant }
+  | { allowed: false; reason: string; /** The scope that would have been needed, for the challenge. */ missingScope?: string };
+
+/** Facts that live in the FHIR store; the decision asks for them, it does not fetch them itself. */
+export interface AccessFacts {
+  /** An active Consent of the patient naming this PHR app as recipient. */
+  consentActive(patientId: string, clientId: string): Promise<boolean>;
+  /** The staff member (their PractitionerRole, holding this role) is on the patient's team. */
+  onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean>;
+  /** The patient is registered with the GP practice of this ODS code. */
+  registeredWith(patientId: string, ods: string): Promise<boolean>;
+  /** The RelatedPerson is an active representative of the patient. */
+  represents(relatedPersonId: string, patientId: string): Promise<boolean>;
+}
+
+const deny = (reason: string, missingScope?: string): Decision => ({ allowed: false, reason, ...(missingScope ? { missingScope } : {}) });
+
+/** The one access decision: the permission table, then the token's scopes, then the row's reach. */
+export async function authorize(caller: Caller, request: AccessRequest, facts: AccessFacts): Promise<Decision> {
+  const { resource, interaction, patientId } = request;
+  const grant = grantFor(caller.role, resource, interaction);
+  if (!grant) return deny(`The ${caller.role} role may not ${interaction} ${resource}`);
+  if (!scopesAllow(caller.scopes, caller.scopeContext, resource, interaction)) {
+    const needed = scopeString(caller.scopeContext, resource, [interaction]);
+    return deny(`The access token's scopes do not allow ${interaction} ${resource} (needs ${needed})`, needed);
+  }
+  const allowed: Decision = { allowed: true, grant };
+  switch (grant.reach) {
+    case 'any':
+      return allowed;
+    case 'own':
+    case 'own-consented': {
+      if (!isPatientCaller(caller)) return deny(`The ${caller.role} role has no patient of its own`);
+      if (patientId !== caller.patientId) return deny('The record is outside the patient compartment of this access token');
+      if (caller.fhirUser.startsWith('RelatedPerson/') && !(await facts.represents(caller.fhirUser.slice('RelatedPerson/'.length), patientId))) {
+        return deny('The representative is not recorded as acting for this patient');
+      }
+      if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId))) {
+        return deny('The person has no active consent to share their record with this app');
+      }
+      return allowed;
+    }
+    case 'team':
+      if (caller.kind !== 'staff') return deny(`The ${caller.role} role has no team`);
+      if (patientId === undefined) return deny('Name the patient (staff see their own team\'s patients only)');
+      return (await facts.onTeam(caller.practitionerRoleId, caller.role, patientId)) ? allowed : deny('The patient is not on the caller\'s team');
+    case 'registered':
+      if (caller.kind !== 'system' || caller.organisationOds === undefined) return deny('The client names no GP practice (phb_org)');
+      if (patientId === undefined) return deny('Name the patient (a GP system sees its registered patients only)');
+      return (await facts.registeredWith(patientId, caller.organisationOds)) ? allowed : deny('The patient is not registered with this GP practice');
+  }
+}
+
+/**
+ * The patient a request is about, narrowed for patient-context callers: a search that names no
+ * patient is confined to the caller's own, never widened to everyone's.
+ */
+export function patientInScope(caller: Caller, requested: string | undefined): string | undefined {
+  if (requested !== undefined) return requested;
+  return isPatientCaller(caller) ? caller.patientId : undefined;
+}

@@ -1,0 +1,78 @@
+import type { CareTeam, Consent, EpisodeOfCare, FhirResource, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
+import { currentRequestId } from '../log/logger.js';
+import { AppError } from '../outcome/errors.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import { SYSTEMS } from '../fhir/common.js';
+import * as consent from '../fhir/consent.js';
+import { TEAM_SYSTEM } from '../fhir/practitioner.js';
+import type { AccessFacts } from './authorize.js';
+
+/**
+ * Access facts read from HAPI on every request, never cached: withdrawing consent or leaving a
+ * team takes effect on the caller's next request.
+ */
+export class StoreAccessFacts implements AccessFacts {
+  constructor(private readonly store: FhirStore) {}
+
+  async consentActive(patientId: string, clientId: string): Promise<boolean> {
+    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 }, this.options());
+    return resources<Consent>(bundle.entry, 'Consent').some((c) => {
+      try {
+        const mapped = consent.fromFhir(c);
+        return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
+      } catch {
+        return false; // a malformed Consent grants nothing
+      }
+    });
+  }
+
+  async onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean> {
+    const staff = await this.readOrUndefined<PractitionerRole>('PractitionerRole', practitionerRoleId);
+    // The token's role must be the one HAPI holds for this person: data, not the token, is authoritative.
+    const holdsRole = staff?.code?.some((c) => c.coding?.some((k) => k.system === SYSTEMS.codeSystem('staff-role') && k.code === role));
+    if (!staff || staff.active === false || !holdsRole) return false;
+    const me = new Set([`PractitionerRole/${practitionerRoleId}`, ...(staff.practitioner?.reference ? [staff.practitioner.reference] : [])]);
+    const teams = new Set((staff.healthcareService ?? []).flatMap((h) => (h.identifier?.system === TEAM_SYSTEM && h.identifier.value ? [h.identifier.value] : [])));
+
+    const careTeams = await this.store.search<CareTeam>('CareTeam', { subject: `Patient/${patientId}`, status: 'active', _count: 100 }, this.options());
+    const onCareTeam = resources<CareTeam>(careTeams.entry, 'CareTeam').some(
+      (t) => (t.participant ?? []).some((p) => isOneOf(p.member, me)) || (t.identifier ?? []).some((i) => i.system === TEAM_SYSTEM && i.value !== undefined && teams.has(i.value)),
+    );
+    if (onCareTeam) return true;
+    if (!staff.practitioner?.reference) return false;
+    const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, 'care-manager': staff.practitioner.reference, _count: 1 }, this.options());
+    return resources(led.entry, 'EpisodeOfCare').length > 0;
+  }
+
+  async registeredWith(patientId: string, ods: string): Promise<boolean> {
+    const patient = await this.readOrUndefined<Patient>('Patient', patientId);
+    return (patient?.generalPractitioner ?? []).some((gp) => gp.identifier?.system === SYSTEMS.odsOrganisation && gp.identifier.value === ods);
+  }
+
+  async represents(relatedPersonId: string, patientId: string): Promise<boolean> {
+    const person = await this.readOrUndefined<RelatedPerson>('RelatedPerson', relatedPersonId);
+    return person !== undefined && person.active !== false && person.patient.reference === `Patient/${patientId}`;
+  }
+
+  private options(): { requestId?: string } {
+    const requestId = currentRequestId();
+    return requestId ? { requestId } : {};
+  }
+
+  private async readOrUndefined<T extends FhirResource>(type: T['resourceType'], id: string): Promise<T | undefined> {
+    try {
+      return await this.store.read<T>(type, id, this.options());
+    } catch (e) {
+      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) return undefined;
+      throw e;
+    }
+  }
+}
+
+function resources<T extends FhirResource>(entries: { resource?: FhirResource }[] | undefined, type: T['resourceType']): T[] {
+  return (entries ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
+}
+
+function isOneOf(ref: Reference | undefined, refs: ReadonlySet<string>): boolean {
+  return ref?.reference !== undefined && refs.has(ref.reference);
+}

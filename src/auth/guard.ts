@@ -1,0 +1,90 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { currentRequestId } from '../log/logger.js';
+import { AppError, forbidden } from '../outcome/errors.js';
+import type { AuditLog } from '../audit/auditLog.js';
+import type { AccessRecord } from '../audit/auditEvent.js';
+import { callerFromClaims, type Caller, type CallerSettings } from './caller.js';
+import { authorize, patientInScope, type AccessFacts } from './authorize.js';
+import type { Interaction } from './scopes.js';
+import { bearerChallenge, bearerToken, type TokenVerifier } from './verify.js';
+
+export interface AuthDeps {
+  verifier: TokenVerifier;
+  callers: CallerSettings;
+  facts: AccessFacts;
+  audit: AuditLog;
+}
+
+export interface RouteAccessOptions {
+  /** The patient the request names (path id, `patient` parameter); patient callers default to their own. */
+  patient?: (req: Request) => string | undefined;
+  /** The resource id the request names, for the audit record. */
+  id?: (req: Request) => string | undefined;
+}
+
+/** What a guarded handler may rely on: who is calling and whose data the request was allowed to touch. */
+export interface Access {
+  caller: Caller;
+  patientId?: string;
+}
+
+const accesses = new WeakMap<Request, Access>();
+
+/** The access a guard granted to this request; a route without a guard has none (500, a wiring bug). */
+export function accessOf(req: Request): Access {
+  const access = accesses.get(req);
+  if (!access) throw new AppError(500, { code: 'exception', diagnostics: 'The route has no access guard' });
+  return access;
+}
+
+function outcomeOf(status: number): AccessRecord['outcome'] {
+  if (status < 400) return 'success';
+  return status >= 500 ? 'failed' : 'denied';
+}
+
+/**
+ * `requirePermission('Consent', 'search', { patient })`: authenticates the bearer token, asks the
+ * permission table, and audits the request whatever happens (refusals at once, the rest when the
+ * response is finished, with its outcome).
+ */
+export function permissionGuard(auth: AuthDeps) {
+  return function requirePermission(resource: string, interaction: Interaction, options: RouteAccessOptions = {}): RequestHandler {
+    return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      const base = { resource, interaction, requestId: currentRequestId() };
+      let caller: Caller | undefined;
+      let patientId: string | undefined;
+      let resourceId: string | undefined;
+      try {
+        // Parameters first, so even a refused token is audited against the patient it asked for.
+        resourceId = options.id?.(req);
+        patientId = options.patient?.(req);
+        const claims = await auth.verifier.verify(bearerToken(req.get('authorization')));
+        caller = callerFromClaims(claims, auth.callers);
+        patientId = patientInScope(caller, patientId);
+        const decision = await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, auth.facts);
+        if (!decision.allowed) {
+          throw forbidden(decision.reason, decision.missingScope ? { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, decision.missingScope) } : undefined);
+        }
+      } catch (e) {
+        const status = e instanceof AppError ? e.status : 500;
+        void auth.audit.record({
+          ...base, ...(caller ? { caller } : {}), ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
+          outcome: outcomeOf(status), ...(e instanceof AppError ? { reason: e.message } : {}), time: new Date().toISOString(),
+        });
+        next(e);
+        return;
+      }
+      const allowedCaller = caller;
+      accesses.set(req, { caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}) });
+      res.on('finish', () => {
+        void auth.audit.record({
+          ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
+          outcome: outcomeOf(res.statusCode), time: new Date().toISOString(),
+        });
+      });
+      next();
+    };
+  };
+}
+
+export type RequirePermission = ReturnType<typeof permissionGuard>;

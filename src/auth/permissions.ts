@@ -1,0 +1,96 @@
+import type { Role } from './caller.js';
+import type { Interaction } from './scopes.js';
+
+/**
+ * Who may do what: the one table. A request is allowed only when a row for the caller's role
+ * names the resource and interaction, the token's scopes cover it, and the row's reach holds for
+ * the patient concerned. Everything not listed is denied.
+ *
+ * Reach:
+ * - `own`: the caller's own patient compartment (budget holder, representative).
+ * - `own-consented`: own compartment, and only while the person's Consent to share with this
+ *   app is active (PHR apps).
+ * - `team`: patients the staff member's team looks after (a CareTeam they or their team are on,
+ *   or a journey they lead).
+ * - `registered`: patients registered with the calling GP practice.
+ * - `any`: no patient data (definitions such as Questionnaire).
+ *
+ * Commissioners and lived-experience reviewers get what the sign-off panel needs (plan, budget,
+ * request, decision), not demographics or questionnaire answers.
+ */
+export type Reach = 'own' | 'own-consented' | 'team' | 'registered' | 'any';
+
+export interface Grant {
+  resource: string;
+  interactions: readonly Interaction[];
+  reach: Reach;
+}
+
+const R: readonly Interaction[] = ['read'];
+const RS: readonly Interaction[] = ['read', 'search'];
+const CRS: readonly Interaction[] = ['create', 'read', 'search'];
+const RUS: readonly Interaction[] = ['read', 'update', 'search'];
+const CRUS: readonly Interaction[] = ['create', 'read', 'update', 'search'];
+
+const grants = (reach: Reach, rows: [string, readonly Interaction[]][]): Grant[] =>
+  rows.map(([resource, interactions]) => ({ resource, interactions, reach }));
+
+const DEFINITIONS = grants('any', [['Questionnaire', RS]]);
+
+/** What a clinician running the journey for their team's patients does. */
+const CLINICAL_TEAM = [
+  ...grants('team', [
+    ['Patient', CRUS], ['RelatedPerson', CRUS], ['Consent', CRUS], ['EpisodeOfCare', CRUS], ['Coverage', CRUS],
+    ['CarePlan', CRUS], ['Goal', CRUS], ['QuestionnaireResponse', CRUS], ['Observation', CRS], ['Task', CRUS],
+    ['ServiceRequest', CRUS], ['DocumentReference', CRS], ['Provenance', CRS], ['Account', CRUS], ['ChargeItem', CRUS],
+  ]),
+  ...DEFINITIONS,
+];
+
+const PANEL = [
+  ...grants('team', [['CarePlan', RS], ['Coverage', RS], ['Task', RUS], ['Provenance', CRS], ['ChargeItem', RS]]),
+  ...DEFINITIONS,
+];
+
+/** What the person sees and does about their own PHB. */
+const OWN = [
+  ...grants('own', [
+    ['Patient', R], ['RelatedPerson', RS], ['Consent', CRUS], ['EpisodeOfCare', RS], ['Coverage', RS], ['CarePlan', RS],
+    ['Goal', RUS], ['QuestionnaireResponse', CRUS], ['Observation', RS], ['Task', RUS], ['ServiceRequest', RS],
+    ['DocumentReference', CRS], ['Provenance', CRS],
+  ]),
+  ...DEFINITIONS,
+];
+
+export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
+  'care-coordinator': CLINICAL_TEAM,
+  'team-lead': CLINICAL_TEAM,
+  'phb-lead-clinician': [...PANEL, ...grants('team', [['Patient', R], ['Goal', RS], ['EpisodeOfCare', RS]])],
+  'lived-experience-reviewer': [...PANEL, ...grants('team', [['Goal', RS]])],
+  commissioner: PANEL,
+  'phb-advisor': [
+    ...grants('team', [
+      ['Patient', R], ['Consent', RS], ['EpisodeOfCare', RS], ['Coverage', RS], ['CarePlan', RS], ['Goal', RS],
+      ['Account', CRUS], ['ChargeItem', CRUS], ['DocumentReference', CRS],
+    ]),
+    ...DEFINITIONS,
+  ],
+  'budget-holder': OWN,
+  representative: OWN,
+  'phr-app': [
+    ...grants('own-consented', [
+      ['Patient', R], ['Consent', RS], ['CarePlan', RS], ['Goal', RUS], ['Coverage', RS], ['QuestionnaireResponse', CRUS],
+      ['Observation', RS], ['Task', RUS], ['ServiceRequest', RS],
+    ]),
+    ...DEFINITIONS,
+  ],
+  'gp-system': [
+    // Discharge documents for its registered patients, and goals sent in from primary care.
+    ...grants('registered', [['Patient', R], ['Bundle', R], ['DocumentReference', RS], ['Goal', ['create']]]),
+  ],
+};
+
+/** The row allowing this role this interaction on this resource, if any. */
+export function grantFor(role: Role, resource: string, interaction: Interaction): Grant | undefined {
+  return PERMISSIONS[role].find((g) => g.resource === resource && g.interactions.includes(interaction));
+}

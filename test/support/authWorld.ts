@@ -1,0 +1,134 @@
+import type { Express } from 'express';
+import type { AuditEvent, Bundle, CareTeam, Patient, RelatedPerson } from 'fhir/r4.js';
+import { createApp } from '../../src/api/app.js';
+import { createAuth, type Auth } from '../../src/auth/setup.js';
+import { ROLES, type Role } from '../../src/auth/caller.js';
+import { STAFF_ROLES, type StaffRole } from '../../src/domain/codes.js';
+import { SYSTEMS } from '../../src/fhir/common.js';
+import * as consent from '../../src/fhir/consent.js';
+import * as practitioner from '../../src/fhir/practitioner.js';
+import type { HapiStore } from '../../src/store/hapiStore.js';
+import { testStore, uniqueId } from './hapi.js';
+import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
+
+/**
+ * Two patients in the real HAPI (the caller's own and another), staff on the first one's care
+ * team, a representative, a GP practice, a PHR app with consent, a real identity provider with a
+ * user per role, and the facade trusting it.
+ */
+export const CLIENTS = {
+  staffApp: { clientId: 'test-staff-app', secret: 'test-staff-secret' },
+  portal: { clientId: 'test-portal' },
+  phrApp: { clientId: 'test-phr-app' },
+  gpSystem: { clientId: 'test-gp-system', secret: 'test-gp-secret' },
+} as const;
+
+const REDIRECT = ['http://127.0.0.1:3000/callback'];
+
+export interface AuthWorld {
+  store: HapiStore;
+  identity: TestIdentity;
+  auth: Auth;
+  app: Express;
+  /** The patient each caller may see (own / on the team / registered / consented). */
+  own: string;
+  /** A patient nobody here may see. */
+  other: string;
+  representativeId: string;
+  staffRoleIds: Record<StaffRole, string>;
+  consentIds: { own: string; other: string };
+  gpOds: string;
+  token(role: Role): Promise<string>;
+  /** The demo user a role signs in as (staff roles, budget-holder, representative). */
+  username(role: Role): string;
+  close(): Promise<void>;
+}
+
+function patient(id: string, gpOds: string): Patient & { id: string } {
+  return { resourceType: 'Patient', id, active: true, generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }] };
+}
+
+export async function createAuthWorld(options: { jwksCooldownMs?: number } = {}): Promise<AuthWorld> {
+  const store = testStore();
+  const own = uniqueId('pt-own');
+  const other = uniqueId('pt-other');
+  const representativeId = uniqueId('rp');
+  const gpOds = `G${Math.floor(Math.random() * 1e5)}`;
+  const staffRoleIds = Object.fromEntries(STAFF_ROLES.map((r) => [r, uniqueId(`pr-${r}`)])) as Record<StaffRole, string>;
+  const consentIds = { own: uniqueId('consent'), other: uniqueId('consent') };
+
+  await store.update(patient(own, gpOds));
+  await store.update(patient(other, `${gpOds}X`));
+  const rep: RelatedPerson & { id: string } = { resourceType: 'RelatedPerson', id: representativeId, active: true, patient: { reference: `Patient/${own}` } };
+  await store.update(rep);
+  for (const role of STAFF_ROLES) {
+    const { practitioner: p, role: pr } = practitioner.toFhir({ id: staffRoleIds[role], name: `Test ${role}`, role, organisationOds: 'RTEST' });
+    await store.update({ ...p, id: staffRoleIds[role] });
+    await store.update({ ...pr, id: staffRoleIds[role] });
+  }
+  const team: CareTeam & { id: string } = {
+    resourceType: 'CareTeam', id: uniqueId('ct'), status: 'active', subject: { reference: `Patient/${own}` },
+    participant: STAFF_ROLES.map((r) => ({ member: { reference: `PractitionerRole/${staffRoleIds[r]}` } })),
+  };
+  await store.update(team);
+  const now = new Date().toISOString();
+  for (const [id, holder] of [[consentIds.own, own], [consentIds.other, other]] as const) {
+    await store.update({ ...consent.toFhir({ id, budgetHolderId: holder, recipient: CLIENTS.phrApp.clientId, status: 'active', dateTime: now }), id });
+  }
+
+  const suffix = uniqueId('u');
+  const users = [
+    ...STAFF_ROLES.map((role) => ({ username: `${role}-${suffix}`, password: PASSWORD, claims: { fhirUser: `PractitionerRole/${staffRoleIds[role]}`, phb_role: role } })),
+    { username: `holder-${suffix}`, password: PASSWORD, claims: { fhirUser: `Patient/${own}`, patient: own } },
+    { username: `rep-${suffix}`, password: PASSWORD, claims: { fhirUser: `RelatedPerson/${representativeId}`, patient: own } },
+  ];
+  const identity = new TestIdentity(users, [
+    { client_id: CLIENTS.staffApp.clientId, client_secret: CLIENTS.staffApp.secret, redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
+    { client_id: CLIENTS.portal.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
+    { client_id: CLIENTS.phrApp.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
+    { client_id: CLIENTS.gpSystem.clientId, client_secret: CLIENTS.gpSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
+  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds } });
+  await identity.start();
+
+  const auth = createAuth(store, {
+    issuers: [identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'],
+    jwksCooldownMs: options.jwksCooldownMs ?? 500, clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId],
+    timeoutMs: 10000, retryAfterSeconds: 5,
+  });
+  const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
+
+  const patientScopes = 'openid fhirUser launch/patient patient/*.cruds';
+  const token = async (role: Role): Promise<string> => {
+    if ((STAFF_ROLES as readonly string[]).includes(role)) {
+      return (await identity.authorizationCode(CLIENTS.staffApp, `${role}-${suffix}`, 'openid fhirUser user/*.cruds')).accessToken;
+    }
+    switch (role) {
+      case 'budget-holder': return (await identity.authorizationCode(CLIENTS.portal, `holder-${suffix}`, patientScopes)).accessToken;
+      case 'representative': return (await identity.authorizationCode(CLIENTS.portal, `rep-${suffix}`, patientScopes)).accessToken;
+      case 'phr-app': return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
+      default: return identity.clientCredentials(CLIENTS.gpSystem, 'system/*.rs');
+    }
+  };
+
+  const username = (role: Role): string => (role === 'budget-holder' || role === 'phr-app' ? `holder-${suffix}` : role === 'representative' ? `rep-${suffix}` : `${role}-${suffix}`);
+
+  return {
+    store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, token, username,
+    close: async () => {
+      await auth.audit.flush();
+      await identity.stop();
+    },
+  };
+}
+
+/** The AuditEvents HAPI holds about a patient (the test patients are unique to a run, so few). */
+export async function auditEventsFor(store: HapiStore, patientId: string): Promise<AuditEvent[]> {
+  const bundle: Bundle<AuditEvent> = await store.search<AuditEvent>('AuditEvent', { entity: `Patient/${patientId}`, _count: 1000 });
+  return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+}
+
+export function requestIdOf(event: AuditEvent): string | undefined {
+  return event.entity?.find((e) => e.type?.code === 'XrequestId')?.what?.identifier?.value;
+}
+
+export { ROLES };

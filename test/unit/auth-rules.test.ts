@@ -1,0 +1,140 @@
+import type { Bundle } from 'fhir/r4.js';
+import { authorize, type AccessFacts } from '../../src/auth/authorize.js';
+import { callerFromClaims, type Caller } from '../../src/auth/caller.js';
+import { patientOf } from '../../src/auth/compartment.js';
+import { PERMISSIONS } from '../../src/auth/permissions.js';
+import { parseScope, parseScopes, scopesAllow } from '../../src/auth/scopes.js';
+import { supportedScopes } from '../../src/auth/smart.js';
+import { toAuditEvent } from '../../src/audit/auditEvent.js';
+import { withProvenance, writeProvenance } from '../../src/audit/provenance.js';
+import { AppError } from '../../src/outcome/errors.js';
+
+describe('SMART scopes', () => {
+  it('parses v2 letters in order and v1 read/write', () => {
+    expect([...(parseScope('patient/*.rs')?.interactions ?? [])]).toEqual(['read', 'search']);
+    expect(parseScope('user/CarePlan.cruds')).toMatchObject({ context: 'user', resource: 'CarePlan' });
+    expect([...(parseScope('user/CarePlan.cruds')?.interactions ?? [])]).toEqual(['create', 'read', 'update', 'delete', 'search']);
+    expect([...(parseScope('system/Bundle.r')?.interactions ?? [])]).toEqual(['read']);
+    expect([...(parseScope('patient/Goal.read')?.interactions ?? [])]).toEqual(['read', 'search']);
+    expect([...(parseScope('user/Task.write')?.interactions ?? [])]).toEqual(['create', 'update', 'delete']);
+  });
+
+  it('grants nothing for malformed, out-of-order or query-restricted scopes', () => {
+    for (const s of ['patient/*.sr', 'patient/CarePlan.', 'openid', 'launch/patient', 'patient/Observation.rs?category=vital-signs', 'admin/*.rs', 'patient/carePlan.r']) {
+      expect(parseScope(s)).toBeUndefined();
+    }
+  });
+
+  it('checks context, resource and interaction together', () => {
+    const scopes = parseScopes('openid fhirUser patient/CarePlan.rs patient/Goal.u');
+    expect(scopesAllow(scopes, 'patient', 'CarePlan', 'search')).toBe(true);
+    expect(scopesAllow(scopes, 'user', 'CarePlan', 'read')).toBe(false);
+    expect(scopesAllow(scopes, 'patient', 'Goal', 'read')).toBe(false);
+    expect(scopesAllow(scopes, 'patient', 'Goal', 'update')).toBe(true);
+  });
+
+  it('advertises exactly the scopes the permission table can use', () => {
+    expect(supportedScopes()).toEqual(expect.arrayContaining(['patient/Patient.r', 'user/Consent.crus', 'system/Patient.r', 'system/Goal.c']));
+    expect(supportedScopes().some((s) => s.startsWith('system/Consent'))).toBe(false);
+  });
+});
+
+const base = { iss: 'https://idp.example', sub: 'u1', client_id: 'app', scope: 'patient/*.rs user/*.cruds system/*.rs' };
+
+describe('claims to caller', () => {
+  const settings = { phrAppClients: ['phr'] };
+  it('maps staff, people, PHR apps and systems', () => {
+    expect(callerFromClaims({ ...base, phb_role: 'team-lead', fhirUser: 'PractitionerRole/pr1' }, settings)).toMatchObject({ kind: 'staff', role: 'team-lead', practitionerRoleId: 'pr1', scopeContext: 'user' });
+    expect(callerFromClaims({ ...base, fhirUser: 'https://fhir.example/Patient/p1' }, settings)).toMatchObject({ kind: 'person', role: 'budget-holder', patientId: 'p1' });
+    expect(callerFromClaims({ ...base, fhirUser: 'RelatedPerson/r1', patient: 'p1' }, settings)).toMatchObject({ kind: 'person', role: 'representative', patientId: 'p1' });
+    expect(callerFromClaims({ ...base, client_id: 'phr', fhirUser: 'Patient/p1', patient: 'p1' }, settings)).toMatchObject({ kind: 'phr-app', role: 'phr-app', patientId: 'p1' });
+    expect(callerFromClaims({ ...base, phb_role: 'gp-system', phb_org: 'Y1' }, settings)).toMatchObject({ kind: 'system', organisationOds: 'Y1', scopeContext: 'system' });
+  });
+
+  it('refuses tokens that name no usable identity, with 403', () => {
+    const bad = [
+      { ...base, phb_role: 'care-coordinator' },
+      { ...base, phb_role: 'wizard', fhirUser: 'PractitionerRole/x' },
+      { ...base, fhirUser: 'Patient/p1', patient: 'p2' },
+      { ...base, fhirUser: 'RelatedPerson/r1' },
+      { ...base, client_id: 'phr', fhirUser: 'PractitionerRole/x' },
+      { ...base, phb_role: 'gp-system', fhirUser: 'Patient/p1' },
+      { iss: 'x', sub: 'y' },
+    ];
+    for (const claims of bad) {
+      expect(() => callerFromClaims(claims, settings)).toThrow(AppError);
+    }
+  });
+});
+
+describe('the access decision', () => {
+  const facts = (overrides: Partial<Record<keyof AccessFacts, boolean>> = {}): AccessFacts => ({
+    consentActive: async () => overrides.consentActive ?? true,
+    onTeam: async () => overrides.onTeam ?? true,
+    registeredWith: async () => overrides.registeredWith ?? true,
+    represents: async () => overrides.represents ?? true,
+  });
+  const caller = (claims: Record<string, string>): Caller => callerFromClaims({ ...base, ...claims }, { phrAppClients: ['phr'] });
+  const holder = caller({ fhirUser: 'Patient/p1' });
+  const phr = caller({ client_id: 'phr', fhirUser: 'Patient/p1', patient: 'p1' });
+  const coordinator = caller({ phb_role: 'care-coordinator', fhirUser: 'PractitionerRole/pr1' });
+  const commissioner = caller({ phb_role: 'commissioner', fhirUser: 'PractitionerRole/pr2' });
+
+  it('denies by default: a resource no row names', async () => {
+    expect(await authorize(holder, { resource: 'Medication', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+    expect(await authorize(coordinator, { resource: 'AuditEvent', interaction: 'search', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+  });
+
+  it('keeps patient callers in their own compartment', async () => {
+    expect(await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
+    expect(await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p2' }, facts())).toMatchObject({ allowed: false, reason: expect.stringMatching(/compartment/) });
+  });
+
+  it('needs the person\'s consent for a PHR app', async () => {
+    expect(await authorize(phr, { resource: 'CarePlan', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
+    expect(await authorize(phr, { resource: 'CarePlan', interaction: 'read', patientId: 'p1' }, facts({ consentActive: false }))).toMatchObject({ allowed: false, reason: expect.stringMatching(/consent/) });
+  });
+
+  it('limits staff to their team and keeps commissioners from demographics', async () => {
+    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'update', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
+    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'update', patientId: 'p1' }, facts({ onTeam: false }))).toMatchObject({ allowed: false });
+    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'search' }, facts())).toMatchObject({ allowed: false, reason: expect.stringMatching(/Name the patient/) });
+    expect(await authorize(commissioner, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+    expect(await authorize(commissioner, { resource: 'QuestionnaireResponse', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+  });
+
+  it('needs both the role and the token scope', async () => {
+    const narrow = caller({ fhirUser: 'Patient/p1', scope: 'patient/CarePlan.r' });
+    expect(await authorize(narrow, { resource: 'CarePlan', interaction: 'search', patientId: 'p1' }, facts())).toMatchObject({ allowed: false, missingScope: 'patient/CarePlan.s' });
+  });
+
+  it('has a row list for every role, and no role writes AuditEvents through the API', () => {
+    for (const grants of Object.values(PERMISSIONS)) expect(grants.some((g) => g.resource === 'AuditEvent')).toBe(false);
+  });
+});
+
+describe('audit and provenance shapes', () => {
+  const rep = callerFromClaims({ ...base, fhirUser: 'RelatedPerson/r1', patient: 'p1' }, { phrAppClients: [] });
+
+  it('records who, which app, whose data, what and the request id, without free text', () => {
+    const event = toAuditEvent({ caller: rep, resource: 'CarePlan', resourceId: 'cp1', interaction: 'read', patientId: 'p1', outcome: 'success', requestId: 'req-12345', time: '2025-01-01T00:00:00Z' });
+    expect(event).toMatchObject({ action: 'R', outcome: '0', recorded: '2025-01-01T00:00:00Z' });
+    expect(event.agent[0]).toMatchObject({ requestor: true, who: { reference: 'RelatedPerson/r1' }, role: [{ coding: [{ code: 'representative' }] }] });
+    expect(event.agent[1]).toMatchObject({ who: { identifier: { value: 'app' } } });
+    expect(event.entity?.map((e) => e.what)).toEqual([{ reference: 'CarePlan/cp1' }, { reference: 'Patient/p1' }, { identifier: { value: 'req-12345' } }]);
+  });
+
+  it('builds Provenance on the person\'s behalf and adds it to a transaction', () => {
+    const p = writeProvenance(rep, [{ reference: 'Goal/g1' }], 'UPDATE', '2025-01-01T00:00:00Z');
+    expect(p.agent[0]).toMatchObject({ who: { reference: 'RelatedPerson/r1' }, onBehalfOf: { reference: 'Patient/p1' } });
+    const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: 'urn:uuid:1', resource: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'x' }, subject: { reference: 'Patient/p1' } }, request: { method: 'POST', url: 'Goal' } }] };
+    const out = withProvenance(bundle, rep, 'CREATE');
+    expect(out.entry).toHaveLength(2);
+    expect(out.entry?.[1]?.resource).toMatchObject({ resourceType: 'Provenance', target: [{ reference: 'urn:uuid:1' }] });
+  });
+
+  it('finds the patient compartment of stored resources', () => {
+    expect(patientOf({ resourceType: 'Task', status: 'requested', intent: 'order', for: { reference: 'Patient/p9' } })).toBe('p9');
+    expect(patientOf({ resourceType: 'Questionnaire', status: 'active' })).toBeUndefined();
+  });
+});
