@@ -8,6 +8,7 @@ import { createAuth, type Auth } from '../auth/setup.js';
 import { permissionGuard, type RequirePermission } from '../auth/guard.js';
 import { PROTECTED_ROUTES } from './protectedRoutes.js';
 import { smartRouter } from './smartRouter.js';
+import { metadataRouter } from './metadata.js';
 
 export interface AppDeps {
   store: FhirStore;
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
   const fhir = express.Router();
   fhir.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
   fhir.use(smartRouter(auth.issuers));
+  fhir.use(metadataRouter(auth.issuers));
   mountProtected(fhir, 'fhir', requirePermission, deps.store);
   fhir.use((req, _res, next) => {
     next(new AppError(404, { code: 'not-supported', diagnostics: `${req.method} ${req.baseUrl}${req.path} is not supported by this server` }));

@@ -20,6 +20,8 @@ export interface ProtectedRoute {
   path: string;
   resource: string;
   interaction: Interaction;
+  /** Search parameters a search route understands (others are refused), for /fhir/metadata. */
+  searchParams?: readonly { name: string; type: 'reference' | 'token' | 'string' | 'date' }[];
   patient: (req: Request) => string | undefined;
   id?: (req: Request) => string | undefined;
   /** A concrete URL for a patient, for documentation and tests. */
@@ -66,6 +68,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     path: '/Consent',
     resource: 'Consent',
     interaction: 'search',
+    searchParams: [{ name: 'patient', type: 'reference' }],
     patient: (req) => patientParam(queryValue(req, 'patient')),
     urlFor: (patientId) => `/fhir/Consent?patient=Patient/${patientId}`,
     handle: async (store, req, res) => {

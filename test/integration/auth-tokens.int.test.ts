@@ -170,6 +170,20 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
     }
   });
 
+  it('states the security section and exactly the served interactions in /fhir/metadata', async () => {
+    const res = await request(world.app).get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    expect(res.body.resourceType).toBe('CapabilityStatement');
+    const rest = res.body.rest[0];
+    expect(rest.security.service[0].coding[0].code).toBe('SMART-on-FHIR');
+    const uris = Object.fromEntries(rest.security.extension[0].extension.map((e: { url: string; valueUri: string }) => [e.url, e.valueUri]));
+    expect(uris).toEqual({ authorize: `${world.identity.issuer}/auth`, token: `${world.identity.issuer}/token` });
+    expect(rest.resource).toEqual([
+      { type: 'Consent', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
+      { type: 'Patient', interaction: [{ code: 'read' }] },
+    ]);
+  });
+
   it('refuses a token whose scopes do not cover the request, with insufficient_scope', async () => {
     const { accessToken } = await world.identity.authorizationCode(CLIENTS.portal, world.username('budget-holder'), 'openid patient/CarePlan.rs');
     const res = await request(world.app).get(patientUrl()).set('Authorization', `Bearer ${accessToken}`);

@@ -1,0 +1,54 @@
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4.js';
+import { Router } from 'express';
+import type { IssuerRegistry } from '../auth/issuers.js';
+import { capabilitySecurity } from '../auth/smart.js';
+import { PROTECTED_ROUTES } from './protectedRoutes.js';
+
+const INTERACTION_CODE = { read: 'read', search: 'search-type', create: 'create', update: 'update', delete: 'delete' } as const;
+
+/**
+ * The CapabilityStatement for /fhir, built from the protected route table so it lists exactly
+ * what the facade serves; the security section comes from the trusted issuer's discovery.
+ */
+export function capabilityStatement(baseUrl: string, security?: CapabilityStatementRestSecurity): CapabilityStatement {
+  const byType = new Map<string, CapabilityStatementRestResource>();
+  for (const route of PROTECTED_ROUTES.filter((r) => r.face === 'fhir')) {
+    const entry = byType.get(route.resource) ?? { type: route.resource, interaction: [], searchParam: [] };
+    const code = INTERACTION_CODE[route.interaction];
+    if (!entry.interaction?.some((i) => i.code === code)) entry.interaction?.push({ code });
+    for (const p of route.searchParams ?? []) {
+      if (!entry.searchParam?.some((s) => s.name === p.name)) entry.searchParam?.push({ name: p.name, type: p.type });
+    }
+    byType.set(route.resource, entry);
+  }
+  const resource = [...byType.values()]
+    .map((r) => (r.searchParam?.length ? r : { type: r.type, interaction: r.interaction }))
+    .sort((a, b) => a.type.localeCompare(b.type));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-23',
+    kind: 'instance',
+    software: { name: 'PHB FHIR facade' },
+    implementation: { description: 'Personal health budget FHIR facade', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [{ mode: 'server', ...(security ? { security } : {}), resource }],
+  };
+}
+
+export function metadataRouter(issuers: IssuerRegistry): Router {
+  const router = Router();
+  router.get('/metadata', async (req, res) => {
+    // Without a reachable issuer the statement still says what is served; security follows once discovered.
+    let security: CapabilityStatementRestSecurity | undefined;
+    try {
+      security = capabilitySecurity((await issuers.primary()).metadata);
+    } catch {
+      security = undefined;
+    }
+    const baseUrl = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+    res.type('application/fhir+json').json(capabilityStatement(baseUrl, security));
+  });
+  return router;
+}
