@@ -189,6 +189,18 @@ export interface SpendRequest {
   /** Why it was refused without sign-off, e.g. a national restriction. */
   refusalReason?: string;
   paidOn?: IsoDateTime;
+  /** Each appeal against a decline, oldest first, keeping the decisions it set aside. */
+  appeals?: SpendAppeal[];
+}
+
+/** An appeal reopens a declined request for fresh decisions; the declined round is kept here. */
+export interface SpendAppeal {
+  /** Who appealed: the budget holder, their representative, or staff on their behalf. */
+  appealedBy: string;
+  time: IsoDateTime;
+  reason: string;
+  /** The decisions of the round that ended in the decline. */
+  decisions: SignOffDecision[];
 }
 
 /** The person's signed direct payment agreement. */
@@ -280,4 +292,13 @@ export interface PhrConsent {
   recipient: string;
   status: 'active' | 'inactive' | 'rejected';
   dateTime: IsoDateTime;
+}
+
+/** The staff looking after one budget holder; staff see the people their care team covers. */
+export interface CareTeamAssignment {
+  id: string;
+  budgetHolderId: string;
+  /** Staff member ids (each a PractitionerRole). */
+  memberIds: string[];
+  active: boolean;
 }
