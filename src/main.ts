@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config/config.js';
+import { loadPolicy, PolicyError } from './config/policy.js';
 import { logger, setLogLevel } from './log/logger.js';
 import { HapiStore } from './store/hapiStore.js';
 import { readConformanceFiles, ConformanceFileError } from './conformance/files.js';
@@ -26,6 +27,16 @@ async function main(): Promise<void> {
     throw e;
   }
   setLogLevel(config.logLevel);
+
+  // Checked before anything starts: a bad policy stops start-up naming the file and field.
+  let policy;
+  try {
+    policy = loadPolicy(config.signOffPolicy);
+  } catch (e) {
+    if (e instanceof PolicyError) fail(e.message);
+    throw e;
+  }
+  logger.info('sign-off policy loaded', { policy: policy.id, version: policy.version });
 
   let files;
   try {

@@ -32,6 +32,8 @@ export interface Config {
   phrAppClients: string[];
   /** Port of the development-only identity provider started by `npm start`. */
   devIdentityPort: number;
+  /** Sign-off policy: a document name in policies/ (e.g. `merseyside`) or a path to one. */
+  signOffPolicy: string;
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -51,6 +53,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   oidcClockToleranceSeconds: 'OIDC_CLOCK_TOLERANCE_SECONDS',
   phrAppClients: 'PHR_APP_CLIENTS',
   devIdentityPort: 'DEV_IDENTITY_PORT',
+  signOffPolicy: 'SIGN_OFF_POLICY',
 };
 
 /** Variables holding comma-separated lists. */
@@ -77,6 +80,7 @@ const schema: JSONSchemaType<Config> = {
     oidcClockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300 },
     phrAppClients: { type: 'array', items: { type: 'string', minLength: 1 } },
     devIdentityPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    signOffPolicy: { type: 'string', minLength: 1 },
   },
 };
 
@@ -104,6 +108,7 @@ const DEFAULTS: Config = {
   oidcClockToleranceSeconds: 30,
   phrAppClients: [],
   devIdentityPort: DEV_IDENTITY.defaultPort,
+  signOffPolicy: 'city-and-hackney',
 };
 
 export class ConfigError extends Error {

@@ -44,9 +44,34 @@ describe('service start-up (built service as a real process)', () => {
     }
   });
 
+  it('stops naming the sign-off policy file and the JSON pointer of its bad field', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'phb-policy-'));
+    try {
+      const file = path.join(dir, 'bad-policy.json');
+      await writeFile(file, JSON.stringify({
+        id: 'bad-policy', version: '1', organisation: { id: 'x', name: 'X' },
+        tiers: [{ upTo: 75000, signers: ['team-lead'] }, { upTo: 25000, signers: ['care-coordinator'] }, { signers: ['commissioner'] }],
+      }));
+      const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl(), SIGN_OFF_POLICY: file });
+      expect(run.code).toBe(1);
+      expect(run.output).toContain('start-up stopped');
+      expect(run.output).toContain(`Sign-off policy ${file}:`);
+      expect(run.output).toMatch(/\/tiers\/1\/upTo: tiers must ascend/);
+      expect(run.output).not.toContain('facade listening');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops when SIGN_OFF_POLICY names no shipped policy', async () => {
+    const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl(), SIGN_OFF_POLICY: 'atlantis' });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/Sign-off policy \S*policies\/atlantis\.json:\\n {2}\(document\): cannot be read \(ENOENT\)/);
+  });
+
   it('loads the shipped profiles and logs JSON lines', async () => {
     const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl() }, /conformance resources loaded/);
     const lines = run.output.trim().split('\n').map((l) => JSON.parse(l) as { message: string; level: string });
-    expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['facade listening', 'conformance resources loaded']));
+    expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['sign-off policy loaded', 'facade listening', 'conformance resources loaded']));
   });
 });
