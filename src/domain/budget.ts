@@ -59,3 +59,21 @@ export function checkPlanWithinBudget(plan: Pick<CarePlanPcsp, 'items'>, budget:
 export function underspend(budget: Pick<Budget, 'indicative' | 'agreed'>, spent: readonly Pick<SpendLine, 'amount'>[]): Pence {
   return Math.max(0, workingAmount(budget) - sumPence(spent.map((s) => s.amount)));
 }
+
+/** Where the money stands: what was agreed, paid out, spent, and what is left of the agreed amount. */
+export interface BudgetPosition {
+  agreed: Pence;
+  paid: Pence;
+  spent: Pence;
+  remaining: Pence;
+}
+
+export function budgetPosition(
+  budget: Pick<Budget, 'indicative' | 'agreed'>,
+  payments: readonly { amount: Pence }[],
+  spent: readonly { amount: Pence }[],
+): BudgetPosition {
+  const agreed = workingAmount(budget);
+  const spentTotal = sumPence(spent.map((s) => s.amount));
+  return { agreed, paid: sumPence(payments.map((p) => p.amount)), spent: spentTotal, remaining: agreed - spentTotal };
+}
