@@ -64,6 +64,15 @@ describe('discharge document', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('has every section that mappings/discharge-document.md lists', async () => {
+    const table = readFileSync(path.join(repoRoot, 'mappings', 'discharge-document.md'), 'utf8');
+    const listed = [...table.matchAll(/code\.coding\.code='([^']+)'/g)].map((m) => m[1]);
+    const composition = documentFor('ch-laptop-gcse').entry?.[0]?.resource as Composition;
+    const present = (composition.section ?? []).map((s) => s.code?.coding?.[0]?.code);
+    expect(listed.length).toBeGreaterThanOrEqual(10);
+    for (const code of listed) expect(present).toContain(code);
+  });
+
   it('is the same document when built again from the same record', () => {
     expect(JSON.stringify(documentFor('ch-laptop-gcse'))).toBe(JSON.stringify(documentFor('ch-laptop-gcse')));
   });
