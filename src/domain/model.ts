@@ -125,6 +125,8 @@ export interface RecoveryGoal {
   target?: IsoDate;
   /** Notes the person or staff add about progress, newest last. */
   notes: { text: string; time: IsoDateTime; author?: string }[];
+  /** Identifiers given by the EHR that sent the goal in, so a re-send updates it instead of adding another. */
+  sourceIdentifiers?: { system: string; value: string }[];
 }
 
 /** Something the plan buys: an item, activity or service. */
@@ -188,6 +190,8 @@ export interface SpendRequest {
   status: 'requested' | 'approved' | 'declined' | 'refused' | 'appealed' | 'cancelled';
   /** Why it was refused without sign-off, e.g. a national restriction. */
   refusalReason?: string;
+  /** What the person is offered instead when the request is refused. */
+  refusalAlternatives?: string;
   paidOn?: IsoDateTime;
   /** Each appeal against a decline, oldest first, keeping the decisions it set aside. */
   appeals?: SpendAppeal[];

@@ -14,6 +14,7 @@ export function toFhir(goal: RecoveryGoal): Goal & { id: string } {
     resourceType: 'Goal',
     id: goal.id,
     meta: { profile: [PROFILE] },
+    ...(goal.sourceIdentifiers?.length ? { identifier: goal.sourceIdentifiers.map((i) => ({ system: i.system, value: i.value })) } : {}),
     lifecycleStatus: goal.lifecycle,
     ...(goal.achievement !== undefined
       ? { achievementStatus: { coding: [{ system: SYSTEMS.goalAchievement, code: goal.achievement }] } }
@@ -47,6 +48,10 @@ export function fromFhir(goal: Goal): RecoveryGoal {
     start: required(goal.startDate, 'Goal.startDate'),
     ...opt('target', goal.target?.[0]?.dueDate),
     notes: (goal.note ?? []).map(noteFromFhir),
+    ...opt('sourceIdentifiers', goal.identifier?.length ? goal.identifier.map((id, i) => ({
+      system: required(id.system, `Goal.identifier[${i}].system`),
+      value: required(id.value, `Goal.identifier[${i}].value`),
+    })) : undefined),
   };
 }
 

@@ -38,7 +38,10 @@ export const fixtureGoals: RecoveryGoal[] = [
       { text: 'Made it there and back on my own!', time: '2026-05-20T16:45:00+01:00' },
     ],
   },
-  { id: 'fx-goal-2', budgetHolderId, text: 'I want to cook a meal for my family.', lifecycle: 'proposed', start: '2026-01-05', notes: [] },
+  {
+    id: 'fx-goal-2', budgetHolderId, text: 'I want to cook a meal for my family.', lifecycle: 'proposed', start: '2026-01-05', notes: [],
+    sourceIdentifiers: [{ system: 'https://ehr.example-trust.nhs.uk/Id/goal', value: 'G-1042' }],
+  },
 ];
 
 export const fixturePlans: CarePlanPcsp[] = [
