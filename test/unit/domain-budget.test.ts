@@ -1,9 +1,9 @@
 import { checkManagementSplit, checkPlanWithinBudget, planTotal, underspend } from '../../src/domain/budget.js';
-import { DomainError } from '../../src/domain/errors.js';
 import { formatPounds, penceToPounds, poundsToPence } from '../../src/domain/money.js';
 import { isValidNhsNumber, parseNhsNumber } from '../../src/domain/nhsNumber.js';
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
+import { domainError } from '../support/domainError.js';
 
 const scenarios = loadScenarios();
 const byId = (id: string) => {
@@ -12,15 +12,6 @@ const byId = (id: string) => {
   return { s, d: scenarioDomain(s) };
 };
 
-function domainError(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('NHS number', () => {
   it.each(scenarios.map((s) => [s.id, s.person.nhsNumber]))('accepts the scenario number of %s', (_id, nhs) => {

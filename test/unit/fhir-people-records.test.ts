@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../../src/config/config.js';
 import { CLOSURE_REASONS, ORGANISATION_KINDS } from '../../src/domain/codes.js';
-import { DomainError } from '../../src/domain/errors.js';
 import { parseNhsNumber } from '../../src/domain/nhsNumber.js';
 import * as chargeItem from '../../src/fhir/chargeItem.js';
 import * as consent from '../../src/fhir/consent.js';
@@ -16,6 +15,7 @@ import * as relatedPerson from '../../src/fhir/relatedPerson.js';
 import { checkRow, domainValues, readMappingTable, type MappingRow } from '../support/mappingTables.js';
 import { mappingCases } from '../support/recordCases.js';
 import { must, recordFixtures } from '../support/recordFixtures.js';
+import { domainError } from '../support/domainError.js';
 
 const cases = mappingCases();
 
@@ -29,15 +29,6 @@ function fieldPaths(value: unknown, prefix = ''): string[] {
   return Object.entries(value).filter(([k]) => prefix !== '' || k !== 'kind').flatMap(([k, v]) => fieldPaths(v, prefix ? `${prefix}.${k}` : k));
 }
 
-function thrown(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe.each(cases.map((c) => [c.table, c] as const))('mapping %s', (_table, c) => {
   let rows: MappingRow[];
@@ -73,7 +64,7 @@ describe('refusing bad input, naming the field', () => {
   const holder = must(f.holders[0]);
 
   it('the domain refuses an NHS number that fails Modulus 11', () => {
-    const e = thrown(() => parseNhsNumber('9990079197'));
+    const e = domainError(() => parseNhsNumber('9990079197'));
     expect(e.field).toBe('/nhsNumber');
     expect(e.message).toMatch(/\/nhsNumber: not a valid NHS number/);
   });
@@ -81,19 +72,19 @@ describe('refusing bad input, naming the field', () => {
   it('patient.fromFhir refuses an invalid NHS number, naming the identifier', () => {
     const p = patient.toFhir(holder);
     const bad: Patient = { ...p, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9990079197' }] };
-    const e = thrown(() => patient.fromFhir(bad));
+    const e = domainError(() => patient.fromFhir(bad));
     expect(e.field).toBe('/identifier/0/value');
     expect(e.message).toMatch(/not a valid NHS number/);
     expect(e.message).not.toMatch(/9990079197/);
-    expect(thrown(() => patient.fromFhir({ ...p, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '12345' }] })).message).toMatch(/exactly 10 digits/);
+    expect(domainError(() => patient.fromFhir({ ...p, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '12345' }] })).message).toMatch(/exactly 10 digits/);
   });
 
   it('patient.fromFhir refuses a Patient without an NHS number or a birth date', () => {
     const p = patient.toFhir(holder);
-    expect(thrown(() => patient.fromFhir({ ...p, identifier: [] })).field).toBe('/identifier');
+    expect(domainError(() => patient.fromFhir({ ...p, identifier: [] })).field).toBe('/identifier');
     const { birthDate: _b, ...noBirthDate } = p;
-    expect(thrown(() => patient.fromFhir(noBirthDate)).field).toBe('/birthDate');
-    expect(thrown(() => patient.fromFhir({ ...p, generalPractitioner: [{ reference: 'Organization/x' }] })).field).toBe('/generalPractitioner');
+    expect(domainError(() => patient.fromFhir(noBirthDate)).field).toBe('/birthDate');
+    expect(domainError(() => patient.fromFhir({ ...p, generalPractitioner: [{ reference: 'Organization/x' }] })).field).toBe('/generalPractitioner');
   });
 
   it('reads the ethnic category from its code when the text is absent', () => {
@@ -106,34 +97,34 @@ describe('refusing bad input, naming the field', () => {
 
   it('episodeOfCare.fromFhir refuses a status that contradicts the stage, and a missing eligibility', () => {
     const e: EpisodeOfCare = episodeOfCare.toFhir(must(f.journeys[0]));
-    expect(thrown(() => episodeOfCare.fromFhir({ ...e, status: 'finished' })).field).toBe('/status');
+    expect(domainError(() => episodeOfCare.fromFhir({ ...e, status: 'finished' })).field).toBe('/status');
     const noEligibility = { ...e, extension: must(e.extension).filter((x) => !x.url.endsWith('/phb-eligibility')) };
-    expect(thrown(() => episodeOfCare.fromFhir(noEligibility)).field).toBe('/extension');
+    expect(domainError(() => episodeOfCare.fromFhir(noEligibility)).field).toBe('/extension');
     const noStage = { ...e, extension: must(e.extension).filter((x) => !x.url.endsWith('/phb-journey-stage')) };
-    expect(thrown(() => episodeOfCare.fromFhir(noStage)).message).toMatch(/journey-stage/);
+    expect(domainError(() => episodeOfCare.fromFhir(noStage)).message).toMatch(/journey-stage/);
   });
 
   it('relatedPerson.fromFhir needs the nominee flag', () => {
     const r: RelatedPerson = relatedPerson.toFhir(must(f.representatives[0]));
-    expect(thrown(() => relatedPerson.fromFhir({ ...r, extension: [] })).message).toMatch(/phb-nominee/);
+    expect(domainError(() => relatedPerson.fromFhir({ ...r, extension: [] })).message).toMatch(/phb-nominee/);
   });
 
   it('practitioner.fromFhir refuses a role of another practitioner or an unknown role code', () => {
     const { practitioner: p, role } = practitioner.toFhir(must(f.staff[0]));
-    expect(thrown(() => practitioner.fromFhir({ practitioner: p, role: { ...role, practitioner: { reference: 'Practitioner/other' } } })).field).toBe('/practitioner');
-    expect(thrown(() => practitioner.fromFhir({ practitioner: p, role: { ...role, code: [{ text: 'nurse' }] } })).field).toBe('/code');
+    expect(domainError(() => practitioner.fromFhir({ practitioner: p, role: { ...role, practitioner: { reference: 'Practitioner/other' } } })).field).toBe('/practitioner');
+    expect(domainError(() => practitioner.fromFhir({ practitioner: p, role: { ...role, code: [{ text: 'nurse' }] } })).field).toBe('/code');
   });
 
   it('chargeItem.fromFhir refuses money that is not GBP or not whole pence, and an unknown code', () => {
     const item: ChargeItem = chargeItem.toFhir({ kind: 'spend', line: must(f.spendLines[0]).value }, must(f.spendLines[0]).context);
-    expect(thrown(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10, currency: 'USD' } })).message).toMatch(/\/priceOverride must be in GBP/);
-    expect(thrown(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10.005, currency: 'GBP' } })).field).toBe('/priceOverride');
-    expect(thrown(() => chargeItem.fromFhir({ ...item, code: { text: 'shopping' } })).field).toBe('/code');
+    expect(domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10, currency: 'USD' } })).message).toMatch(/\/priceOverride must be in GBP/);
+    expect(domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10.005, currency: 'GBP' } })).field).toBe('/priceOverride');
+    expect(domainError(() => chargeItem.fromFhir({ ...item, code: { text: 'shopping' } })).field).toBe('/code');
   });
 
   it('provenance.fromFhir needs the signed document for an agreement', () => {
     const p: Provenance = provenance.toFhir({ kind: 'agreement', agreement: must(f.agreements[0]) });
-    expect(thrown(() => provenance.fromFhir(p)).field).toBe('/target/0');
+    expect(domainError(() => provenance.fromFhir(p)).field).toBe('/target/0');
   });
 
   it('keeps an agreement\'s words exactly, whatever the characters', () => {
@@ -149,7 +140,7 @@ describe('refusing bad input, naming the field', () => {
 
   it('consent.fromFhir needs the information recipient', () => {
     const c: Consent = consent.toFhir(must(f.consents[0]));
-    expect(thrown(() => consent.fromFhir({ ...c, provision: { type: 'permit' } })).field).toBe('/provision/actor');
+    expect(domainError(() => consent.fromFhir({ ...c, provision: { type: 'permit' } })).field).toBe('/provision/actor');
   });
 });
 

@@ -1,5 +1,4 @@
 import type { FhirResource } from 'fhir/r4.js';
-import { DomainError } from '../../src/domain/errors.js';
 import type { Review } from '../../src/domain/model.js';
 import * as careplan from '../../src/fhir/careplan.js';
 import * as coverage from '../../src/fhir/coverage.js';
@@ -8,6 +7,7 @@ import * as qr from '../../src/fhir/questionnaireResponse.js';
 import * as task from '../../src/fhir/task.js';
 import { checkRow, domainValues, readMappingTable } from '../support/mappingTables.js';
 import { planSideObjects } from '../support/planFixtures.js';
+import { domainError } from '../support/domainError.js';
 
 const objects = planSideObjects();
 
@@ -96,15 +96,6 @@ describe.each(cases)('mapping table mappings/$table.md', ({ table, objects: list
   });
 });
 
-function domainErrorOf(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('reading FHIR refuses bad input, naming the field', () => {
   const budget = objects.budgets[0];
@@ -117,7 +108,7 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const amount = resource.extension?.find((e) => e.url.endsWith('/phb-indicative-amount'));
     if (!amount?.valueMoney) throw new Error('no indicative amount');
     amount.valueMoney.currency = 'USD';
-    const error = domainErrorOf(() => coverage.fromFhir(resource));
+    const error = domainError(() => coverage.fromFhir(resource));
     expect(error.field).toBe('Coverage.extension:indicativeAmount');
     expect(error.message).toMatch(/must be in GBP \(got USD\)/);
   });
@@ -127,18 +118,18 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const cost = resource.activity?.[0]?.detail?.extension?.find((e) => e.url.endsWith('/phb-activity-cost'));
     if (!cost?.valueMoney) throw new Error('no cost');
     cost.valueMoney.value = 12.345;
-    expect(domainErrorOf(() => careplan.fromFhir(resource)).field).toBe('CarePlan.activity[0].detail.extension:cost');
+    expect(domainError(() => careplan.fromFhir(resource)).field).toBe('CarePlan.activity[0].detail.extension:cost');
   });
 
   it('refuses a Coverage without beneficiary', () => {
     const { beneficiary: _b, ...rest } = coverage.toFhir(budget);
-    expect(domainErrorOf(() => coverage.fromFhir(rest as never)).field).toBe('Coverage.beneficiary');
+    expect(domainError(() => coverage.fromFhir(rest as never)).field).toBe('Coverage.beneficiary');
   });
 
   it('refuses a Goal without description text', () => {
     const resource = goal.toFhir(objects.goals[0] ?? (() => { throw new Error('no goal'); })());
     resource.description = {};
-    expect(domainErrorOf(() => goal.fromFhir(resource)).field).toBe('Goal.description.text');
+    expect(domainError(() => goal.fromFhir(resource)).field).toBe('Goal.description.text');
   });
 
   it('refuses a cohort code from outside the cohort code system', () => {
@@ -146,16 +137,16 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const cohort = resource.extension?.find((e) => e.url.endsWith('/phb-cohort'));
     if (!cohort) throw new Error('no cohort');
     cohort.valueCodeableConcept = { coding: [{ system: 'https://phb.fhir.example.org/CodeSystem/phb-cohort', code: 'pets' }] };
-    expect(domainErrorOf(() => coverage.fromFhir(resource)).field).toBe('Coverage.extension:cohort');
+    expect(domainError(() => coverage.fromFhir(resource)).field).toBe('Coverage.extension:cohort');
   });
 
   it('refuses a Task that is not a spend sign-off, and a bad decision outcome', () => {
-    expect(domainErrorOf(() => task.fromFhir({ ...task.toFhir(request), code: { text: 'other' } })).field).toBe('Task.code');
+    expect(domainError(() => task.fromFhir({ ...task.toFhir(request), code: { text: 'other' } })).field).toBe('Task.code');
     const resource = task.toFhir(request);
     const outcome = resource.extension?.find((e) => e.url.endsWith('/phb-sign-off-decision'))?.extension?.find((e) => e.url === 'outcome');
     if (!outcome) throw new Error('no decision');
     outcome.valueCode = 'maybe';
-    expect(domainErrorOf(() => task.fromFhir(resource)).field).toBe('Task.extension:decision[0].outcome');
+    expect(domainError(() => task.fromFhir(resource)).field).toBe('Task.extension:decision[0].outcome');
   });
 
   it('refuses an impact answer outside 1 to 5, and a response to another questionnaire', () => {
@@ -165,10 +156,10 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const confidence = resource.item?.find((i) => i.linkId === 'impact')?.item?.find((i) => i.linkId === 'confidence');
     if (!confidence) throw new Error('no confidence item');
     confidence.answer = [{ valueInteger: 6 }];
-    expect(domainErrorOf(() => qr.reviewFromFhir(resource)).field).toBe("QuestionnaireResponse.item('impact').item('confidence')");
+    expect(domainError(() => qr.reviewFromFhir(resource)).field).toBe("QuestionnaireResponse.item('impact').item('confidence')");
     const needs = objects.needs[0];
     if (!needs) throw new Error('no needs');
-    expect(domainErrorOf(() => qr.reviewFromFhir(qr.needsToFhir(needs))).field).toBe('QuestionnaireResponse.questionnaire');
+    expect(domainError(() => qr.reviewFromFhir(qr.needsToFhir(needs))).field).toBe('QuestionnaireResponse.questionnaire');
   });
 
   it('reads the standalone impact questionnaire with the same linkIds', () => {

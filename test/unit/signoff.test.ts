@@ -1,6 +1,5 @@
 import { loadPolicy } from '../../src/config/policy.js';
 import type { SignOffRole } from '../../src/domain/codes.js';
-import { DomainError } from '../../src/domain/errors.js';
 import type { SignOffDecision, SpendRequest } from '../../src/domain/model.js';
 import { formatPounds } from '../../src/domain/money.js';
 import { appealDecline, recordDecision, recordPayment, submitRequest, type NewSpendRequest } from '../../src/domain/signoff/decisions.js';
@@ -8,21 +7,13 @@ import type { SignOffPolicy } from '../../src/domain/signoff/policy.js';
 import { requiredSigners, type SignOffRequirement } from '../../src/domain/signoff/signers.js';
 import { inHours, turnaround } from '../../src/domain/signoff/turnaround.js';
 import { loadScenarios } from '../support/scenarios.js';
+import { domainError } from '../support/domainError.js';
 
 // The shipped documents, read from policies/ as the service reads them.
 const cityAndHackney = loadPolicy('city-and-hackney');
 const merseyside = loadPolicy('merseyside');
 const PANEL: SignOffRole[] = ['lived-experience-reviewer', 'phb-lead-clinician', 'commissioner'];
 
-function domainError(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError');
-}
 
 function roles(requirement: SignOffRequirement): SignOffRole[] {
   if (requirement.outcome !== 'sign-off') throw new Error(`expected sign-off, got refusal: ${requirement.reason}`);
