@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError, loadConfig, secretFromEnvironment } from './config/config.js';
+import { DestinationsError, loadDestinations } from './config/destinations.js';
+import { Publisher } from './publish/publisher.js';
 import { loadPolicy, PolicyError } from './config/policy.js';
 import { logger, setLogLevel } from './log/logger.js';
 import { HapiStore } from './store/hapiStore.js';
@@ -38,6 +40,17 @@ async function main(): Promise<void> {
   }
   logger.info('sign-off policy loaded', { policy: policy.id, version: policy.version });
 
+  // Outbound destinations, checked before anything starts like the policy.
+  let destinations: ReturnType<typeof loadDestinations> = [];
+  if (config.publishDestinationsFile !== '') {
+    try {
+      destinations = loadDestinations(config.publishDestinationsFile, { secret: (name) => secretFromEnvironment(name), production: config.nodeEnv === 'production' });
+    } catch (e) {
+      if (e instanceof DestinationsError) fail(e.message);
+      throw e;
+    }
+  }
+
   let files;
   try {
     files = await readConformanceFiles(config.profilesDir);
@@ -58,16 +71,21 @@ async function main(): Promise<void> {
     timeoutMs: config.fhirTimeoutMs,
     retryAfterSeconds: config.retryAfterSeconds,
   });
-  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds, auth });
+  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy });
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
   });
   server.on('error', (e) => fail(`Cannot listen on ${config.host}:${config.port} (${e.message})`));
 
+  // The publisher runs only when destinations are configured; it waits out HAPI by itself.
+  const publisher = destinations.length ? new Publisher({ store, destinations, intervalMs: config.publishIntervalMs }) : undefined;
+  publisher?.start();
+
   const shutdown = (signal: string): void => {
     logger.info('shutting down', { signal });
     // Audit events still in flight are written before the process ends.
-    server.close(() => void auth.audit.flush().finally(() => process.exit(0)));
+    // The publisher saves its cursors and hands back its leases; audit events in flight are written.
+    server.close(() => void Promise.allSettled([publisher?.stop(), auth.audit.flush()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 10000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

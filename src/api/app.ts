@@ -9,6 +9,10 @@ import { permissionGuard, type RequirePermission } from '../auth/guard.js';
 import { PROTECTED_ROUTES } from './protectedRoutes.js';
 import { smartRouter } from './smartRouter.js';
 import { metadataRouter } from './metadata.js';
+import { openApiDocument } from './v1/openapi.js';
+import { loadPolicy } from '../config/policy.js';
+import type { SignOffPolicy } from '../domain/signoff/policy.js';
+import type { RouteDeps } from './protectedRoutes.js';
 
 export interface AppDeps {
   store: FhirStore;
@@ -16,10 +20,14 @@ export interface AppDeps {
   retryAfterSeconds: number;
   /** Without it no issuer is trusted, so every protected route answers 401 (deny by default). */
   auth?: Auth;
+  /** The sign-off policy loaded (and checked) at start; the shipped City and Hackney default when absent. */
+  policy?: SignOffPolicy;
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
 const BODY_LIMIT = '5mb';
+/** The domain API carries plans and answers, never documents: anything bigger is refused (413). */
+const API_BODY_LIMIT = '1mb';
 
 /** Wiring only: context, parsers, one router per area, one error renderer per API face. */
 export function createApp(deps: AppDeps): Express {
@@ -35,13 +43,14 @@ export function createApp(deps: AppDeps): Express {
     phrAppClients: [], timeoutMs: 5000, retryAfterSeconds: deps.retryAfterSeconds,
   });
   const requirePermission = permissionGuard(auth);
+  const routeDeps: RouteDeps = { policy: deps.policy ?? loadPolicy('city-and-hackney') };
   app.use(smartRouter(auth.issuers));
 
   const fhir = express.Router();
   fhir.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
   fhir.use(smartRouter(auth.issuers));
   fhir.use(metadataRouter(auth.issuers));
-  mountProtected(fhir, 'fhir', requirePermission, deps.store);
+  mountProtected(fhir, 'fhir', requirePermission, deps.store, routeDeps);
   fhir.use((req, _res, next) => {
     next(new AppError(404, { code: 'not-supported', diagnostics: `${req.method} ${req.baseUrl}${req.path} is not supported by this server` }));
   });
@@ -49,8 +58,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/fhir', fhir);
 
   const api = express.Router();
-  api.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
-  mountProtected(api, 'api', requirePermission, deps.store);
+  api.use(express.json({ type: JSON_TYPES, limit: API_BODY_LIMIT }));
+  const openApi = openApiDocument();
+  api.get('/v1/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  mountProtected(api, 'api', requirePermission, deps.store, routeDeps);
   api.use((req, _res, next) => {
     next(new AppError(404, { code: 'not-found', diagnostics: `${req.method} ${req.baseUrl}${req.path} does not exist` }));
   });
@@ -65,12 +78,18 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /** Each protected route behind the guard that asks the permission table for its row. */
-function mountProtected(router: express.Router, face: 'fhir' | 'api', requirePermission: RequirePermission, store: FhirStore): void {
+function mountProtected(router: express.Router, face: 'fhir' | 'api', requirePermission: RequirePermission, store: FhirStore, routeDeps: RouteDeps): void {
   for (const route of PROTECTED_ROUTES.filter((r) => r.face === face)) {
+    const { resolvePatient } = route;
     router[route.method](
       route.path,
-      requirePermission(route.resource, route.interaction, { patient: route.patient, ...(route.id ? { id: route.id } : {}) }),
-      (req, res) => route.handle(store, req, res),
+      requirePermission(route.resource, route.interaction, {
+        patient: route.patient,
+        ...(route.id ? { id: route.id } : {}),
+        ...(resolvePatient ? { resolvePatient: (req: express.Request) => resolvePatient(store, req) } : {}),
+        ...(route.reachPerPatient ? { reachPerPatient: true } : {}),
+      }),
+      (req, res) => route.handle(store, req, res, routeDeps),
     );
   }
 }

@@ -13,16 +13,31 @@ const INTERACTION_CODE = { read: 'read', search: 'search-type', create: 'create'
 export function capabilityStatement(baseUrl: string, security?: CapabilityStatementRestSecurity): CapabilityStatement {
   const byType = new Map<string, CapabilityStatementRestResource>();
   for (const route of PROTECTED_ROUTES.filter((r) => r.face === 'fhir')) {
-    const entry = byType.get(route.resource) ?? { type: route.resource, interaction: [], searchParam: [] };
+    const type = route.operation?.type ?? route.resource;
+    const entry = byType.get(type) ?? { type, interaction: [], searchParam: [] };
+    byType.set(type, entry);
+    // An operation is listed as an operation, not as the interaction whose permission it needs.
+    if (route.operation) {
+      entry.operation = [...(entry.operation ?? []), { name: route.operation.name, definition: route.operation.definition }];
+      continue;
+    }
     const code = INTERACTION_CODE[route.interaction];
     if (!entry.interaction?.some((i) => i.code === code)) entry.interaction?.push({ code });
     for (const p of route.searchParams ?? []) {
       if (!entry.searchParam?.some((s) => s.name === p.name)) entry.searchParam?.push({ name: p.name, type: p.type });
     }
-    byType.set(route.resource, entry);
+    if (route.searchInclude?.length) entry.searchInclude = [...route.searchInclude];
+    if (route.searchRevInclude?.length) entry.searchRevInclude = [...route.searchRevInclude];
   }
   const resource = [...byType.values()]
-    .map((r) => (r.searchParam?.length ? r : { type: r.type, interaction: r.interaction }))
+    .map((r) => ({
+      type: r.type,
+      ...(r.interaction?.length ? { interaction: r.interaction } : {}),
+      ...(r.searchInclude ? { searchInclude: r.searchInclude } : {}),
+      ...(r.searchRevInclude ? { searchRevInclude: r.searchRevInclude } : {}),
+      ...(r.searchParam?.length ? { searchParam: r.searchParam } : {}),
+      ...(r.operation ? { operation: r.operation } : {}),
+    }))
     .sort((a, b) => a.type.localeCompare(b.type));
   return {
     resourceType: 'CapabilityStatement',

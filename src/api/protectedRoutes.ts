@@ -7,6 +7,10 @@ import { accessOf } from '../auth/guard.js';
 import { patientParam, resourceIdParam } from '../auth/compartment.js';
 import type { Interaction } from '../auth/scopes.js';
 import { badRequest } from '../outcome/errors.js';
+import { PHR_FHIR_ROUTES } from './fhir/routes.js';
+import { PHB_API_ROUTES } from './v1/routes.js';
+import { ADMIN_ROUTES } from './adminRoutes.js';
+import type { SignOffPolicy } from '../domain/signoff/policy.js';
 
 /**
  * The routes that serve personal data so far, as one table: each names the permission it needs
@@ -15,18 +19,43 @@ import { badRequest } from '../outcome/errors.js';
  */
 export interface ProtectedRoute {
   face: 'fhir' | 'api';
-  method: 'get';
+  method: 'get' | 'post' | 'put';
   /** Express path under the face's mount point. */
   path: string;
   resource: string;
   interaction: Interaction;
   /** Search parameters a search route understands (others are refused), for /fhir/metadata. */
-  searchParams?: readonly { name: string; type: 'reference' | 'token' | 'string' | 'date' }[];
+  searchParams?: readonly { name: string; type: 'reference' | 'token' | 'string' | 'date' | 'uri' | 'number' }[];
+  /** `_include` / `_revinclude` values a search route follows, for /fhir/metadata. */
+  searchInclude?: readonly string[];
+  searchRevInclude?: readonly string[];
+  /** A FHIR operation this route serves, for /fhir/metadata; `type` when it is on another type than the permission's. */
+  operation?: { name: string; definition: string; type?: string };
   patient: (req: Request) => string | undefined;
   id?: (req: Request) => string | undefined;
+  /** Authorize after read: reads the record the request names and gives its patient (see the guard). */
+  resolvePatient?: (store: FhirStore, req: Request) => Promise<string | undefined>;
+  /** Touches several patients: the handler checks each one's reach (see the guard). */
+  reachPerPatient?: boolean;
+  /** Service administration (the publisher's delivery status and dead letters): no one patient's record, so the access matrix leaves it to its own test. */
+  administrative?: boolean;
   /** A concrete URL for a patient, for documentation and tests. */
   urlFor: (patientId: string) => string;
-  handle: (store: FhirStore, req: Request, res: Response) => Promise<void>;
+  /** A request body for that patient, for write routes (documentation and tests). */
+  bodyFor?: (patientId: string) => unknown;
+  /**
+   * The example URL and body reach the handler but are not a usable request (an empty body, a
+   * record that is not there), so a caller the guard lets through gets the handler's 4xx, never
+   * 401/403; the access matrix checks exactly that.
+   */
+  exampleRefused?: boolean;
+  handle: (store: FhirStore, req: Request, res: Response, deps: RouteDeps) => Promise<void>;
+}
+
+/** What app.ts hands every protected route besides the store: the configuration loaded at start. */
+export interface RouteDeps {
+  /** The organisation's sign-off policy (SIGN_OFF_POLICY), checked at start. */
+  policy: SignOffPolicy;
 }
 
 const options = (): { requestId?: string } => {
@@ -102,4 +131,10 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
       res.json({ consents });
     },
   },
+  // The person's PHB on /fhir (reads, searches, operations, self-tracking): src/api/fhir/routes.ts.
+  ...PHR_FHIR_ROUTES,
+  // The PHB journey API for staff and the person (the six steps): src/api/v1/routes.ts.
+  ...PHB_API_ROUTES,
+  // Operating the outbound publisher (service-operator only): src/api/adminRoutes.ts.
+  ...ADMIN_ROUTES,
 ];

@@ -9,9 +9,16 @@ export interface AccessRequest {
   patientId?: string;
 }
 
+/**
+ * Which check refused: the role's row, the token's scopes, the row's reach (the patient is not
+ * one the caller may see), or the caller's standing for its own patient (no active consent, no
+ * recorded representation).
+ */
+export type DenialStage = 'grant' | 'scope' | 'reach' | 'standing';
+
 export type Decision =
   | { allowed: true; grant: Grant }
-  | { allowed: false; reason: string; /** The scope that would have been needed, for the challenge. */ missingScope?: string };
+  | { allowed: false; reason: string; stage: DenialStage; /** The scope that would have been needed, for the challenge. */ missingScope?: string };
 
 /** Facts that live in the FHIR store; the decision asks for them, it does not fetch them itself. */
 export interface AccessFacts {
@@ -25,18 +32,29 @@ export interface AccessFacts {
   represents(relatedPersonId: string, patientId: string): Promise<boolean>;
 }
 
-const deny = (reason: string, missingScope?: string): Decision => ({ allowed: false, reason, ...(missingScope ? { missingScope } : {}) });
+const deny = (reason: string, stage: DenialStage = 'reach', missingScope?: string): Decision =>
+  ({ allowed: false, reason, stage, ...(missingScope ? { missingScope } : {}) });
+
+/**
+ * The permission table and the token's scopes, without the reach: for operations that touch
+ * several patients and check each one's reach themselves (with `authorize`).
+ */
+export function grantAndScope(caller: Caller, resource: string, interaction: Interaction): Decision {
+  const grant = grantFor(caller.role, resource, interaction);
+  if (!grant) return deny(`The ${caller.role} role may not ${interaction} ${resource}`, 'grant');
+  if (!scopesAllow(caller.scopes, caller.scopeContext, resource, interaction)) {
+    const needed = scopeString(caller.scopeContext, resource, [interaction]);
+    return deny(`The access token's scopes do not allow ${interaction} ${resource} (needs ${needed})`, 'scope', needed);
+  }
+  return { allowed: true, grant };
+}
 
 /** The one access decision: the permission table, then the token's scopes, then the row's reach. */
 export async function authorize(caller: Caller, request: AccessRequest, facts: AccessFacts): Promise<Decision> {
   const { resource, interaction, patientId } = request;
-  const grant = grantFor(caller.role, resource, interaction);
-  if (!grant) return deny(`The ${caller.role} role may not ${interaction} ${resource}`);
-  if (!scopesAllow(caller.scopes, caller.scopeContext, resource, interaction)) {
-    const needed = scopeString(caller.scopeContext, resource, [interaction]);
-    return deny(`The access token's scopes do not allow ${interaction} ${resource} (needs ${needed})`, needed);
-  }
-  const allowed: Decision = { allowed: true, grant };
+  const allowed = grantAndScope(caller, resource, interaction);
+  if (!allowed.allowed) return allowed;
+  const { grant } = allowed;
   switch (grant.reach) {
     case 'any':
       return allowed;
@@ -45,10 +63,10 @@ export async function authorize(caller: Caller, request: AccessRequest, facts: A
       if (!isPatientCaller(caller)) return deny(`The ${caller.role} role has no patient of its own`);
       if (patientId !== caller.patientId) return deny('The record is outside the patient compartment of this access token');
       if (caller.fhirUser.startsWith('RelatedPerson/') && !(await facts.represents(caller.fhirUser.slice('RelatedPerson/'.length), patientId))) {
-        return deny('The representative is not recorded as acting for this patient');
+        return deny('The representative is not recorded as acting for this patient', 'standing');
       }
       if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId))) {
-        return deny('The person has no active consent to share their record with this app');
+        return deny('The person has no active consent to share their record with this app', 'standing');
       }
       return allowed;
     }

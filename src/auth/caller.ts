@@ -4,7 +4,7 @@ import { forbidden } from '../outcome/errors.js';
 import { parseScopes, type ResourceScope, type ScopeContext } from './scopes.js';
 
 /** Every role the permission table knows: staff roles, the people the data is about, and machines. */
-export const ROLES = [...STAFF_ROLES, 'budget-holder', 'representative', 'phr-app', 'gp-system'] as const;
+export const ROLES = [...STAFF_ROLES, 'budget-holder', 'representative', 'phr-app', 'gp-system', 'service-operator'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -48,10 +48,13 @@ export interface PhrAppCaller extends CallerBase {
   patientId: string;
 }
 
-/** A system such as a GP practice's EHR, authenticated by client credentials. */
+/**
+ * A system authenticated by client credentials: a GP practice's EHR, or the operations tooling
+ * that watches and replays the outbound publisher (service-operator, no patient data).
+ */
 export interface SystemCaller extends CallerBase {
   kind: 'system';
-  role: 'gp-system';
+  role: 'gp-system' | 'service-operator';
   organisationOds?: string;
 }
 
@@ -103,7 +106,7 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
     if (user?.type === 'Patient' && user.id !== patientId) refuse('its patient does not match its fhirUser');
     return { ...base, kind: 'phr-app', role: 'phr-app', fhirUser: `${user?.type}/${user?.id}`, patientId, scopeContext: 'patient' };
   }
-  if (role === 'gp-system') {
+  if (role === 'gp-system' || role === 'service-operator') {
     if (user) refuse('a system token must not carry a user');
     const ods = text(claims, CLAIMS.organisation);
     return { ...base, kind: 'system', role, ...(ods ? { organisationOds: ods } : {}), scopeContext: 'system' };

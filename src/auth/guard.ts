@@ -1,10 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { currentRequestId } from '../log/logger.js';
-import { AppError, forbidden } from '../outcome/errors.js';
+import { AppError, forbidden, notFound } from '../outcome/errors.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import type { AccessRecord } from '../audit/auditEvent.js';
 import { callerFromClaims, type Caller, type CallerSettings } from './caller.js';
-import { authorize, patientInScope, type AccessFacts } from './authorize.js';
+import { authorize, grantAndScope, patientInScope, type AccessFacts, type Decision } from './authorize.js';
 import type { Interaction } from './scopes.js';
 import { bearerChallenge, bearerToken, type TokenVerifier } from './verify.js';
 
@@ -20,12 +20,24 @@ export interface RouteAccessOptions {
   patient?: (req: Request) => string | undefined;
   /** The resource id the request names, for the audit record. */
   id?: (req: Request) => string | undefined;
+  /**
+   * Authorize after read: once the token is verified, reads the record the request names and
+   * gives its patient. A record outside the caller's reach then answers 404 like a missing one,
+   * so ids of other people's records cannot be probed.
+   */
+  resolvePatient?: (req: Request) => Promise<string | undefined>;
+  /** An operation on several patients: the guard checks the role and scopes; the handler checks each patient with `decide`. */
+  reachPerPatient?: boolean;
 }
 
 /** What a guarded handler may rely on: who is calling and whose data the request was allowed to touch. */
 export interface Access {
   caller: Caller;
   patientId?: string;
+  /** The full decision (row, scopes, reach) for this caller on another patient, for operations on several. */
+  decide(resource: string, interaction: Interaction, patientId: string): Promise<Decision>;
+  /** Audits one patient's part of an operation on several patients. */
+  audit(patientId: string, outcome: AccessRecord['outcome'], reason?: string): void;
 }
 
 const accesses = new WeakMap<Request, Access>();
@@ -60,10 +72,16 @@ export function permissionGuard(auth: AuthDeps) {
         patientId = options.patient?.(req);
         const claims = await auth.verifier.verify(bearerToken(req.get('authorization')));
         caller = callerFromClaims(claims, auth.callers);
-        patientId = patientInScope(caller, patientId);
-        const decision = await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, auth.facts);
+        // A caller the row refuses outright learns nothing about the record, so the row goes first.
+        const roleDecision = grantAndScope(caller, resource, interaction);
+        if (!roleDecision.allowed) throw refusal(roleDecision);
+        if (options.resolvePatient) patientId = await options.resolvePatient(req);
+        patientId = options.reachPerPatient ? undefined : patientInScope(caller, patientId);
+        const decision = options.reachPerPatient ? roleDecision
+          : await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, auth.facts);
         if (!decision.allowed) {
-          throw forbidden(decision.reason, decision.missingScope ? { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, decision.missingScope) } : undefined);
+          if (options.resolvePatient && decision.stage === 'reach') throw notFound(`${resource}/${resourceId ?? ''} is not known`);
+          throw refusal(decision);
         }
       } catch (e) {
         const status = e instanceof AppError ? e.status : 500;
@@ -75,7 +93,15 @@ export function permissionGuard(auth: AuthDeps) {
         return;
       }
       const allowedCaller = caller;
-      accesses.set(req, { caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}) });
+      accesses.set(req, {
+        caller: allowedCaller,
+        ...(patientId !== undefined ? { patientId } : {}),
+        decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
+        audit: (p, outcome, reason) => void auth.audit.record({
+          ...base, caller: allowedCaller, patientId: p, ...(resourceId !== undefined ? { resourceId } : {}),
+          outcome, ...(reason ? { reason } : {}), time: new Date().toISOString(),
+        }),
+      });
       res.on('finish', () => {
         void auth.audit.record({
           ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
@@ -85,6 +111,11 @@ export function permissionGuard(auth: AuthDeps) {
       next();
     };
   };
+}
+
+function refusal(decision: Decision): AppError {
+  const missingScope = decision.allowed ? undefined : decision.missingScope;
+  return forbidden(decision.allowed ? 'Refused' : decision.reason, missingScope ? { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, missingScope) } : undefined);
 }
 
 export type RequirePermission = ReturnType<typeof permissionGuard>;

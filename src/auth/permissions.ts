@@ -13,7 +13,7 @@ import type { Interaction } from './scopes.js';
  * - `team`: patients the staff member's team looks after (a CareTeam they or their team are on,
  *   or a journey they lead).
  * - `registered`: patients registered with the calling GP practice.
- * - `any`: no patient data (definitions such as Questionnaire).
+ * - `any`: no patient data (definitions such as Questionnaire, the publisher's delivery records).
  *
  * Commissioners and lived-experience reviewers get what the sign-off panel needs (plan, budget,
  * request, decision), not demographics or questionnaire answers.
@@ -81,6 +81,8 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
     ...grants('own-consented', [
       ['Patient', R], ['Consent', RS], ['CarePlan', RS], ['Goal', RUS], ['Coverage', RS], ['QuestionnaireResponse', CRUS],
       ['Observation', RS], ['Task', RUS], ['ServiceRequest', RS],
+      // The journey's stage and dates, so the app can show where the person's PHB is.
+      ['EpisodeOfCare', RS],
     ]),
     ...DEFINITIONS,
   ],
@@ -88,6 +90,11 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
     // Discharge documents for its registered patients, and goals sent in from primary care.
     ...grants('registered', [['Patient', R], ['Bundle', R], ['DocumentReference', RS], ['Goal', ['create']]]),
   ],
+  // Operations tooling for the outbound publisher: delivery status and dead letters (the
+  // publisher's own Basic resources: ids, statuses and destinations' OperationOutcomes), read and
+  // queued for replay. A separate role: it sees every destination's failures, which no clinical
+  // role should need, and it reads no patient's record.
+  'service-operator': grants('any', [['Basic', ['read', 'update', 'search']]]),
 };
 
 /** The row allowing this role this interaction on this resource, if any. */

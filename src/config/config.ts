@@ -34,6 +34,10 @@ export interface Config {
   devIdentityPort: number;
   /** Sign-off policy: a document name in policies/ (e.g. `merseyside`) or a path to one. */
   signOffPolicy: string;
+  /** JSON file of outbound destinations (PHRs, GP systems); empty = the publisher does not run. */
+  publishDestinationsFile: string;
+  /** How often the publisher looks for changes to deliver. */
+  publishIntervalMs: number;
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -54,6 +58,8 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   phrAppClients: 'PHR_APP_CLIENTS',
   devIdentityPort: 'DEV_IDENTITY_PORT',
   signOffPolicy: 'SIGN_OFF_POLICY',
+  publishDestinationsFile: 'PUBLISH_DESTINATIONS_FILE',
+  publishIntervalMs: 'PUBLISH_INTERVAL_MS',
 };
 
 /** Variables holding comma-separated lists. */
@@ -81,6 +87,8 @@ const schema: JSONSchemaType<Config> = {
     phrAppClients: { type: 'array', items: { type: 'string', minLength: 1 } },
     devIdentityPort: { type: 'integer', minimum: 1, maximum: 65535 },
     signOffPolicy: { type: 'string', minLength: 1 },
+    publishDestinationsFile: { type: 'string' },
+    publishIntervalMs: { type: 'integer', minimum: 200, maximum: 3600000 },
   },
 };
 
@@ -109,6 +117,8 @@ const DEFAULTS: Config = {
   phrAppClients: [],
   devIdentityPort: DEV_IDENTITY.defaultPort,
   signOffPolicy: 'city-and-hackney',
+  publishDestinationsFile: '',
+  publishIntervalMs: 5000,
 };
 
 export class ConfigError extends Error {
@@ -170,4 +180,13 @@ function withDevelopmentIdentity(config: Config, env: NodeJS.ProcessEnv): Config
     oidcIssuers: config.oidcIssuers.length ? config.oidcIssuers : [DEV_IDENTITY.issuer(config.devIdentityPort)],
     phrAppClients: env[ENV_NAMES.phrAppClients] === undefined ? [DEV_IDENTITY.phrAppClient] : config.phrAppClients,
   };
+}
+
+/**
+ * A secret a data file names by environment variable (e.g. a destination's client secret), so
+ * secrets stay out of files; read here because this module is the only reader of the environment.
+ */
+export function secretFromEnvironment(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -32,11 +32,14 @@ export async function loadConformance(store: FhirStore, files: ConformanceFile[]
   const reads: Bundle = {
     resourceType: 'Bundle',
     type: 'batch',
-    entry: files.map(({ resource }) => ({ request: { method: 'GET', url: `${resource.resourceType}/${resource.id}` } })),
+    // A search by _id, not a read: HAPI answers a read of OperationDefinition/<id> from its own
+    // built-in operations (HAPI-2249), never from what is stored.
+    entry: files.map(({ resource }) => ({ request: { method: 'GET', url: `${resource.resourceType}?_id=${encodeURIComponent(resource.id)}` } })),
   };
   const current = await store.transaction(reads);
   const changed = files.filter(({ resource }, i) => {
-    const existing = current.entry?.[i]?.resource;
+    const found = current.entry?.[i]?.resource;
+    const existing = found?.resourceType === 'Bundle' ? found.entry?.[0]?.resource : undefined;
     return !existing || existing.resourceType !== resource.resourceType || comparable(existing) !== comparable(resource);
   });
   if (changed.length > 0) {

@@ -58,6 +58,16 @@ export const RESTRICTION_LABELS: Record<NationalRestriction, string> = {
   'gp-provided-care': 'care normally provided by a GP',
 };
 
+/** What the person is offered instead of a restricted purchase: somewhere to go for the same need. */
+export const RESTRICTION_ALTERNATIVES: Record<NationalRestriction, string> = {
+  alcohol: 'Free NHS and local alcohol support services; the budget can pay for other activities towards the same goal.',
+  tobacco: 'The free NHS Stop Smoking service; the budget can pay for other activities towards the same goal.',
+  gambling: 'The NHS gambling support service and GamCare; the budget can pay for other activities towards the same goal.',
+  'debt-repayment': 'Free, confidential debt advice (Citizens Advice or StepChange); the budget can pay for a budgeting course or other support towards the same goal.',
+  'emergency-care': 'Emergency care is free from the NHS (999, A&E or NHS 111); the budget can pay for support that helps avoid a crisis.',
+  'gp-provided-care': 'Ask the GP practice: care it normally provides is free; the budget can pay for support the GP does not provide.',
+};
+
 export function restrictionFor(category: SpendCategory): NationalRestriction | undefined {
   return (NATIONAL_RESTRICTIONS as readonly string[]).includes(category) ? (category as NationalRestriction) : undefined;
 }

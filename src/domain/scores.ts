@@ -54,3 +54,63 @@ export function trendOver(rule: ScoringRule, series: readonly { time: string; va
   const ordered = [...series].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   return scoreTrend(rule, (ordered[0] as { value: number }).value, (ordered[ordered.length - 1] as { value: number }).value);
 }
+
+/** One score of one set of answers, as stored (an Observation derived from the response). */
+export interface QuestionnaireScore {
+  id: string;
+  budgetHolderId: string;
+  /** The PHB journey the answers belong to, when known. */
+  journeyId?: string;
+  /** Canonical URL of the Questionnaire, without version. */
+  questionnaire: string;
+  questionnaireVersion?: string;
+  /** The score's name in the Questionnaire's scoring rule, e.g. "total". */
+  score: string;
+  value: number;
+  /** When the answers were given. */
+  time: string;
+  /** The QuestionnaireResponse the score was computed from. */
+  responseId: string;
+  /** The questionnaire request (ServiceRequest) the answers were asked for, if any. */
+  requestId?: string;
+}
+
+/** A score series: one questionnaire's one score, within one PHB journey. */
+export interface ScoreSeriesKey {
+  journeyId?: string;
+  questionnaire: string;
+  score: string;
+}
+
+export interface SeriesTrend extends ScoreSeriesKey {
+  /** Start to latest; undefined while there is only one score. */
+  change?: ScoreChange;
+  latest: { value: number; time: string; id: string };
+  count: number;
+}
+
+/**
+ * Start -> latest per journey, questionnaire and score, judged with the questionnaire's own
+ * rule. A series whose questionnaire has no rule (any more) is reported without a trend.
+ */
+export function trendsBySeries(scores: readonly QuestionnaireScore[], ruleFor: (questionnaire: string, score: string) => ScoringRule | undefined): SeriesTrend[] {
+  const groups = new Map<string, QuestionnaireScore[]>();
+  for (const s of scores) {
+    const key = JSON.stringify([s.journeyId ?? null, s.questionnaire, s.score]);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.values()].map((series) => {
+    const ordered = [...series].sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+    const first = ordered[0] as QuestionnaireScore;
+    const last = ordered[ordered.length - 1] as QuestionnaireScore;
+    const rule = ruleFor(first.questionnaire, first.score);
+    return {
+      ...(first.journeyId !== undefined ? { journeyId: first.journeyId } : {}),
+      questionnaire: first.questionnaire,
+      score: first.score,
+      ...(rule && ordered.length > 1 ? { change: scoreTrend(rule, first.value, last.value) } : {}),
+      latest: { value: last.value, time: last.time, id: last.id },
+      count: ordered.length,
+    };
+  }).sort((a, b) => a.questionnaire.localeCompare(b.questionnaire) || a.score.localeCompare(b.score) || (a.journeyId ?? '').localeCompare(b.journeyId ?? ''));
+}

@@ -53,7 +53,8 @@ function paymentToFhir(payment: Payment, context: LedgerContext): ChargeItem {
     subject: reference('Patient', context.budgetHolderId),
     occurrenceDateTime: payment.paid,
     priceOverride: money(payment.amount),
-    overrideReason: 'Amount paid',
+    // A negative payment is money paid back: an underspend recovered after a conversation with the person.
+    overrideReason: payment.amount < 0 ? 'Underspend recovered' : 'Amount paid',
     account: [reference('Account', payment.budgetId)],
     // The signed-off request the payment settles.
     ...(payment.requestId !== undefined ? { supportingInformation: [reference('Task', payment.requestId)] } : {}),

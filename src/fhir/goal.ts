@@ -69,3 +69,25 @@ function noteFromFhir(note: Annotation, i: number): RecoveryGoal['notes'][number
     ...opt('author', note.authorString),
   };
 }
+
+/** Elements whose value is never part of the record's content (server-managed or generated). */
+const BOOKKEEPING = new Set(['resourceType', 'id', 'meta', 'text']);
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  return [...keys].every((k) => sameValue(ra[k], rb[k]));
+}
+
+/** The top-level elements of a Goal that differ between two versions (whatever their key order). */
+export function changedElements(current: Goal, proposed: Goal): string[] {
+  const a = current as unknown as Record<string, unknown>;
+  const b = proposed as unknown as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !BOOKKEEPING.has(k) && !sameValue(a[k], b[k])).sort();
+}

@@ -1,7 +1,7 @@
-import type { ServiceRequest } from 'fhir/r4.js';
+import type { Identifier, ServiceRequest } from 'fhir/r4.js';
 import { DomainError } from '../domain/errors.js';
 import type { QuestionnaireRequest } from '../domain/model.js';
-import { reference, referencedId } from './common.js';
+import { reference, referencedId, SYSTEMS } from './common.js';
 import { oneOf, opt, required, resourceId } from './fields.js';
 
 /**
@@ -38,4 +38,17 @@ export function fromFhir(request: ServiceRequest): QuestionnaireRequest {
     status: oneOf(request.status, STATUSES, '/status'),
     authored: required(request.authoredOn, '/authoredOn'),
   };
+}
+
+/** Identifier system of the key that makes a questionnaire request idempotent (src/domain/questionnaireRequests.ts). */
+export const REQUEST_KEY_SYSTEM = SYSTEMS.identifier('questionnaire-request');
+
+/** The request with its idempotency key, and the client's own identifier (PKB additionalIdentifier) if given. */
+export function withRequestKey(request: ServiceRequest, key: string, additional?: Identifier): ServiceRequest {
+  return { ...request, identifier: [{ system: REQUEST_KEY_SYSTEM, value: key }, ...(additional ? [additional] : [])] };
+}
+
+/** The conditional-create query that finds the open request with this key. */
+export function openRequestQuery(key: string): string {
+  return `identifier=${encodeURIComponent(`${REQUEST_KEY_SYSTEM}|${key}`)}&status=active`;
 }

@@ -37,6 +37,7 @@ export function toFhir(request: SpendRequest): Task & { id: string } {
     extension('phb-activity-category', { valueCodeableConcept: concept('spend-category', request.category) }),
     ...request.decisions.map(decisionToFhir),
   ];
+  if (request.refusalAlternatives !== undefined) extensions.push(extension('phb-decision-alternatives', { valueString: request.refusalAlternatives }));
   if (request.paidOn !== undefined) extensions.push(extension('phb-paid-on', { valueDateTime: request.paidOn }));
   return {
     resourceType: 'Task',
@@ -76,6 +77,7 @@ export function fromFhir(task: Task): SpendRequest {
     decisions: findExtensions(ext, 'phb-sign-off-decision').map(decisionFromFhir),
     status,
     ...opt('refusalReason', task.statusReason?.text),
+    ...opt('refusalAlternatives', findExtension(ext, 'phb-decision-alternatives')?.valueString),
     ...opt('paidOn', paidOn && required(paidOn.valueDateTime, 'Task.extension:paidOn')),
   };
 }

@@ -9,6 +9,17 @@ export interface WriteResult<T extends FhirResource> {
   versionId: string;
 }
 
+/** A history read (`[Type/[id/]]_history?_since=&_count=`), or the page a previous one linked to. */
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Versions written at or after this instant (inclusive, as FHIR says). */
+  since?: string;
+  count?: number;
+  /** The `next` link of a page this store returned; the other fields are then ignored. */
+  page?: string;
+}
+
 export interface StoreCallOptions {
   /** Forwarded to HAPI so its logs can be joined to ours. */
   requestId?: string;
@@ -28,6 +39,11 @@ export interface FhirStore {
   update<T extends FhirResource & { id: string }>(resource: T, options?: StoreCallOptions & { ifMatchVersion?: string }): Promise<WriteResult<T>>;
   /** Atomic: every entry is written or none is. */
   transaction(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
+  /**
+   * One page of history (HAPI orders it newest first and pages by offset, so a write between two
+   * pages repeats an entry but never skips one); follow `link` next with `page`.
+   */
+  history(query: HistoryQuery, options?: StoreCallOptions): Promise<Bundle>;
   capabilities(options?: StoreCallOptions): Promise<CapabilityStatement>;
   /** Validates without storing (against base R4, and the profile when given); the outcome lists any errors. */
   validate(resource: FhirResource, profile?: string, options?: StoreCallOptions): Promise<OperationOutcome>;

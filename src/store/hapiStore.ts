@@ -2,7 +2,7 @@ import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fh
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
 import { log } from '../log/logger.js';
-import type { FhirStore, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
+import type { FhirStore, HistoryQuery, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
 
 export interface HapiStoreSettings {
   baseUrl: string;
@@ -26,7 +26,7 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
 }
 
 /** Reads that can be repeated without effect. */
-const SAFE_ACTIONS = new Set(['read', 'search', 'capabilities', 'validate']);
+const SAFE_ACTIONS = new Set(['read', 'search', 'history', 'capabilities', 'validate']);
 
 // Errors from fetch come from Node's own realm, so `instanceof Error` can be false (e.g. in
 // jest's VM): look at their fields instead.
@@ -94,6 +94,24 @@ export class HapiStore implements FhirStore {
     return this.call<Bundle>('transaction', options, { prefer: 'return=representation' }, (o) =>
       this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
     );
+  }
+
+  async history(query: HistoryQuery, options: StoreCallOptions = {}): Promise<Bundle> {
+    let url: string;
+    if (query.page !== undefined) {
+      // Only HAPI's own paging links are followed, never an arbitrary URL.
+      if (!query.page.startsWith(`${this.settings.baseUrl}?`) && !query.page.startsWith(`${this.settings.baseUrl}/`)) {
+        throw new AppError(400, { code: 'invalid', diagnostics: 'A history page link must point at the FHIR store' });
+      }
+      url = query.page;
+    } else {
+      const path = [query.resourceType, query.id, '_history'].filter((p) => p !== undefined).join('/');
+      const params = new URLSearchParams();
+      if (query.since !== undefined) params.set('_since', query.since);
+      if (query.count !== undefined) params.set('_count', String(query.count));
+      url = params.size ? `${path}?${params.toString()}` : path;
+    }
+    return this.call<Bundle>('history', options, { 'cache-control': 'no-cache' }, (o) => this.client.request(url, { method: 'GET', options: o }));
   }
 
   async capabilities(options: StoreCallOptions = {}): Promise<CapabilityStatement> {

@@ -1,3 +1,4 @@
+import { PROTECTED_ROUTES } from '../../src/api/protectedRoutes.js';
 import request from 'supertest';
 import type { AuditEvent } from 'fhir/r4.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -178,10 +179,13 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
     expect(rest.security.service[0].coding[0].code).toBe('SMART-on-FHIR');
     const uris = Object.fromEntries(rest.security.extension[0].extension.map((e: { url: string; valueUri: string }) => [e.url, e.valueUri]));
     expect(uris).toEqual({ authorize: `${world.identity.issuer}/auth`, token: `${world.identity.issuer}/token` });
-    expect(rest.resource).toEqual([
+    // Exactly the types the route table serves on /fhir, each with what its rows serve.
+    const served = new Set(PROTECTED_ROUTES.filter((r) => r.face === 'fhir').map((r) => r.operation?.type ?? r.resource));
+    expect(rest.resource.map((r: { type: string }) => r.type)).toEqual([...served].sort());
+    expect(rest.resource).toEqual(expect.arrayContaining([
       { type: 'Consent', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
-      { type: 'Patient', interaction: [{ code: 'read' }] },
-    ]);
+      expect.objectContaining({ type: 'Patient', interaction: [{ code: 'read' }], operation: [expect.objectContaining({ name: 'phb-summary' })] }),
+    ]));
   });
 
   it('refuses a token whose scopes do not cover the request, with insufficient_scope', async () => {

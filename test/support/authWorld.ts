@@ -10,6 +10,7 @@ import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId } from './hapi.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
+import type { DemoUser } from '../../src/devIdentity/provider.js';
 
 /**
  * Two patients in the real HAPI (the caller's own and another), staff on the first one's care
@@ -21,6 +22,7 @@ export const CLIENTS = {
   portal: { clientId: 'test-portal' },
   phrApp: { clientId: 'test-phr-app' },
   gpSystem: { clientId: 'test-gp-system', secret: 'test-gp-secret' },
+  operator: { clientId: 'test-operator', secret: 'test-operator-secret' },
 } as const;
 
 const REDIRECT = ['http://127.0.0.1:3000/callback'];
@@ -48,7 +50,7 @@ function patient(id: string, gpOds: string): Patient & { id: string } {
   return { resourceType: 'Patient', id, active: true, generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }] };
 }
 
-export async function createAuthWorld(options: { jwksCooldownMs?: number } = {}): Promise<AuthWorld> {
+export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[] } = {}): Promise<AuthWorld> {
   const store = testStore();
   const own = uniqueId('pt-own');
   const other = uniqueId('pt-other');
@@ -81,13 +83,16 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number } = {})
     ...STAFF_ROLES.map((role) => ({ username: `${role}-${suffix}`, password: PASSWORD, claims: { fhirUser: `PractitionerRole/${staffRoleIds[role]}`, phb_role: role } })),
     { username: `holder-${suffix}`, password: PASSWORD, claims: { fhirUser: `Patient/${own}`, patient: own } },
     { username: `rep-${suffix}`, password: PASSWORD, claims: { fhirUser: `RelatedPerson/${representativeId}`, patient: own } },
+    // Users a test defines itself (their claims are read when a token is issued, so a test may fill them in later).
+    ...(options.extraUsers ?? []),
   ];
   const identity = new TestIdentity(users, [
     { client_id: CLIENTS.staffApp.clientId, client_secret: CLIENTS.staffApp.secret, redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
     { client_id: CLIENTS.portal.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
     { client_id: CLIENTS.phrApp.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
     { client_id: CLIENTS.gpSystem.clientId, client_secret: CLIENTS.gpSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
-  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds } });
+    { client_id: CLIENTS.operator.clientId, client_secret: CLIENTS.operator.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
+  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds }, [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
   await identity.start();
 
   const auth = createAuth(store, {
@@ -106,6 +111,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number } = {})
       case 'budget-holder': return (await identity.authorizationCode(CLIENTS.portal, `holder-${suffix}`, patientScopes)).accessToken;
       case 'representative': return (await identity.authorizationCode(CLIENTS.portal, `rep-${suffix}`, patientScopes)).accessToken;
       case 'phr-app': return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
+      case 'service-operator': return identity.clientCredentials(CLIENTS.operator, 'system/Basic.rus');
       default: return identity.clientCredentials(CLIENTS.gpSystem, 'system/*.rs');
     }
   };

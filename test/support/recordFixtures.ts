@@ -133,7 +133,11 @@ function dedicated(): RecordFixtures {
       { value: { id: 'fixture-spend-1', budgetId: 'fixture-account', itemId: 'fixture-item', amount: 34999, category: 'it-equipment', occurred: '2026-01-22', evidence: 'Receipt 44120 from Currys', flaggedMisuse: false }, context },
       { value: { id: 'fixture-spend-2', budgetId: 'fixture-account', amount: 1250, category: 'alcohol', occurred: '2026-02-14', flaggedMisuse: true }, context },
     ],
-    payments: [{ value: { id: 'fixture-payment', budgetId: 'fixture-account', amount: 50000, paid: AT, managementOption: 'managed-account' }, context }],
+    payments: [
+      { value: { id: 'fixture-payment', budgetId: 'fixture-account', amount: 50000, paid: AT, managementOption: 'managed-account' }, context },
+      // An underspend recovered: money paid back, a negative payment.
+      { value: { id: 'fixture-recovery', budgetId: 'fixture-account', amount: -8000, paid: '2026-06-30T10:00:00+00:00', managementOption: 'managed-account' }, context },
+    ],
   };
 }
 

@@ -108,7 +108,7 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     requiredRoles: r.expectSignOff ?? [],
     decisions: [],
     status: restrictionFor(r.category) || r.expectRefused ? 'refused' : 'requested',
-    ...(r.expectRefused ? { refusalReason: r.expectRefused } : {}),
+    ...(r.expectRefused ? { refusalReason: r.expectRefused, refusalAlternatives: 'Another way towards the same goal, agreed with the care coordinator.' } : {}),
   }));
   const reviews: Review[] = (s.reviews ?? []).map((r, i) => ({
     id: id(`review-${r.when}`),

@@ -18,7 +18,7 @@ export function submitRequest(policy: SignOffPolicy, input: NewSpendRequest): Sp
   const { kind, ...fields } = input;
   const requirement = requiredSigners(policy, { amount: input.amount, category: input.category, kind });
   if (requirement.outcome === 'refused') {
-    return { ...fields, requiredRoles: [], decisions: [], status: 'refused', refusalReason: requirement.reason };
+    return { ...fields, requiredRoles: [], decisions: [], status: 'refused', refusalReason: requirement.reason, refusalAlternatives: requirement.alternatives };
   }
   return { ...fields, requiredRoles: requirement.roles, decisions: [], status: 'requested' };
 }

@@ -1,4 +1,4 @@
-import { RESTRICTION_LABELS, SPEND_CATEGORIES, isCode, restrictionFor, type NationalRestriction, type PhbKind, type SignOffRole, type SpendCategory } from '../codes.js';
+import { RESTRICTION_ALTERNATIVES, RESTRICTION_LABELS, SPEND_CATEGORIES, isCode, restrictionFor, type NationalRestriction, type PhbKind, type SignOffRole, type SpendCategory } from '../codes.js';
 import { DomainError } from '../errors.js';
 import { formatPounds, requirePence, type Pence } from '../money.js';
 import type { SignOffPolicy } from './policy.js';
@@ -13,8 +13,8 @@ export interface SignOffQuestion {
 /** Who must sign, or why the request is refused without going to anyone. */
 export type SignOffRequirement =
   | { outcome: 'sign-off'; roles: SignOffRole[]; tier: number; tierName?: string }
-  | { outcome: 'refused'; rule: 'national-restriction'; restriction: NationalRestriction; field: '/category'; reason: string }
-  | { outcome: 'refused'; rule: 'item-limit'; limit: Pence; field: '/amount'; reason: string };
+  | { outcome: 'refused'; rule: 'national-restriction'; restriction: NationalRestriction; field: '/category'; reason: string; alternatives: string }
+  | { outcome: 'refused'; rule: 'item-limit'; limit: Pence; field: '/amount'; reason: string; alternatives: string };
 
 /**
  * Applies a policy to a request. National restrictions come first and hold under every policy;
@@ -34,6 +34,7 @@ export function requiredSigners(policy: SignOffPolicy, request: SignOffQuestion)
       restriction,
       field: '/category',
       reason: `${RESTRICTION_LABELS[restriction]} is a national restriction: no personal health budget may pay for it`,
+      alternatives: RESTRICTION_ALTERNATIVES[restriction],
     };
   }
 
@@ -49,6 +50,7 @@ export function requiredSigners(policy: SignOffPolicy, request: SignOffQuestion)
       limit: limit.upTo,
       field: '/amount',
       reason: `${formatPounds(amount)} is over the ${request.kind} item limit of ${formatPounds(limit.upTo)} under this policy (${policy.organisation.name})`,
+      alternatives: `A smaller item or a cheaper provider within ${formatPounds(limit.upTo)}, or another way towards the same goal agreed with the care coordinator.`,
     };
   }
 

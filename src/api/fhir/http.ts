@@ -1,0 +1,31 @@
+import type { FhirResource } from 'fhir/r4.js';
+import type { Request, Response } from 'express';
+import { currentRequestId } from '../../log/logger.js';
+import type { StoreCallOptions } from '../../store/fhirStore.js';
+import { badRequest } from '../../outcome/errors.js';
+
+/** Small request/response helpers the /fhir routes share. */
+
+export function storeOptions(): StoreCallOptions {
+  const requestId = currentRequestId();
+  return requestId ? { requestId } : {};
+}
+
+/** The facade's own FHIR base as the caller reached it. */
+export function baseUrl(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+}
+
+export function sendResource(res: Response, resource: FhirResource, status = 200): void {
+  if (resource.meta?.versionId) res.setHeader('ETag', `W/"${resource.meta.versionId}"`);
+  res.status(status).type('application/fhir+json').json(resource);
+}
+
+/** The version an `If-Match: W/"3"` header names, if any (HAPI versions are whole numbers). */
+export function ifMatchVersion(req: Request): string | undefined {
+  const header = req.get('if-match');
+  if (header === undefined) return undefined;
+  const version = /^(?:W\/)?"(\d{1,18})"$/.exec(header.trim())?.[1];
+  if (version === undefined) throw badRequest('If-Match must be an ETag such as W/"3"', 'If-Match');
+  return version;
+}

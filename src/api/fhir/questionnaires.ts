@@ -1,0 +1,65 @@
+import type { Questionnaire } from 'fhir/r4.js';
+import type { FhirStore } from '../../store/fhirStore.js';
+import type { ScoringRule } from '../../domain/scores.js';
+import { scoringRules } from '../../fhir/questionnaire.js';
+import { log } from '../../log/logger.js';
+import { storeOptions } from './http.js';
+
+/**
+ * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
+ * canonical reference from an included resource, so the summary keeps the scoring rules it has
+ * seen for a short while instead of searching for them on every request. Writes (validating
+ * answers) always read the Questionnaire fresh.
+ */
+const TTL_MS = 60_000;
+
+interface Cached { at: number; rules: ScoringRule[] }
+
+export class QuestionnaireCatalog {
+  private readonly rules = new Map<string, Cached>();
+
+  constructor(private readonly store: FhirStore) {}
+
+  /** The Questionnaire a canonical (`url` or `url|version`) names: the newest version when none is given. */
+  async find(canonical: string): Promise<Questionnaire | undefined> {
+    const [url, version] = canonical.split('|') as [string, string | undefined];
+    const found = await this.store.search<Questionnaire>('Questionnaire', { url, ...(version ? { version } : {}), _sort: '-_lastUpdated', _count: 1 }, storeOptions());
+    const questionnaire = found.entry?.[0]?.resource;
+    return questionnaire?.resourceType === 'Questionnaire' ? questionnaire : undefined;
+  }
+
+  /** Scoring rules of the questionnaires named, by canonical URL (without version). */
+  async rulesFor(urls: Iterable<string>): Promise<Map<string, ScoringRule[]>> {
+    const now = Date.now();
+    const result = new Map<string, ScoringRule[]>();
+    await Promise.all([...new Set(urls)].map(async (url) => {
+      const cached = this.rules.get(url);
+      if (cached && now - cached.at < TTL_MS) {
+        result.set(url, cached.rules);
+        return;
+      }
+      const questionnaire = await this.find(url);
+      let rules: ScoringRule[] = [];
+      try {
+        rules = questionnaire ? scoringRules(questionnaire) : [];
+      } catch {
+        log().warn('questionnaire scoring rule unusable', { questionnaire: questionnaire?.id });
+      }
+      this.rules.set(url, { at: now, rules });
+      result.set(url, rules);
+    }));
+    return result;
+  }
+}
+
+const catalogs = new WeakMap<FhirStore, QuestionnaireCatalog>();
+
+/** One catalog per store, so the cache lives as long as the app. */
+export function catalogOf(store: FhirStore): QuestionnaireCatalog {
+  let catalog = catalogs.get(store);
+  if (!catalog) {
+    catalog = new QuestionnaireCatalog(store);
+    catalogs.set(store, catalog);
+  }
+  return catalog;
+}

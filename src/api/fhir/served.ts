@@ -1,0 +1,99 @@
+/**
+ * What the /fhir facade serves of a person's record, per resource type: which search parameters
+ * name the patient (the compartment), which other parameters are understood, and which
+ * _include/_revinclude it follows. Everything not listed is refused (400), never ignored, so a
+ * client cannot believe a filter was applied when it was not. The routes, the search checks and
+ * /fhir/metadata are all derived from this table.
+ */
+export type SearchParamType = 'reference' | 'token' | 'string' | 'date' | 'uri' | 'number';
+
+export interface SearchParamSpec {
+  name: string;
+  type: SearchParamType;
+}
+
+export interface ServedType {
+  type: string;
+  /**
+   * Parameters that name the patient whose compartment is searched (R4 Patient compartment;
+   * Task by `for`, as REFERENCE.md says). The facade sends HAPI `patient=Patient/<id>` itself.
+   * Absent for definitions (Questionnaire), which belong to no one.
+   */
+  compartment?: readonly string[];
+  params: readonly SearchParamSpec[];
+  /** `_include` values and the type each brings in. */
+  include?: Readonly<Record<string, string>>;
+  /** `_revinclude` values and the type each brings in. */
+  revinclude?: Readonly<Record<string, string>>;
+}
+
+const p = (type: SearchParamType, ...names: string[]): SearchParamSpec[] => names.map((name) => ({ name, type }));
+
+/** Parameters every type understands (besides _count, _offset, _sort, _format, _include, _revinclude). */
+const COMMON: readonly SearchParamSpec[] = [...p('token', '_id'), ...p('date', '_lastUpdated')];
+
+export const SERVED_TYPES: readonly ServedType[] = [
+  {
+    type: 'CarePlan',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'status', 'intent', 'category'), ...p('date', 'date'), ...p('reference', 'goal')],
+    include: { 'CarePlan:goal': 'Goal', 'CarePlan:patient': 'Patient' },
+    revinclude: { 'Goal:subject': 'Goal' },
+  },
+  {
+    type: 'Goal',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'lifecycle-status', 'achievement-status'), ...p('date', 'start-date', 'target-date')],
+    include: { 'Goal:patient': 'Patient' },
+    revinclude: { 'CarePlan:goal': 'CarePlan' },
+  },
+  {
+    type: 'Coverage',
+    compartment: ['patient', 'beneficiary'],
+    params: [...COMMON, ...p('token', 'status', 'type')],
+    include: { 'Coverage:beneficiary': 'Patient' },
+  },
+  {
+    type: 'EpisodeOfCare',
+    compartment: ['patient'],
+    params: [...COMMON, ...p('token', 'status', 'type'), ...p('date', 'date')],
+    include: { 'EpisodeOfCare:patient': 'Patient' },
+  },
+  {
+    type: 'Questionnaire',
+    params: [...COMMON, ...p('uri', 'url'), ...p('token', 'status', 'version'), ...p('string', 'name', 'title')],
+  },
+  {
+    type: 'QuestionnaireResponse',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'status'), ...p('date', 'authored'), ...p('reference', 'questionnaire', 'based-on')],
+    include: { 'QuestionnaireResponse:questionnaire': 'Questionnaire', 'QuestionnaireResponse:based-on': 'ServiceRequest' },
+    revinclude: { 'Observation:derived-from': 'Observation' },
+  },
+  {
+    type: 'Observation',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'status', 'code', 'category'), ...p('date', 'date'), ...p('reference', 'derived-from', 'based-on')],
+    include: { 'Observation:derived-from': 'QuestionnaireResponse', 'Observation:based-on': 'ServiceRequest' },
+  },
+  {
+    type: 'ServiceRequest',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'status', 'intent'), ...p('date', 'authored')],
+    revinclude: { 'QuestionnaireResponse:based-on': 'QuestionnaireResponse' },
+  },
+  {
+    type: 'Task',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'status', 'business-status', 'code', 'intent'), ...p('date', 'authored-on'), ...p('reference', 'focus')],
+  },
+];
+
+export function servedType(type: string): ServedType | undefined {
+  return SERVED_TYPES.find((t) => t.type === type);
+}
+
+/** The id the route table's example URLs use for a patient's record of this type (documentation and tests). */
+export function exampleId(type: string, patientId: string): string {
+  return `${patientId}-${type.toLowerCase()}`.slice(0, 64);
+}

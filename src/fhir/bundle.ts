@@ -1,0 +1,38 @@
+import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4.js';
+
+/**
+ * Bundles the facade returns. Links and fullUrls point at the facade, never at HAPI: HAPI is not
+ * exposed, and its paging links would bypass the access checks.
+ */
+export interface Entry {
+  resource: FhirResource;
+  mode?: 'match' | 'include';
+}
+
+export function fullUrl(base: string, resource: FhirResource): string {
+  return `${base}/${resource.resourceType}/${resource.id ?? ''}`;
+}
+
+function entry(base: string, e: Entry): BundleEntry {
+  return { fullUrl: fullUrl(base, e.resource), resource: e.resource, ...(e.mode ? { search: { mode: e.mode } } : {}) };
+}
+
+export function searchset(base: string, entries: Entry[], links: { self: string; next?: string }, total?: number): Bundle {
+  const link: BundleLink[] = [{ relation: 'self', url: links.self }, ...(links.next ? [{ relation: 'next', url: links.next }] : [])];
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(total !== undefined ? { total } : {}),
+    link,
+    entry: entries.map((e) => entry(base, e)),
+  };
+}
+
+export function collection(base: string, resources: FhirResource[], timestamp = new Date().toISOString()): Bundle {
+  return { resourceType: 'Bundle', type: 'collection', timestamp, entry: resources.map((resource) => entry(base, { resource })) };
+}
+
+/** The resources of a Bundle, with their search mode. */
+export function entriesOf(bundle: Bundle): { resource: FhirResource; mode?: string }[] {
+  return (bundle.entry ?? []).flatMap((e) => (e.resource ? [{ resource: e.resource, ...(e.search?.mode ? { mode: e.search.mode } : {}) }] : []));
+}

@@ -1,0 +1,193 @@
+import request from 'supertest';
+import type { Bundle, Consent, FhirResource, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { patientOf } from '../../src/auth/compartment.js';
+import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
+import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
+
+/**
+ * A PHR app with a patient-scoped token reads its person's PHB on /fhir and nothing of anyone
+ * else's: by id, by search, by _include and by the summary operation. Real HAPI, real tokens.
+ */
+describe('PHR access to the person\'s own PHB on /fhir', () => {
+  let world: AuthWorld;
+  let own: SeededPhb;
+  let other: SeededPhb;
+  let phr: string;
+  let staff: string;
+
+  beforeAll(async () => {
+    world = await createAuthWorld();
+    [own, other] = await Promise.all([seedPhb(world.store, world.own), seedPhb(world.store, world.other)]);
+    phr = await world.token('phr-app');
+    staff = await world.token('care-coordinator');
+  });
+  afterAll(async () => world.close());
+
+  const get = (url: string, token = phr): request.Test => request(world.app).get(url).set('Authorization', `Bearer ${token}`);
+  const resources = (bundle: Bundle): FhirResource[] => (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const patientsIn = (bundle: Bundle): Set<string | undefined> => new Set(resources(bundle).map((r) => (r.resourceType === 'Parameters' ? world.own : patientOf(r))));
+
+  it('reads its own plan by id, with an ETag', async () => {
+    const res = await get(`/fhir/CarePlan/${own.planId}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'CarePlan', id: own.planId, subject: { reference: `Patient/${world.own}` } });
+    expect(res.headers.etag).toMatch(/^W\/"\d+"$/);
+  });
+
+  it('cannot read another person\'s plan by id: 404, the same as a record that does not exist', async () => {
+    const theirs = await get(`/fhir/CarePlan/${other.planId}`);
+    const missing = await get('/fhir/CarePlan/no-such-plan-anywhere');
+    expect(theirs.status).toBe(404);
+    expect(missing.status).toBe(404);
+    // Only the id the caller itself sent comes back: the same answer as for a record that does not exist.
+    expect(theirs.body.issue[0].diagnostics.replace(other.planId, 'X')).toBe(missing.body.issue[0].diagnostics.replace('no-such-plan-anywhere', 'X'));
+  });
+
+  it('searches only its own compartment when no patient is named', async () => {
+    for (const type of ['CarePlan', 'Goal', 'Coverage', 'EpisodeOfCare', 'QuestionnaireResponse', 'Observation', 'ServiceRequest', 'Task']) {
+      const res = await get(`/fhir/${type}`);
+      expect(res.status).toBe(200);
+      expect(res.body.type).toBe('searchset');
+      expect(resources(res.body).length).toBeGreaterThan(0);
+      expect(patientsIn(res.body)).toEqual(new Set([world.own]));
+      expect(JSON.stringify(res.body)).not.toContain('8091');
+    }
+  });
+
+  it('refuses a search naming another person, by patient or subject', async () => {
+    for (const url of [`/fhir/CarePlan?patient=${world.other}`, `/fhir/CarePlan?subject=Patient/${world.other}`, `/fhir/Coverage?beneficiary=Patient/${world.other}`]) {
+      const res = await get(url);
+      expect(res.status).toBe(403);
+      expect(res.body.issue[0].code).toBe('forbidden');
+    }
+    const two = await get(`/fhir/CarePlan?patient=${world.own}&subject=Patient/${world.other}`);
+    expect(two.status).toBe(400);
+  });
+
+  it('refuses parameters outside the allow-list instead of ignoring them', async () => {
+    const cases: [string, RegExp][] = [
+      ['/fhir/CarePlan?care-team=x', /cannot be searched by care-team/],
+      ['/fhir/CarePlan?subject.name=Smith', /Chained parameters/],
+      ['/fhir/CarePlan?_has:Goal:subject:lifecycle-status=active', /Chained parameters/],
+      ['/fhir/CarePlan?status:not=active', /modifiers/],
+      ['/fhir/CarePlan?_include=CarePlan:care-team', /_include=CarePlan:care-team is not supported/],
+      ['/fhir/CarePlan?_include:iterate=CarePlan:goal', /modifiers/],
+      ['/fhir/CarePlan?_revinclude=Provenance:target', /_revinclude=Provenance:target is not supported/],
+      ['/fhir/Goal?_elements=id', /cannot be searched by _elements/],
+      ['/fhir/CarePlan?subject=Group/g1', /patient must be a Patient/],
+      ['/fhir/CarePlan?_count=1000', /_count must be/],
+    ];
+    for (const [url, message] of cases) {
+      const res = await get(url);
+      expect({ url, status: res.status }).toEqual({ url, status: 400 });
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue[0].diagnostics).toMatch(message);
+    }
+  });
+
+  it('follows an allowed _include within the compartment only', async () => {
+    const res = await get('/fhir/CarePlan?_include=CarePlan:goal&_include=CarePlan:patient');
+    expect(res.status).toBe(200);
+    const found = resources(res.body);
+    expect(found.filter((r) => r.resourceType === 'Goal').map((r) => r.id).sort()).toEqual([...own.goalIds].sort());
+    expect(found.filter((r) => r.resourceType === 'Patient').map((r) => r.id)).toEqual([world.own]);
+    expect(patientsIn(res.body)).toEqual(new Set([world.own]));
+    const answers = await get('/fhir/QuestionnaireResponse?_include=QuestionnaireResponse:questionnaire&_revinclude=Observation:derived-from');
+    expect(resources(answers.body).map((r) => r.resourceType).sort()).toEqual(['Observation', 'Questionnaire', 'QuestionnaireResponse']);
+  });
+
+  it('drops an included record of another person even when a reference points at it', async () => {
+    // A Goal of the other person referenced from a plan in this person's record must not come back.
+    const plan = (await world.store.read<FhirResource & { goal?: { reference: string }[] }>('CarePlan', own.planId));
+    await world.store.update({ ...plan, id: own.planId, goal: [...(plan.goal ?? []), { reference: `Goal/${other.goalIds[0]}` }] } as FhirResource & { id: string });
+    const res = await get('/fhir/CarePlan?_include=CarePlan:goal');
+    expect(res.status).toBe(200);
+    expect(resources(res.body).map((r) => r.id)).not.toContain(other.goalIds[0]);
+    expect(JSON.stringify(res.body.entry.filter((e: { resource: FhirResource }) => e.resource.resourceType === 'Goal'))).not.toContain(world.other);
+    await world.store.update({ ...plan, id: own.planId } as FhirResource & { id: string });
+  });
+
+  it('pages with facade links only', async () => {
+    const res = await get('/fhir/Goal?_count=1&_sort=_id');
+    expect(res.status).toBe(200);
+    expect(res.body.entry).toHaveLength(1);
+    const next = res.body.link.find((l: { relation: string }) => l.relation === 'next')?.url as string;
+    expect(next).toMatch(/\/fhir\/Goal\?.*_offset=1/);
+    const second = await get(new URL(next).pathname + new URL(next).search);
+    expect(second.status).toBe(200);
+    expect(second.body.entry).toHaveLength(1);
+    expect(second.body.entry[0].resource.id).not.toBe(res.body.entry[0].resource.id);
+  });
+
+  it('gives the whole PHB in one summary with money in pence-exact pounds and the score', async () => {
+    const res = await get(`/fhir/Patient/${world.own}/$phb-summary`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    const [head, ...rest] = resources(res.body);
+    expect(head?.resourceType).toBe('Parameters');
+    const params = (head as Parameters).parameter ?? [];
+    const budget = params.find((p) => p.name === 'budget')?.part ?? [];
+    const money = (name: string): number | undefined => budget.find((p: ParametersParameter) => p.name === name)?.valueMoney?.value;
+    expect({ agreed: money('agreed'), paid: money('paid'), spent: money('spent'), remaining: money('remaining') }).toEqual({ agreed: 450, paid: 420, spent: 400, remaining: 50 });
+    expect(params.filter((p) => p.name === 'goal')).toHaveLength(2);
+    expect(params.filter((p) => p.name === 'openRequest').map((p) => p.valueReference?.reference)).toEqual([`ServiceRequest/${own.requestId}`]);
+    const score = params.find((p) => p.name === 'score')?.part ?? [];
+    expect(score.find((p) => p.name === 'latest')?.valueDecimal).toBe(8);
+    expect(rest.map((r) => r.resourceType).sort()).toEqual(['CarePlan', 'Coverage', 'EpisodeOfCare', 'Goal', 'Goal', 'Observation', 'ServiceRequest']);
+    expect(patientsIn(res.body)).toEqual(new Set([world.own]));
+    expect(JSON.stringify(res.body)).not.toContain(world.other);
+  });
+
+  it('refuses the summary of another person', async () => {
+    const res = await get(`/fhir/Patient/${world.other}/$phb-summary`);
+    expect(res.status).toBe(403);
+    expect(JSON.stringify(res.body)).not.toContain('CarePlan');
+  });
+
+  it('lets staff search their team\'s patient only when they name the patient', async () => {
+    expect((await get('/fhir/CarePlan', staff)).status).toBe(403);
+    const ok = await get(`/fhir/CarePlan?patient=${world.own}`, staff);
+    expect(ok.status).toBe(200);
+    expect(patientsIn(ok.body)).toEqual(new Set([world.own]));
+    expect((await get(`/fhir/CarePlan?patient=${world.other}`, staff)).status).toBe(403);
+    expect((await get(`/fhir/CarePlan/${other.planId}`, staff)).status).toBe(404);
+    expect((await get(`/fhir/CarePlan/${own.planId}`, staff)).status).toBe(200);
+  });
+
+  it('serves Questionnaires (definitions) to everyone with the right', async () => {
+    expect((await get('/fhir/Questionnaire/phb-impact')).body).toMatchObject({ resourceType: 'Questionnaire', id: 'phb-impact' });
+    const found = await get('/fhir/Questionnaire?url=https://phb.fhir.example.org/Questionnaire/phb-review');
+    expect(resources(found.body).map((r) => r.id)).toEqual(['phb-review']);
+  });
+
+  it('answers what it does not serve with a 4xx OperationOutcome, and lists what it serves', async () => {
+    for (const res of [await get('/fhir/Condition'), await get('/fhir/Condition/x'), await request(world.app).delete(`/fhir/CarePlan/${own.planId}`).set('Authorization', `Bearer ${phr}`), await get(`/fhir/CarePlan/${own.planId}/_history`)]) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+    const meta = await request(world.app).get('/fhir/metadata');
+    const types = meta.body.rest[0].resource.map((r: { type: string }) => r.type);
+    expect(types).toEqual(['CarePlan', 'Consent', 'Coverage', 'EpisodeOfCare', 'Goal', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'ServiceRequest', 'Task']);
+    const carePlan = meta.body.rest[0].resource.find((r: { type: string }) => r.type === 'CarePlan');
+    expect(carePlan.interaction).toEqual([{ code: 'read' }, { code: 'search-type' }]);
+    expect(carePlan.searchInclude).toEqual(['CarePlan:goal', 'CarePlan:patient']);
+    const patient = meta.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    expect(patient.operation).toEqual([{ name: 'phb-summary', definition: 'https://phb.fhir.example.org/OperationDefinition/phb-summary' }]);
+  });
+
+  it('cuts the PHR app off on its next request once consent is withdrawn', async () => {
+    expect((await get(`/fhir/CarePlan/${own.planId}`)).status).toBe(200);
+    const current = await world.store.read<Consent>('Consent', world.consentIds.own);
+    await world.store.update({ ...current, id: world.consentIds.own, status: 'inactive' });
+    try {
+      for (const url of [`/fhir/CarePlan/${own.planId}`, '/fhir/CarePlan', `/fhir/Patient/${world.own}/$phb-summary`]) {
+        const res = await get(url);
+        expect(res.status).toBe(403);
+        expect(res.body.issue[0].diagnostics).toMatch(/no active consent/);
+      }
+    } finally {
+      await world.store.update({ ...current, id: world.consentIds.own, status: 'active' });
+    }
+  });
+});
