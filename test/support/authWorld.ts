@@ -11,6 +11,10 @@ import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId } from './hapi.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
 import type { DemoUser } from '../../src/devIdentity/provider.js';
+import path from 'node:path';
+import { repoRoot } from '../../src/config/config.js';
+import { readConformanceFiles } from '../../src/conformance/files.js';
+import { loadConformance } from '../../src/conformance/loader.js';
 
 /**
  * Two patients in the real HAPI (the caller's own and another), staff on the first one's care
@@ -52,6 +56,8 @@ function patient(id: string, gpOds: string): Patient & { id: string } {
 
 export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[] } = {}): Promise<AuthWorld> {
   const store = testStore();
+  // As the service does at start: the Questionnaires and profiles the routes rely on are in HAPI.
+  await loadConformance(store, await readConformanceFiles(path.join(repoRoot, 'profiles')));
   const own = uniqueId('pt-own');
   const other = uniqueId('pt-other');
   const representativeId = uniqueId('rp');
