@@ -12,7 +12,12 @@ const INTERACTION_CODE = { read: 'read', search: 'search-type', create: 'create'
  */
 export function capabilityStatement(baseUrl: string, security?: CapabilityStatementRestSecurity): CapabilityStatement {
   const byType = new Map<string, CapabilityStatementRestResource>();
+  const systemInteractions = new Set<'transaction'>();
   for (const route of PROTECTED_ROUTES.filter((r) => r.face === 'fhir')) {
+    if (route.system) {
+      systemInteractions.add(route.system);
+      continue;
+    }
     const type = route.operation?.type ?? route.resource;
     const entry = byType.get(type) ?? { type, interaction: [], searchParam: [] };
     byType.set(type, entry);
@@ -48,7 +53,10 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
     implementation: { description: 'Personal health budget FHIR facade', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    rest: [{ mode: 'server', ...(security ? { security } : {}), resource }],
+    rest: [{
+      mode: 'server', ...(security ? { security } : {}), resource,
+      ...(systemInteractions.size ? { interaction: [...systemInteractions].map((code) => ({ code, documentation: 'A secondary care EHR sends a person\'s goals (and its care plan) as a transaction or document Bundle' })) } : {}),
+    }],
   };
 }
 

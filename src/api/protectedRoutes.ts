@@ -29,6 +29,8 @@ export interface ProtectedRoute {
   /** `_include` / `_revinclude` values a search route follows, for /fhir/metadata. */
   searchInclude?: readonly string[];
   searchRevInclude?: readonly string[];
+  /** A system-level interaction this route serves (`POST /fhir` with a transaction), for /fhir/metadata. */
+  system?: 'transaction';
   /** A FHIR operation this route serves, for /fhir/metadata; `type` when it is on another type than the permission's. */
   operation?: { name: string; definition: string; type?: string };
   patient: (req: Request) => string | undefined;

@@ -78,6 +78,9 @@ export async function authorize(caller: Caller, request: AccessRequest, facts: A
       if (caller.kind !== 'system' || caller.organisationOds === undefined) return deny('The client names no GP practice (phb_org)');
       if (patientId === undefined) return deny('Name the patient (a GP system sees its registered patients only)');
       return (await facts.registeredWith(patientId, caller.organisationOds)) ? allowed : deny('The patient is not registered with this GP practice');
+    case 'import':
+      // Such rows serve the EHR import alone, which checks them itself (grantAndScope); any other route is refused.
+      return deny(`The ${caller.role} role writes only through the EHR import (POST /fhir)`);
   }
 }
 

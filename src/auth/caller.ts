@@ -4,12 +4,12 @@ import { forbidden } from '../outcome/errors.js';
 import { parseScopes, type ResourceScope, type ScopeContext } from './scopes.js';
 
 /** Every role the permission table knows: staff roles, the people the data is about, and machines. */
-export const ROLES = [...STAFF_ROLES, 'budget-holder', 'representative', 'phr-app', 'gp-system', 'service-operator'] as const;
+export const ROLES = [...STAFF_ROLES, 'budget-holder', 'representative', 'phr-app', 'gp-system', 'ehr-system', 'service-operator'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * Claims this service reads from an access token. `fhirUser` and `patient` are SMART's;
- * `phb_role` (a staff role, or gp-system) and `phb_org` (the caller's ODS code) are ours, and an
+ * `phb_role` (a staff role, or a system role) and `phb_org` (the caller's ODS code) are ours, and an
  * identity provider in front of NHS CIS2 or a client registry maps its own attributes onto them.
  */
 export const CLAIMS = { fhirUser: 'fhirUser', patient: 'patient', role: 'phb_role', organisation: 'phb_org' } as const;
@@ -49,12 +49,13 @@ export interface PhrAppCaller extends CallerBase {
 }
 
 /**
- * A system authenticated by client credentials: a GP practice's EHR, or the operations tooling
- * that watches and replays the outbound publisher (service-operator, no patient data).
+ * A system authenticated by client credentials: a GP practice's EHR, a secondary care EHR sending
+ * goals in (ehr-system), or the operations tooling that watches and replays the outbound publisher
+ * (service-operator, no patient data).
  */
 export interface SystemCaller extends CallerBase {
   kind: 'system';
-  role: 'gp-system' | 'service-operator';
+  role: 'gp-system' | 'ehr-system' | 'service-operator';
   organisationOds?: string;
 }
 
@@ -106,7 +107,7 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
     if (user?.type === 'Patient' && user.id !== patientId) refuse('its patient does not match its fhirUser');
     return { ...base, kind: 'phr-app', role: 'phr-app', fhirUser: `${user?.type}/${user?.id}`, patientId, scopeContext: 'patient' };
   }
-  if (role === 'gp-system' || role === 'service-operator') {
+  if (role === 'gp-system' || role === 'ehr-system' || role === 'service-operator') {
     if (user) refuse('a system token must not carry a user');
     const ods = text(claims, CLAIMS.organisation);
     return { ...base, kind: 'system', role, ...(ods ? { organisationOds: ods } : {}), scopeContext: 'system' };

@@ -14,11 +14,15 @@ import type { Interaction } from './scopes.js';
  *   or a journey they lead).
  * - `registered`: patients registered with the calling GP practice.
  * - `any`: no patient data (definitions such as Questionnaire, the publisher's delivery records).
+ * - `import`: only through the EHR import (`POST /fhir`, src/api/fhir/ehrImportRoute.ts), which finds
+ *   the person by NHS number itself and writes only records keyed by the sender's own identifiers
+ *   (plus linking them to the person's journey, or starting a referral). Every other route refuses
+ *   such a row, so the sender reads nothing and changes nothing it did not send.
  *
  * Commissioners and lived-experience reviewers get what the sign-off panel needs (plan, budget,
  * request, decision), not demographics or questionnaire answers.
  */
-export type Reach = 'own' | 'own-consented' | 'team' | 'registered' | 'any';
+export type Reach = 'own' | 'own-consented' | 'team' | 'registered' | 'import' | 'any';
 
 export interface Grant {
   resource: string;
@@ -90,6 +94,12 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
     // Discharge documents for its registered patients, and goals sent in from primary care.
     ...grants('registered', [['Patient', R], ['Bundle', R], ['DocumentReference', RS], ['Goal', ['create']]]),
   ],
+  // A secondary care EHR sending a person's goals (and its care plan) on discharge. It may send for
+  // anyone it treats, which we cannot check per person, so its rows are `import`: usable by the
+  // import alone, never a read. The Bundle row is the import itself; the others are what it writes.
+  'ehr-system': grants('import', [
+    ['Bundle', ['create']], ['Goal', ['create', 'update']], ['CarePlan', ['create', 'update']], ['Patient', ['create']], ['EpisodeOfCare', ['create']],
+  ]),
   // Operations tooling for the outbound publisher: delivery status and dead letters (the
   // publisher's own Basic resources: ids, statuses and destinations' OperationOutcomes), read and
   // queued for replay. A separate role: it sees every destination's failures, which no clinical

@@ -8,7 +8,7 @@ import { scopeString, type ScopeContext } from './scopes.js';
 const CONTEXT: Record<Role, ScopeContext> = {
   'care-coordinator': 'user', 'team-lead': 'user', 'phb-lead-clinician': 'user', 'lived-experience-reviewer': 'user',
   commissioner: 'user', 'phb-advisor': 'user', 'budget-holder': 'patient', representative: 'patient', 'phr-app': 'patient',
-  'gp-system': 'system', 'service-operator': 'system',
+  'gp-system': 'system', 'ehr-system': 'system', 'service-operator': 'system',
 };
 
 /** Every resource scope some role can use, from the permission table, so discovery cannot drift from it. */

@@ -41,8 +41,11 @@ export interface ReferralInput {
   budgetHolderId: string;
   kind: PhbKind;
   cohort: Cohort;
-  /** The named lead contact (Practitioner id): the person making the referral unless another is named. */
-  leadContactId: string;
+  /**
+   * The named lead contact (Practitioner id): the person making the referral unless another is
+   * named; none yet when a system (a secondary care EHR) refers, until the team picks it up.
+   */
+  leadContactId?: string;
   managingOrganisationId: string;
   start: IsoDate;
 }

@@ -23,6 +23,8 @@ export interface DischargeContent {
   author: StaffMember;
   /** Who the GP contacts with questions (phone or email). */
   authorContact: string;
+  /** The journey's lead contact (its EpisodeOfCare.careManager) when that is someone else than the author. */
+  leadContact?: { id: string; name: string };
   payor: Organisation;
   journey: PhbJourney;
   budget: Budget;
@@ -111,12 +113,14 @@ export function dischargeDocument(c: DischargeContent): Bundle {
   const staff = practitioner.toFhir(c.author);
   const scores = c.scores.map((s, i) => scoreObservation(c.holder.id, s, i, documentId));
   const goals = c.goals.map(goal.toFhir);
+  const lead = c.leadContact && c.leadContact.id !== c.author.id ? c.leadContact : undefined;
   const resources: (FhirResource & { id: string })[] = [
     { ...patient.toFhir(c.holder), id: c.holder.id },
     { ...organization.toFhir(c.gpPractice), id: c.gpPractice.id },
     { ...organization.toFhir(c.payor), id: c.payor.id },
     { ...staff.practitioner, id: c.author.id },
     { ...staff.role, id: c.author.id },
+    ...(lead ? [{ resourceType: 'Practitioner' as const, id: lead.id, active: true, name: [{ text: lead.name }] }] : []),
     { ...episodeOfCare.toFhir(c.journey), id: c.journey.id },
     coverage.toFhir(c.budget),
     carePlan.toFhir(c.plan),
@@ -140,7 +144,11 @@ export function dischargeDocument(c: DischargeContent): Bundle {
     section: [
       section(SECTIONS.demographics, [`${c.holder.name}, born ${c.holder.birthDate}, NHS number ${c.holder.nhsNumber}.`], [reference('Patient', c.holder.id)]),
       section(SECTIONS.gpPractice, [`${c.gpPractice.name}${c.gpPractice.odsCode ? ` (ODS ${c.gpPractice.odsCode})` : ''}.`], [reference('Organization', c.gpPractice.id)]),
-      section(SECTIONS.author, [`${c.author.name}, ${c.author.role.replace(/-/g, ' ')}. Contact: ${c.authorContact}.`], [reference('PractitionerRole', c.author.id)]),
+      section(
+        SECTIONS.author,
+        [`${c.author.name}, ${c.author.role.replace(/-/g, ' ')}. Contact: ${c.authorContact}.`, ...(lead ? [`Lead contact during the personal health budget: ${lead.name}.`] : [])],
+        [reference('PractitionerRole', c.author.id), ...(lead ? [reference('Practitioner', lead.id)] : [])],
+      ),
       section(SECTIONS.clinicalSummary, [c.clinicalSummary]),
       { ...section(SECTIONS.allergies, ['Not recorded by the personal health budget service; see the discharging provider\u2019s record.']), emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'unavailable' }] } },
       section(
@@ -149,16 +157,16 @@ export function dischargeDocument(c: DischargeContent): Bundle {
           'Goals the person is working on, in their own words, with their latest progress:',
           { list: goalLines },
           'Actions for the GP practice:',
-          { list: c.actionsForGp },
+          c.actionsForGp.length ? { list: c.actionsForGp } : 'None.',
           'Actions agreed with the person:',
-          { list: c.actionsForPerson },
+          c.actionsForPerson.length ? { list: c.actionsForPerson } : 'None.',
         ],
         [ref(carePlan.toFhir(c.plan)), ...goals.map(ref)],
       ),
       section(
         SECTIONS.assessmentScales,
         c.scores.length === 0
-          ? ['No outcome questionnaires were completed.']
+          ? ['No outcome scores are recorded with the personal health budget.']
           : [{ list: c.scores.map((s) => `${s.questionnaire} ${s.change.score} score: first ${s.change.first}, latest ${s.change.latest} on ${s.measured.slice(0, 10)}: ${TREND_WORDS[s.change.trend]}.`) }],
         scores.map(ref),
       ),

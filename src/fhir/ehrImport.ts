@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, CarePlan, Goal, Patient, Reference } from 'fhir/r4.js';
 import { GOAL_ACHIEVEMENTS, GOAL_LIFECYCLES, isCode } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
-import type { RecoveryGoal } from '../domain/model.js';
+import type { BudgetHolder, RecoveryGoal } from '../domain/model.js';
 import { parseNhsNumber, type NhsNumber } from '../domain/nhsNumber.js';
 import type { Issue } from '../outcome/errors.js';
 import { reference, SYSTEMS } from './common.js';
@@ -10,6 +11,8 @@ import * as goal from './goal.js';
 /** What a secondary care EHR sent: the person, their goals, and optionally its care plan. */
 export interface EhrSubmission {
   nhsNumber: NhsNumber;
+  /** The sender's Patient, for a person we do not know yet. */
+  patient: { entry: number; resource: Patient };
   goals: { entry: number; goal: Omit<RecoveryGoal, 'id' | 'budgetHolderId'> & { sourceIdentifiers: { system: string; value: string }[] } }[];
   carePlan?: { entry: number; resource: CarePlan; identifier: { system: string; value: string } };
 }
@@ -92,7 +95,7 @@ export function readEhrBundle(bundle: Bundle): { submission?: EhrSubmission; iss
   });
   if (goals.length === 0 && issues.length === 0) problem('Bundle.entry', 'The Bundle carries no Goal', 'required');
   if (issues.length > 0 || !nhsNumber) return { issues };
-  return { submission: { nhsNumber, goals, ...(carePlan ? { carePlan } : {}) }, issues };
+  return { submission: { nhsNumber, patient: { entry: patientIndex, resource: patient }, goals, ...(carePlan ? { carePlan } : {}) }, issues };
 }
 
 /** Conditional on the patient as well, so one EHR's ids can never reach another person's records. */
@@ -106,7 +109,8 @@ const conditional = (type: string, patientId: string, id: { system: string; valu
 export function importTransaction(patientId: string, submission: EhrSubmission): Bundle {
   const entry: BundleEntry[] = submission.goals.map(({ goal: g }) => {
     const { id: _serverAssigns, ...resource } = goal.toFhir({ ...g, id: 'unassigned', budgetHolderId: patientId });
-    return { resource, request: { method: 'PUT', url: conditional('Goal', patientId, g.sourceIdentifiers[0] as { system: string; value: string }) } };
+    // A placeholder fullUrl, so the journey's plan can list the goal in the same transaction.
+    return { fullUrl: `urn:uuid:${randomUUID()}`, resource, request: { method: 'PUT', url: conditional('Goal', patientId, g.sourceIdentifiers[0] as { system: string; value: string }) } };
   });
   if (submission.carePlan) {
     const { resource, identifier } = submission.carePlan;
@@ -118,4 +122,31 @@ export function importTransaction(patientId: string, submission: EhrSubmission):
     });
   }
   return { resourceType: 'Bundle', type: 'transaction', entry };
+}
+
+/**
+ * A person we do not know yet, as the sender describes them: the name as given (text, else given
+ * and family), birth date and GP practice. Name and birth date are required, as for a referral.
+ */
+export function newHolder(submission: EhrSubmission, id: string): { holder?: BudgetHolder; issues: Issue[] } {
+  const { entry, resource } = submission.patient;
+  const name = resource.name?.[0];
+  const text = name?.text ?? [...(name?.given ?? []), name?.family].filter((x) => x).join(' ');
+  const issues: Issue[] = [];
+  if (!text) issues.push({ code: 'required', diagnostics: `${at(entry)}: a person new to this service needs a name`, location: at(entry, '.name') });
+  if (!resource.birthDate) issues.push({ code: 'required', diagnostics: `${at(entry)}: a person new to this service needs a birth date`, location: at(entry, '.birthDate') });
+  const gp = resource.generalPractitioner?.find((g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value)?.identifier?.value;
+  if (issues.length > 0 || !resource.birthDate) return { issues };
+  return { holder: { id, nhsNumber: submission.nhsNumber, name: text, birthDate: resource.birthDate, ...(gp ? { gpPracticeOds: gp } : {}) }, issues };
+}
+
+/**
+ * The journey's plan with the imported goals added (`refs` are `Goal/<id>` or the transaction's
+ * placeholders); undefined when it already lists them all, so a re-send changes nothing.
+ */
+export function withGoals(plan: CarePlan & { id: string }, refs: readonly string[]): (CarePlan & { id: string }) | undefined {
+  const listed = new Set((plan.goal ?? []).map((g) => g.reference));
+  const added = refs.filter((r) => !listed.has(r));
+  if (added.length === 0) return undefined;
+  return { ...plan, goal: [...(plan.goal ?? []), ...added.map((reference) => ({ reference }))] };
 }

@@ -125,8 +125,9 @@ export class HapiStore implements FhirStore {
         this.client.request(`${resource.resourceType}/$validate${query}`, { method: 'POST', body: resource as FhirResource & Record<string, unknown>, options: o }),
       );
     } catch (e) {
-      // HAPI answers an invalid resource with 412 and the outcome: that is a result, not a failure.
-      if (e instanceof AppError && e.options.outcome && e.status === 412) return e.options.outcome;
+      // HAPI answers an invalid resource with 412, and one it cannot even parse (e.g. a malformed date) with 400,
+      // each with the outcome: that is a result, not a failure.
+      if (e instanceof AppError && e.options.outcome && (e.status === 412 || e.status === 400)) return e.options.outcome;
       throw e;
     }
   }

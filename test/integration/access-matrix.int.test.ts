@@ -43,6 +43,8 @@ function expectedStatus(route: ProtectedRoute, role: Role, which: Case): 'succes
   if (!grant) return 403;
   // A route whose example is not a usable request: past the guard, its handler refuses it (a 4xx, never 401/403).
   const passed = route.exampleRefused ? 'handled' : 'success';
+  // An `import` row serves the EHR import alone (a route for several patients that checks rows itself); elsewhere it is refused like another patient's record.
+  if (grant.reach === 'import' && !route.reachPerPatient) return route.resolvePatient ? 404 : 403;
   if (which === 'own' || grant.reach === 'any') return passed;
   if (route.resolvePatient) return 404;
   if (route.reachPerPatient) return passed;
@@ -78,8 +80,8 @@ describe('access matrix: roles x protected routes x patients', () => {
     const handled = expected === 'handled' && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403;
     expect({ status: handled ? 'handled' : statusClass(res.status), issue: res.body?.issue?.[0]?.diagnostics }).toEqual(expect.objectContaining({ status: expected }));
     if (expected === 'handled') {
-      // The handler's own refusal: problem+json, about this request only.
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      // The handler's own refusal in its face's format (problem+json, or OperationOutcome on /fhir), about this request only.
+      expect(res.headers['content-type']).toMatch(route.face === 'fhir' ? /^application\/fhir\+json/ : /^application\/problem\+json/);
       expect(JSON.stringify(res.body)).not.toContain(which === 'own' ? world.other : world.own);
       return;
     }

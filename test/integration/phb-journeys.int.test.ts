@@ -1,4 +1,5 @@
 import request from 'supertest';
+import type { Bundle } from 'fhir/r4.js';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app.js';
 import { loadPolicy } from '../../src/config/policy.js';
@@ -32,6 +33,7 @@ interface Run {
   phrStatus?: number;
   summary?: Record<string, unknown>;
   audit?: Record<string, unknown>;
+  discharge?: { document: Bundle; again: Bundle };
 }
 
 describe('scenario journeys through /api/v1', () => {
@@ -75,7 +77,10 @@ describe('scenario journeys through /api/v1', () => {
     const person = people.persons[index];
     if (!person) throw new Error('no person account');
     const referral = await post(app, submitter, '/referrals', {
-      person: { nhsNumber: freshNhsNumber(), name: s.person.name, birthDate: s.person.birthDate, ...(s.person.ethnicity ? { ethnicity: s.person.ethnicity } : {}) },
+      person: {
+        nhsNumber: freshNhsNumber(), name: s.person.name, birthDate: s.person.birthDate, gpPracticeOds: world.gpOds,
+        ...(s.person.ethnicity ? { ethnicity: s.person.ethnicity } : {}),
+      },
       kind: s.phb.kind, cohort: s.phb.cohort, start: '2026-01-05',
       careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
     }, 201);
@@ -175,6 +180,14 @@ describe('scenario journeys through /api/v1', () => {
     }
     if (s.expect.dischargedToPrimaryCare || s.expect.discharge) {
       await post(app, 'care-coordinator', `${jp}/closure`, { reason: 'discharged-to-primary-care', end: '2026-12-31' }, 200);
+      // The closed journey's document for the GP (made once, then the same on every call).
+      const discharge = (): request.Test => request(app).post(`/fhir/EpisodeOfCare/${journeyId}/$discharge-document`).set('Authorization', `Bearer ${tokens.get('care-coordinator') ?? ''}`);
+      await token('care-coordinator');
+      const made = await discharge().send({ resourceType: 'Parameters', parameter: [
+        { name: 'clinicalSummary', valueString: 'Discharged from secondary mental health care to primary care.' }, { name: 'contact', valueString: 'recovery team duty line' },
+      ] });
+      if (made.status !== 200) throw new Error(`discharge document ${made.status} ${JSON.stringify(made.body)}`);
+      result.discharge = { document: made.body as Bundle, again: (await discharge().send({})).body as Bundle };
     }
     if (s.sharing) {
       await post(app, 'care-coordinator', `/budget-holders/${holderId}/consents`, { recipient: 'test-phr-app', status: s.sharing.phrConsent ? 'active' : 'rejected' }, 201);
@@ -227,6 +240,13 @@ describe('scenario journeys through /api/v1', () => {
     if (e.impactTrend) expect((summary.impact as { scores: { trend: string }[] }).scores[0]?.trend).toBe(e.impactTrend);
     if (e.dischargedToPrimaryCare || (e.discharge as { toGp?: boolean } | undefined)?.toGp) {
       expect(summary.journey).toMatchObject({ stage: 'closed', closureReason: 'discharged-to-primary-care', end: '2026-12-31' });
+      const document = r.discharge?.document;
+      expect(document).toMatchObject({ resourceType: 'Bundle', type: 'document' });
+      expect(document?.entry?.[0]?.resource).toMatchObject({ resourceType: 'Composition', status: 'final' });
+      expect(JSON.stringify(r.discharge?.again)).toBe(JSON.stringify(document));
+      const carried = (e.discharge as { documentCarriesGoals?: string[] } | undefined)?.documentCarriesGoals ?? s.goals.map((g) => g.key);
+      const texts = (document?.entry ?? []).flatMap((x) => (x.resource?.resourceType === 'Goal' ? [x.resource.description.text] : []));
+      for (const key of carried) expect(texts).toContain(s.goals.find((g) => g.key === key)?.text);
     }
     if (e.phrAccessDenied) expect(r.phrStatus).toBe(403);
     // Turnaround is recorded for every request that was decided and paid.

@@ -168,7 +168,7 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     }
     const meta = await request(world.app).get('/fhir/metadata');
     const types = meta.body.rest[0].resource.map((r: { type: string }) => r.type);
-    expect(types).toEqual(['CarePlan', 'Consent', 'Coverage', 'EpisodeOfCare', 'Goal', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'ServiceRequest', 'Task']);
+    expect(types).toEqual(['Bundle', 'CarePlan', 'Consent', 'Coverage', 'DocumentReference', 'EpisodeOfCare', 'Goal', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'ServiceRequest', 'Task']);
     const carePlan = meta.body.rest[0].resource.find((r: { type: string }) => r.type === 'CarePlan');
     expect(carePlan.interaction).toEqual([{ code: 'read' }, { code: 'search-type' }]);
     expect(carePlan.searchInclude).toEqual(['CarePlan:goal', 'CarePlan:patient']);

@@ -8,6 +8,7 @@ import { SYSTEMS } from '../../src/fhir/common.js';
 import * as consent from '../../src/fhir/consent.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
+import { freshNhsNumber } from './apiClient.js';
 import { testStore, uniqueId } from './hapi.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
 import type { DemoUser } from '../../src/devIdentity/provider.js';
@@ -26,6 +27,7 @@ export const CLIENTS = {
   portal: { clientId: 'test-portal' },
   phrApp: { clientId: 'test-phr-app' },
   gpSystem: { clientId: 'test-gp-system', secret: 'test-gp-secret' },
+  ehrSystem: { clientId: 'test-ehr-system', secret: 'test-ehr-secret' },
   operator: { clientId: 'test-operator', secret: 'test-operator-secret' },
 } as const;
 
@@ -44,14 +46,19 @@ export interface AuthWorld {
   staffRoleIds: Record<StaffRole, string>;
   consentIds: { own: string; other: string };
   gpOds: string;
+  /** The NHS numbers of `own` and `other` (fresh per run, so an EHR import finds exactly one person). */
+  nhsNumbers: { own: string; other: string };
   token(role: Role): Promise<string>;
   /** The demo user a role signs in as (staff roles, budget-holder, representative). */
   username(role: Role): string;
   close(): Promise<void>;
 }
 
-function patient(id: string, gpOds: string): Patient & { id: string } {
-  return { resourceType: 'Patient', id, active: true, generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }] };
+function patient(id: string, gpOds: string, nhsNumber: string): Patient & { id: string } {
+  return {
+    resourceType: 'Patient', id, active: true, identifier: [{ system: SYSTEMS.nhsNumber, value: nhsNumber }], name: [{ use: 'usual', text: 'Test Person' }],
+    birthDate: '1984-03-12', generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }],
+  };
 }
 
 export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[] } = {}): Promise<AuthWorld> {
@@ -65,8 +72,9 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const staffRoleIds = Object.fromEntries(STAFF_ROLES.map((r) => [r, uniqueId(`pr-${r}`)])) as Record<StaffRole, string>;
   const consentIds = { own: uniqueId('consent'), other: uniqueId('consent') };
 
-  await store.update(patient(own, gpOds));
-  await store.update(patient(other, `${gpOds}X`));
+  const nhsNumbers = { own: freshNhsNumber(), other: freshNhsNumber() };
+  await store.update(patient(own, gpOds, nhsNumbers.own));
+  await store.update(patient(other, `${gpOds}X`, nhsNumbers.other));
   const rep: RelatedPerson & { id: string } = { resourceType: 'RelatedPerson', id: representativeId, active: true, patient: { reference: `Patient/${own}` } };
   await store.update(rep);
   for (const role of STAFF_ROLES) {
@@ -97,8 +105,10 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
     { client_id: CLIENTS.portal.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
     { client_id: CLIENTS.phrApp.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
     { client_id: CLIENTS.gpSystem.clientId, client_secret: CLIENTS.gpSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
+    { client_id: CLIENTS.ehrSystem.clientId, client_secret: CLIENTS.ehrSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
     { client_id: CLIENTS.operator.clientId, client_secret: CLIENTS.operator.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
-  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds }, [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
+  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds }, [CLIENTS.ehrSystem.clientId]: { phb_role: 'ehr-system', phb_org: 'RTEST' },
+    [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
   await identity.start();
 
   const auth = createAuth(store, {
@@ -118,6 +128,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
       case 'representative': return (await identity.authorizationCode(CLIENTS.portal, `rep-${suffix}`, patientScopes)).accessToken;
       case 'phr-app': return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
       case 'service-operator': return identity.clientCredentials(CLIENTS.operator, 'system/Basic.rus');
+      case 'ehr-system': return identity.clientCredentials(CLIENTS.ehrSystem, 'system/Bundle.c system/Goal.cu system/CarePlan.cu system/Patient.c system/EpisodeOfCare.c');
       default: return identity.clientCredentials(CLIENTS.gpSystem, 'system/*.rs');
     }
   };
@@ -125,7 +136,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const username = (role: Role): string => (role === 'budget-holder' || role === 'phr-app' ? `holder-${suffix}` : role === 'representative' ? `rep-${suffix}` : `${role}-${suffix}`);
 
   return {
-    store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, token, username,
+    store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
     close: async () => {
       await auth.audit.flush();
       await identity.stop();

@@ -83,6 +83,22 @@ export async function seedPhb(store: FhirStore, patientId: string): Promise<Seed
       value: 8, time: response.authored ?? START, responseId: response.id, requestId: answeredId,
     }),
     task,
+    // A discharge document and the DocumentReference listing it (the GP system's read and search).
+    {
+      resourceType: 'Bundle', id: id('Bundle'), type: 'document', timestamp: `${START}T12:00:00+00:00`,
+      entry: [{
+        fullUrl: 'urn:uuid:6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
+        resource: {
+          resourceType: 'Composition', status: 'final', type: { coding: [{ system: 'http://snomed.info/sct', code: '373942005', display: 'Discharge summary' }] },
+          subject: { reference: `Patient/${patientId}` }, date: START, author: [{ display: 'Recovery team' }], title: 'Discharge summary',
+        },
+      }],
+    },
+    {
+      resourceType: 'DocumentReference', id: id('DocumentReference'), status: 'current', subject: { reference: `Patient/${patientId}` },
+      type: { coding: [{ system: 'http://snomed.info/sct', code: '373942005', display: 'Discharge summary' }] },
+      content: [{ attachment: { contentType: 'application/fhir+json', url: `Bundle/${id('Bundle')}` } }],
+    },
   ];
   await store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(put) });
   return {

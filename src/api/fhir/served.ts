@@ -83,6 +83,12 @@ export const SERVED_TYPES: readonly ServedType[] = [
     revinclude: { 'QuestionnaireResponse:based-on': 'QuestionnaireResponse' },
   },
   {
+    // Discharge documents (type SNOMED 373942005) and signed agreements; a GP system lists its registered patients' documents here.
+    type: 'DocumentReference',
+    compartment: ['patient', 'subject'],
+    params: [...COMMON, ...p('token', 'type', 'status', 'identifier'), ...p('date', 'date')],
+  },
+  {
     type: 'Task',
     compartment: ['patient', 'subject'],
     params: [...COMMON, ...p('token', 'status', 'business-status', 'code', 'intent'), ...p('date', 'authored-on'), ...p('reference', 'focus')],
