@@ -3,7 +3,7 @@ import {
   DECISION_OUTCOMES, SIGN_OFF_ROLES, SPEND_CATEGORIES, SPEND_REQUEST_STATUSES, isCode, type SpendRequestStatus,
 } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
-import type { SignOffDecision, SpendRequest } from '../domain/model.js';
+import type { SignOffDecision, SpendAppeal, SpendRequest } from '../domain/model.js';
 import { codeFrom, coding, concept, extension, findExtension, findExtensions, money, pence, reference, referencedId, SYSTEMS } from './common.js';
 import { journeyExtension, journeyFrom, part } from './extensionValues.js';
 import { opt, required } from './fields.js';
@@ -35,7 +35,9 @@ export function toFhir(request: SpendRequest): Task & { id: string } {
     extension('phb-plan-item', { valueString: request.itemId }),
     extension('phb-request-amount', { valueMoney: money(request.amount) }),
     extension('phb-activity-category', { valueCodeableConcept: concept('spend-category', request.category) }),
-    ...request.decisions.map(decisionToFhir),
+    ...request.decisions.map((d) => decisionToFhir(d)),
+    // Appeals keep the rounds they set aside: those decisions carry the appeal's round number.
+    ...(request.appeals ?? []).flatMap((a, k) => [appealToFhir(a), ...a.decisions.map((d) => decisionToFhir(d, k + 1))]),
   ];
   if (request.refusalAlternatives !== undefined) extensions.push(extension('phb-decision-alternatives', { valueString: request.refusalAlternatives }));
   if (request.paidOn !== undefined) extensions.push(extension('phb-paid-on', { valueDateTime: request.paidOn }));
@@ -74,7 +76,7 @@ export function fromFhir(task: Task): SpendRequest {
     submittedBy: referencedId(task.requester, 'Practitioner', 'Task.requester'),
     submitted: required(task.authoredOn, 'Task.authoredOn'),
     requiredRoles: (task.performerType ?? []).map((c, i) => codeFrom(c, 'staff-role', SIGN_OFF_ROLES, `Task.performerType[${i}]`)),
-    decisions: findExtensions(ext, 'phb-sign-off-decision').map(decisionFromFhir),
+    ...decisionsAndAppeals(ext),
     status,
     ...opt('refusalReason', task.statusReason?.text),
     ...opt('refusalAlternatives', findExtension(ext, 'phb-decision-alternatives')?.valueString),
@@ -82,7 +84,34 @@ export function fromFhir(task: Task): SpendRequest {
   };
 }
 
-function decisionToFhir(decision: SignOffDecision): Extension {
+function appealToFhir(appeal: SpendAppeal): Extension {
+  return extension('phb-sign-off-appeal', {
+    extension: [
+      { url: 'appealedBy', valueString: appeal.appealedBy },
+      { url: 'time', valueDateTime: appeal.time },
+      { url: 'reason', valueString: appeal.reason },
+    ],
+  });
+}
+
+/** The current round's decisions, and each appeal with the decisions of the round it set aside. */
+function decisionsAndAppeals(ext: Extension[] | undefined): Pick<SpendRequest, 'decisions' | 'appeals'> {
+  const rounds = findExtensions(ext, 'phb-sign-off-decision').map((e, i) => ({ round: part(e, 'round')?.valuePositiveInt, decision: decisionFromFhir(e, i) }));
+  const appeals = findExtensions(ext, 'phb-sign-off-appeal').map((e, k): SpendAppeal => {
+    const field = `Task.extension:appeal[${k}]`;
+    return {
+      appealedBy: required(part(e, 'appealedBy')?.valueString, `${field}.appealedBy`),
+      time: required(part(e, 'time')?.valueDateTime, `${field}.time`),
+      reason: required(part(e, 'reason')?.valueString, `${field}.reason`),
+      decisions: rounds.filter((r) => r.round === k + 1).map((r) => r.decision),
+    };
+  });
+  const orphan = rounds.find((r) => r.round !== undefined && r.round > appeals.length);
+  if (orphan) throw new DomainError('Task.extension:decision.round', `Task.extension:decision.round ${orphan.round} names an appeal the Task does not hold`);
+  return { decisions: rounds.filter((r) => r.round === undefined).map((r) => r.decision), ...(appeals.length > 0 ? { appeals } : {}) };
+}
+
+function decisionToFhir(decision: SignOffDecision, round?: number): Extension {
   return extension('phb-sign-off-decision', {
     extension: [
       { url: 'role', valueCoding: coding('staff-role', decision.role) },
@@ -91,6 +120,7 @@ function decisionToFhir(decision: SignOffDecision): Extension {
       { url: 'time', valueDateTime: decision.time },
       { url: 'rationale', valueString: decision.rationale },
       ...(decision.alternatives !== undefined ? [{ url: 'alternatives', valueString: decision.alternatives }] : []),
+      ...(round !== undefined ? [{ url: 'round', valuePositiveInt: round }] : []),
     ],
   });
 }

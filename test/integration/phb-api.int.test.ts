@@ -98,6 +98,26 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     process.stdout.write(`race: ${RACES} rounds, ${conflicts} conflicts (one 201 + one 409 each), ${Date.now() - started} ms\n`);
   }, 240000);
 
+  it('an appeal reopens a decline, keeps the declined round in HAPI, and the decliner stands aside', async () => {
+    const submitted = await post('submitter', `${journeyPath}/spend-requests`, { itemId: `race${RACES + 1}` });
+    expect(submitted.status).toBe(201);
+    const path = `${journeyPath}/spend-requests/${submitted.body.id}`;
+    const declined = await post('care-coordinator', `${path}/decisions`, { outcome: 'decline', rationale: 'Not linked to the goal', alternatives: 'A free community class' });
+    expect(declined.body.status).toBe('declined');
+    // Staff appeal on the person's behalf here (the test's budget-holder token is for another person).
+    const appealed = await post('team-lead', `${path}/appeals`, { reason: 'The class is at a time I work' });
+    expect(appealed.status).toBe(201);
+    expect(appealed.body).toMatchObject({ status: 'appealed', decisions: [] });
+    // Read back from HAPI: the appeal and the round it set aside are stored, not only returned.
+    const stored = await get('care-coordinator', path);
+    expect(stored.body.appeals).toEqual([expect.objectContaining({
+      reason: 'The class is at a time I work',
+      decisions: [expect.objectContaining({ role: 'care-coordinator', outcome: 'decline', alternatives: 'A free community class' })],
+    })]);
+    const again = await post('care-coordinator', `${path}/decisions`, { outcome: 'approve', rationale: 'Changed my mind' });
+    expect(again.status).toBe(422);
+  });
+
   it('a retried POST with the same Idempotency-Key returns the first result and writes nothing', async () => {
     const key = uniqueId('idem');
     const first = await post('submitter', `${journeyPath}/spend-requests`, { itemId: `race${RACES}` }, key);

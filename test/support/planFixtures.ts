@@ -88,7 +88,14 @@ export const fixtureRequests: SpendRequest[] = [
   },
   {
     ...request, id: 'fx-request-bike-appeal', itemId: 'fx-item-bike', amount: 19999, category: 'sport-and-fitness',
-    requiredRoles: ['care-coordinator', 'team-lead'], decisions: [], status: 'appealed',
+    requiredRoles: ['care-coordinator'],
+    decisions: [{ role: 'care-coordinator', decidedBy: 'fx-cc3', outcome: 'approve', time: '2026-03-09T10:00:00+00:00', rationale: 'With the walking plan it helps.' }],
+    status: 'approved',
+    appeals: [{
+      appealedBy: 'fx-person', time: '2026-03-05T09:00:00+00:00', reason: 'I can use the bike when my knee is bad and I cannot walk far.',
+      decisions: [{ role: 'care-coordinator', decidedBy: 'fx-cc2', outcome: 'decline', time: '2026-03-03T11:00:00+00:00',
+        rationale: 'A bike at home does not get me outdoors.', alternatives: 'A walking group, or a park gym session each week.' }],
+    }],
   },
   { ...request, id: 'fx-request-taxi', itemId: 'fx-item-taxi', amount: 4000, category: 'travel', requiredRoles: [], decisions: [], status: 'cancelled' },
 ];
