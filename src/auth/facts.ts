@@ -1,6 +1,5 @@
 import type { CareTeam, Consent, EpisodeOfCare, FhirResource, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
 import { currentRequestId } from '../log/logger.js';
-import { AppError } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import { SYSTEMS } from '../fhir/common.js';
 import * as consent from '../fhir/consent.js';
@@ -59,13 +58,8 @@ export class StoreAccessFacts implements AccessFacts {
     return requestId ? { requestId } : {};
   }
 
-  private async readOrUndefined<T extends FhirResource>(type: T['resourceType'], id: string): Promise<T | undefined> {
-    try {
-      return await this.store.read<T>(type, id, this.options());
-    } catch (e) {
-      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) return undefined;
-      throw e;
-    }
+  private readOrUndefined<T extends FhirResource>(type: T['resourceType'], id: string): Promise<T | undefined> {
+    return this.store.readIfExists<T>(type, id, this.options());
   }
 }
 

@@ -32,6 +32,8 @@ export interface StoreCallOptions {
  */
 export interface FhirStore {
   read<T extends FhirResource>(resourceType: T['resourceType'], id: string, options?: StoreCallOptions): Promise<T>;
+  /** Like read, but a resource that does not exist (or was deleted) is `undefined`, not an error. */
+  readIfExists<T extends FhirResource>(resourceType: T['resourceType'], id: string, options?: StoreCallOptions): Promise<T | undefined>;
   search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options?: StoreCallOptions): Promise<Bundle<T>>;
   /** Creates; with `ifNoneExist` (a search query) an existing match is returned instead. */
   create<T extends FhirResource>(resource: T, options?: StoreCallOptions & { ifNoneExist?: string }): Promise<WriteResult<T>>;

@@ -65,6 +65,15 @@ export class HapiStore implements FhirStore {
     return this.call<T>('read', options, {}, (o) => this.client.read({ resourceType, id, options: o }));
   }
 
+  async readIfExists<T extends FhirResource>(resourceType: T['resourceType'], id: string, options: StoreCallOptions = {}): Promise<T | undefined> {
+    try {
+      return await this.read<T>(resourceType, id, options);
+    } catch (e) {
+      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) return undefined;
+      throw e;
+    }
+  }
+
   async search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options: StoreCallOptions = {}): Promise<Bundle<T>> {
     // no-cache: a search must see writes made a moment ago, whatever the server's reuse setting.
     return this.call<Bundle<T>>('search', options, { 'cache-control': 'no-cache' }, (o) =>

@@ -4,7 +4,7 @@ import type { FhirStore } from '../../store/fhirStore.js';
 import { accessOf } from '../../auth/guard.js';
 import { grantAndScope } from '../../auth/authorize.js';
 import { patientOf, resourceIdParam } from '../../auth/compartment.js';
-import { AppError, forbidden, notFound } from '../../outcome/errors.js';
+import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
 import { baseUrl, sendResource, storeOptions } from './http.js';
@@ -22,14 +22,9 @@ const fetched = new WeakMap<Request, FhirResource>();
 
 async function readForAccess(store: FhirStore, type: string, req: Request): Promise<string | undefined> {
   const id = resourceIdParam(req.params.id);
-  let resource: FhirResource;
-  try {
-    resource = await store.read<FhirResource>(type as FhirResource['resourceType'], id, storeOptions());
-  } catch (e) {
-    // A deleted record is as unknown as one that never was.
-    if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw notFound(`${type}/${id} is not known`);
-    throw e;
-  }
+  // A deleted record is as unknown as one that never was.
+  const resource = await store.readIfExists<FhirResource>(type as FhirResource['resourceType'], id, storeOptions());
+  if (!resource) throw notFound(`${type}/${id} is not known`);
   const patientId = patientOf(resource);
   // A record in nobody's compartment is not served by compartment routes (it would match every caller).
   if (patientId === undefined) throw notFound(`${type}/${id} is not known`);

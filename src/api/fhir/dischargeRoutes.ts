@@ -48,7 +48,6 @@ const SPECS: readonly ParameterSpec[] = [
 ];
 
 const unprocessable = (e: DomainError): AppError => new AppError(422, { code: e.kind === 'business-rule' ? 'business-rule' : 'invalid', diagnostics: e.message });
-const isMissing = (e: unknown): boolean => e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone');
 
 function notesFrom(body: unknown): DischargeNotes {
   const input = readParameters(body, SPECS);
@@ -198,14 +197,8 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    let episode: EpisodeOfCare;
-    try {
-      episode = await store.read<EpisodeOfCare>('EpisodeOfCare', id, storeOptions());
-    } catch (e) {
-      if (isMissing(e)) throw notFound(`EpisodeOfCare/${id} is not known`);
-      throw e;
-    }
-    const patientId = patientOf(episode);
+    const episode = await store.readIfExists<EpisodeOfCare>('EpisodeOfCare', id, storeOptions());
+    const patientId = episode && patientOf(episode);
     if (patientId === undefined) throw notFound(`EpisodeOfCare/${id} is not known`);
     return patientId;
   },
@@ -240,13 +233,8 @@ export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    let bundle: Bundle;
-    try {
-      bundle = await store.read<Bundle>('Bundle', id, storeOptions());
-    } catch (e) {
-      if (isMissing(e)) throw notFound(`Bundle/${id} is not known`);
-      throw e;
-    }
+    const bundle = await store.readIfExists<Bundle>('Bundle', id, storeOptions());
+    if (!bundle) throw notFound(`Bundle/${id} is not known`);
     // Only documents are served, each to whoever may read its subject's record.
     const patientId = documentSubject(bundle);
     if (patientId === undefined) throw notFound(`Bundle/${id} is not known`);

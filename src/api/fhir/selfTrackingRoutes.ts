@@ -14,7 +14,7 @@ import * as observation from '../../fhir/observation.js';
 import { numericAnswers, scoringRules } from '../../fhir/questionnaire.js';
 import { validateResponse } from '../../fhir/questionnaireValidation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
-import { AppError, badRequest } from '../../outcome/errors.js';
+import { AppError, badRequest, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
 import { ifMatchVersion, sendResource, storeOptions } from './http.js';
@@ -51,15 +51,9 @@ async function requestAnswered(store: FhirStore, response: QuestionnaireResponse
   if (based.length === 1) {
     const id = REQUEST_REF.exec(based[0]?.reference ?? '')?.[1];
     if (id === undefined) throw unprocessable('basedOn must reference a ServiceRequest (the questionnaire request)', 'QuestionnaireResponse.basedOn[0]');
-    let request: ServiceRequest;
-    try {
-      request = await store.read<ServiceRequest>('ServiceRequest', id, storeOptions());
-    } catch (e) {
-      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
-      throw e;
-    }
+    const request = await store.readIfExists<ServiceRequest>('ServiceRequest', id, storeOptions());
     // Someone else's request is as unknown as a missing one.
-    if (request.subject?.reference !== `Patient/${patientId}`) throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
+    if (!request || request.subject?.reference !== `Patient/${patientId}`) throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
     const asked = request.extension?.find((e) => e.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION)?.valueReference?.reference;
     if (asked !== `Questionnaire/${questionnaireId}`) throw unprocessable('The questionnaire request asks for a different questionnaire', 'QuestionnaireResponse.basedOn[0]');
     if (request.status !== 'active') throw unprocessable(`The questionnaire request is ${request.status}, not open`, 'QuestionnaireResponse.basedOn[0]');
@@ -181,13 +175,8 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    let current: Goal;
-    try {
-      current = await store.read<Goal>('Goal', id, storeOptions());
-    } catch (e) {
-      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw new AppError(404, { code: 'not-found', diagnostics: `Goal/${id} is not known` });
-      throw e;
-    }
+    const current = await store.readIfExists<Goal>('Goal', id, storeOptions());
+    if (!current) throw notFound(`Goal/${id} is not known`);
     goalsRead.set(req, { ...current, id });
     const subject = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(current.subject?.reference ?? '')?.[1];
     if (subject === undefined) throw new AppError(404, { code: 'not-found', diagnostics: `Goal/${id} is not known` });

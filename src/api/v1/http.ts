@@ -152,13 +152,8 @@ function context(store: FhirStore, req: Request, deps: ApiDeps, scope: Common['s
   };
 }
 
-async function existingWrite(store: FhirStore, key: IdempotencyKey, options: StoreCallOptions): Promise<Provenance | undefined> {
-  try {
-    return await store.read<Provenance>('Provenance', key.provenanceId, options);
-  } catch (e) {
-    if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) return undefined;
-    throw e;
-  }
+function existingWrite(store: FhirStore, key: IdempotencyKey, options: StoreCallOptions): Promise<Provenance | undefined> {
+  return store.readIfExists<Provenance>('Provenance', key.provenanceId, options);
 }
 
 /** Runs a write route: replays a retried request, else validates, writes one transaction and presents the result. */

@@ -13,7 +13,7 @@ import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as organization from '../../fhir/organization.js';
 import * as patient from '../../fhir/patient.js';
 import * as questionnaireResponse from '../../fhir/questionnaireResponse.js';
-import { AppError, forbidden } from '../../outcome/errors.js';
+import { forbidden } from '../../outcome/errors.js';
 import { createKeyed, idOf, staffCaller } from './common.js';
 import type { ApiRoute, Ctx, ReadRoute, WriteRoute } from './http.js';
 import { expectVersion } from './http.js';
@@ -88,13 +88,9 @@ const referral: WriteRoute<ReferralBody> = {
 
     const members = [...new Set([caller.practitionerRoleId, ...(body.careTeam ?? [])])];
     await Promise.all((body.careTeam ?? []).map(async (id, i) => {
-      try {
-        const role = await ctx.store.read<PractitionerRole>('PractitionerRole', id, ctx.options);
-        if (role.active === false) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: that staff role is no longer active`);
-      } catch (e) {
-        if (e instanceof AppError && e.options.reason === 'not-found') throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: no such staff role (PractitionerRole)`);
-        throw e;
-      }
+      const role = await ctx.store.readIfExists<PractitionerRole>('PractitionerRole', id, ctx.options);
+      if (!role) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: no such staff role (PractitionerRole)`);
+      if (role.active === false) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: that staff role is no longer active`);
     }));
     const journey = refer({
       id: newId(), budgetHolderId: holderId, kind: body.kind, cohort: body.cohort, start: body.start,

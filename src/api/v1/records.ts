@@ -69,14 +69,8 @@ export class JourneyRecords {
 
   /** The journey, if it is this person's; anyone else's is "not found" (ids cannot be probed). */
   async journey(journeyId: string): Promise<Versioned<PhbJourney>> {
-    let episode: EpisodeOfCare;
-    try {
-      episode = await this.store.read<EpisodeOfCare>('EpisodeOfCare', journeyId, this.options);
-    } catch (e) {
-      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw notFound(`No PHB journey ${journeyId} for this person`);
-      throw e;
-    }
-    if (episode.patient.reference !== `Patient/${this.holderId}`) throw notFound(`No PHB journey ${journeyId} for this person`);
+    const episode = await this.store.readIfExists<EpisodeOfCare>('EpisodeOfCare', journeyId, this.options);
+    if (!episode || episode.patient.reference !== `Patient/${this.holderId}`) throw notFound(`No PHB journey ${journeyId} for this person`);
     return { value: mapped(episode, episodeOfCare.fromFhir), version: versionOf(episode) };
   }
 
@@ -142,15 +136,9 @@ export class JourneyRecords {
 
   /** One spend request of this journey. */
   async request(journeyId: string, requestId: string): Promise<Versioned<SpendRequest>> {
-    let resource: Task;
-    try {
-      resource = await this.store.read<Task>('Task', requestId, this.options);
-    } catch (e) {
-      if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw notFound(`No spend request ${requestId} in this PHB journey`);
-      throw e;
-    }
-    const isSignOff = resource.code?.coding?.some((c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off');
-    if (!isSignOff) throw notFound(`No spend request ${requestId} in this PHB journey`);
+    const resource = await this.store.readIfExists<Task>('Task', requestId, this.options);
+    const isSignOff = resource?.code?.coding?.some((c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off');
+    if (!resource || !isSignOff) throw notFound(`No spend request ${requestId} in this PHB journey`);
     const request = mapped(resource, task.fromFhir);
     if (request.budgetHolderId !== this.holderId || request.journeyId !== journeyId) throw notFound(`No spend request ${requestId} in this PHB journey`);
     return { value: request, version: versionOf(resource) };
