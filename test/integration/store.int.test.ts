@@ -104,6 +104,13 @@ describe('HAPI store adapter against the real HAPI server', () => {
     expect(notWritten.status).toBe(404);
   });
 
+  it('readIfExists gives undefined for a missing resource and the resource when it exists', async () => {
+    expect(await store.readIfExists('Patient', uniqueId('absent'))).toBeUndefined();
+    const id = uniqueId('pt');
+    await store.update(patient(id));
+    expect((await store.readIfExists<Patient>('Patient', id))?.id).toBe(id);
+  });
+
   it("keeps HAPI's status and OperationOutcome when HAPI refuses a request", async () => {
     const missing = await expectAppError(store.read('Patient', uniqueId('absent')));
     expect(missing.status).toBe(404);
