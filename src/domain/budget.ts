@@ -60,20 +60,29 @@ export function underspend(budget: Pick<Budget, 'indicative' | 'agreed'>, spent:
   return Math.max(0, workingAmount(budget) - sumPence(spent.map((s) => s.amount)));
 }
 
-/** Where the money stands: what was agreed, paid out, spent, and what is left of the agreed amount. */
+/** Where the money stands, in pence. */
 export interface BudgetPosition {
-  agreed: Pence;
+  indicative: Pence;
+  agreed?: Pence;
+  /** Paid out of the budget (to the person, a nominee or a provider). */
   paid: Pence;
+  /** Actually spent, as recorded with evidence. */
   spent: Pence;
+  /** The working amount (agreed, else indicative) less what was spent; negative when overspent. */
   remaining: Pence;
 }
 
 export function budgetPosition(
   budget: Pick<Budget, 'indicative' | 'agreed'>,
   payments: readonly { amount: Pence }[],
-  spent: readonly { amount: Pence }[],
+  spend: readonly { amount: Pence }[],
 ): BudgetPosition {
-  const agreed = workingAmount(budget);
-  const spentTotal = sumPence(spent.map((s) => s.amount));
-  return { agreed, paid: sumPence(payments.map((p) => p.amount)), spent: spentTotal, remaining: agreed - spentTotal };
+  const spent = sumPence(spend.map((s) => s.amount));
+  return {
+    indicative: budget.indicative,
+    ...(budget.agreed !== undefined ? { agreed: budget.agreed } : {}),
+    paid: sumPence(payments.map((p) => p.amount)),
+    spent,
+    remaining: workingAmount(budget) - spent,
+  };
 }

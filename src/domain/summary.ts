@@ -1,39 +1,13 @@
-import { workingAmount } from './budget.js';
+import { budgetPosition, type BudgetPosition } from './budget.js';
+
+export { budgetPosition, type BudgetPosition };
 import type { Budget, CarePlanPcsp, Payment, PhbJourney, QuestionnaireRequest, RecoveryGoal, SpendLine } from './model.js';
-import { sumPence, type Pence } from './money.js';
 import type { SeriesTrend } from './scores.js';
 
 /**
  * "My PHB" at a glance: the current journey, its plan, goals, money, open questionnaire
  * requests and score trends. Built from what the store holds; nothing here is stored.
  */
-
-/** Where the money stands, in pence. */
-export interface BudgetPosition {
-  indicative: Pence;
-  agreed?: Pence;
-  /** Paid out of the budget (to the person, a nominee or a provider). */
-  paid: Pence;
-  /** Actually spent, as recorded with evidence. */
-  spent: Pence;
-  /** The working amount (agreed, else indicative) less what was spent; negative when overspent. */
-  remaining: Pence;
-}
-
-export function budgetPosition(
-  budget: Pick<Budget, 'indicative' | 'agreed'>,
-  payments: readonly Pick<Payment, 'amount'>[],
-  spend: readonly Pick<SpendLine, 'amount'>[],
-): BudgetPosition {
-  const spent = sumPence(spend.map((s) => s.amount));
-  return {
-    indicative: budget.indicative,
-    ...(budget.agreed !== undefined ? { agreed: budget.agreed } : {}),
-    paid: sumPence(payments.map((p) => p.amount)),
-    spent,
-    remaining: workingAmount(budget) - spent,
-  };
-}
 
 const CLOSED: readonly PhbJourney['stage'][] = ['closed', 'not-eligible'];
 

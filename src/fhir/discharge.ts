@@ -177,7 +177,7 @@ export function dischargeDocument(c: DischargeContent): Bundle {
         code: concept(PHB_SECTION.codeSystem, PHB_SECTION.code, PHB_SECTION.display),
         text: narrative([
           `A ${c.budget.kind} personal health budget (${c.budget.cohort.replace(/-/g, ' ')}), held as ${c.budget.managementOption.replace(/-/g, ' ')}, funded by ${c.payor.name}.`,
-          { table: { head: ['Agreed', 'Paid', 'Spent', 'Remaining'], rows: [[c.position.agreed, c.position.paid, c.position.spent, c.position.remaining].map(formatPounds)] } },
+          { table: { head: ['Agreed', 'Paid', 'Spent', 'Remaining'], rows: [[c.position.agreed ?? c.position.indicative, c.position.paid, c.position.spent, c.position.remaining].map(formatPounds)] } },
           'What the budget bought:',
           { table: { head: ['Item', 'Category', 'Cost', 'Status'], rows: items } },
         ]),
