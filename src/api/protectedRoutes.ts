@@ -1,6 +1,5 @@
 import type { Bundle, Consent, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
-import { currentRequestId } from '../log/logger.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import * as consent from '../fhir/consent.js';
 import { accessOf } from '../auth/guard.js';
@@ -60,10 +59,6 @@ export interface RouteDeps {
   policy: SignOffPolicy;
 }
 
-const options = (): { requestId?: string } => {
-  const requestId = currentRequestId();
-  return requestId ? { requestId } : {};
-};
 
 function queryValue(req: Request, name: string): unknown {
   return (req.query as Record<string, unknown>)[name];
@@ -73,7 +68,7 @@ function queryValue(req: Request, name: string): unknown {
 async function consentsOf(store: FhirStore, req: Request): Promise<Consent[]> {
   const { patientId } = accessOf(req);
   if (patientId === undefined) throw badRequest('Name the patient', 'patient');
-  const bundle = await store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 }, options());
+  const bundle = await store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 });
   return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'Consent' ? [e.resource] : []));
 }
 
@@ -88,7 +83,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     id: (req) => resourceIdParam(req.params.id),
     urlFor: (patientId) => `/fhir/Patient/${patientId}`,
     handle: async (store, req, res) => {
-      const patient = await store.read<Patient>('Patient', resourceIdParam(req.params.id), options());
+      const patient = await store.read<Patient>('Patient', resourceIdParam(req.params.id));
       if (patient.meta?.versionId) res.setHeader('ETag', `W/"${patient.meta.versionId}"`);
       res.type('application/fhir+json').json(patient);
     },

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { FhirStore } from '../store/fhirStore.js';
-import { currentRequestId } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
 
 /** What /ready reports besides HAPI being reachable now. */
@@ -20,7 +19,7 @@ export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterS
   router.get('/ready', async (_req, res) => {
     let fhirStore: 'reachable' | 'unreachable' = 'reachable';
     try {
-      await store.capabilities({ requestId: currentRequestId() });
+      await store.capabilities();
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       fhirStore = 'unreachable';

@@ -1,5 +1,4 @@
 import type { CareTeam, Consent, EpisodeOfCare, FhirResource, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
-import { currentRequestId } from '../log/logger.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import { SYSTEMS } from '../fhir/common.js';
 import * as consent from '../fhir/consent.js';
@@ -14,7 +13,7 @@ export class StoreAccessFacts implements AccessFacts {
   constructor(private readonly store: FhirStore) {}
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
-    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 }, this.options());
+    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 });
     return resources<Consent>(bundle.entry, 'Consent').some((c) => {
       try {
         const mapped = consent.fromFhir(c);
@@ -33,13 +32,13 @@ export class StoreAccessFacts implements AccessFacts {
     const me = new Set([`PractitionerRole/${practitionerRoleId}`, ...(staff.practitioner?.reference ? [staff.practitioner.reference] : [])]);
     const teams = new Set((staff.healthcareService ?? []).flatMap((h) => (h.identifier?.system === TEAM_SYSTEM && h.identifier.value ? [h.identifier.value] : [])));
 
-    const careTeams = await this.store.search<CareTeam>('CareTeam', { subject: `Patient/${patientId}`, status: 'active', _count: 100 }, this.options());
+    const careTeams = await this.store.search<CareTeam>('CareTeam', { subject: `Patient/${patientId}`, status: 'active', _count: 100 });
     const onCareTeam = resources<CareTeam>(careTeams.entry, 'CareTeam').some(
       (t) => (t.participant ?? []).some((p) => isOneOf(p.member, me)) || (t.identifier ?? []).some((i) => i.system === TEAM_SYSTEM && i.value !== undefined && teams.has(i.value)),
     );
     if (onCareTeam) return true;
     if (!staff.practitioner?.reference) return false;
-    const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, 'care-manager': staff.practitioner.reference, _count: 1 }, this.options());
+    const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, 'care-manager': staff.practitioner.reference, _count: 1 });
     return resources(led.entry, 'EpisodeOfCare').length > 0;
   }
 
@@ -53,13 +52,9 @@ export class StoreAccessFacts implements AccessFacts {
     return person !== undefined && person.active !== false && person.patient.reference === `Patient/${patientId}`;
   }
 
-  private options(): { requestId?: string } {
-    const requestId = currentRequestId();
-    return requestId ? { requestId } : {};
-  }
 
   private readOrUndefined<T extends FhirResource>(type: T['resourceType'], id: string): Promise<T | undefined> {
-    return this.store.readIfExists<T>(type, id, this.options());
+    return this.store.readIfExists<T>(type, id);
   }
 }
 

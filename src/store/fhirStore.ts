@@ -21,7 +21,7 @@ export interface HistoryQuery {
 }
 
 export interface StoreCallOptions {
-  /** Forwarded to HAPI so its logs can be joined to ours. */
+  /** Forwarded to HAPI so its logs can be joined to ours; defaults to the request being served. */
   requestId?: string;
 }
 

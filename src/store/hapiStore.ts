@@ -1,7 +1,7 @@
 import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
-import { log } from '../log/logger.js';
+import { currentRequestId, log } from '../log/logger.js';
 import type { FhirStore, HistoryQuery, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
 
 export interface HapiStoreSettings {
@@ -160,7 +160,9 @@ export class HapiStore implements FhirStore {
     exchange: (o: RequestOptions) => Promise<FhirResponse>,
   ): Promise<R> {
     const started = Date.now();
-    const allHeaders = { ...headers, ...(options.requestId ? { 'x-request-id': options.requestId } : {}) };
+    // The request being served, unless the caller names another: HAPI's logs join ours by it.
+    const requestId = options.requestId ?? currentRequestId();
+    const allHeaders = { ...headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
     const attempt = async (): Promise<R> =>
       (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
     try {

@@ -7,7 +7,7 @@ import { patientOf, resourceIdParam } from '../../auth/compartment.js';
 import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { baseUrl, sendResource, storeOptions } from './http.js';
+import { baseUrl, sendResource } from './http.js';
 import { checkSearch } from './search.js';
 import { exampleId, SERVED_TYPES, servedType, type ServedType } from './served.js';
 
@@ -23,7 +23,7 @@ const fetched = new WeakMap<Request, FhirResource>();
 async function readForAccess(store: FhirStore, type: string, req: Request): Promise<string | undefined> {
   const id = resourceIdParam(req.params.id);
   // A deleted record is as unknown as one that never was.
-  const resource = await store.readIfExists<FhirResource>(type as FhirResource['resourceType'], id, storeOptions());
+  const resource = await store.readIfExists<FhirResource>(type as FhirResource['resourceType'], id);
   if (!resource) throw notFound(`${type}/${id} is not known`);
   const patientId = patientOf(resource);
   // A record in nobody's compartment is not served by compartment routes (it would match every caller).
@@ -53,7 +53,7 @@ function readRoute(served: ServedType): ProtectedRoute {
     ...(compartmental ? { resolvePatient: (store: FhirStore, req: Request) => readForAccess(store, type, req) } : {}),
     urlFor: (patientId) => `/fhir/${type}/${compartmental ? exampleId(type, patientId) : 'phb-impact'}`,
     handle: async (store, req, res) => {
-      const resource = fetched.get(req) ?? (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id), storeOptions()));
+      const resource = fetched.get(req) ?? (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id)));
       sendResource(res, resource);
     },
   };
@@ -94,7 +94,7 @@ function searchRoute(served: ServedType): ProtectedRoute {
         _count: search.count,
         _offset: search.offset,
       };
-      const found = await store.search<FhirResource>(type as FhirResource['resourceType'], params, storeOptions());
+      const found = await store.search<FhirResource>(type as FhirResource['resourceType'], params);
       // Defence in depth: whatever HAPI returns, only this patient's records (and definitions) go out.
       const entries: Entry[] = entriesOf(found).flatMap((e) => {
         if (e.mode !== 'match' && e.mode !== 'include') return [];

@@ -23,7 +23,7 @@ import { summarySearch } from '../../fhir/summary.js';
 import { AppError, badRequest, forbidden, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { baseUrl, sendResource, storeOptions } from './http.js';
+import { baseUrl, sendResource } from './http.js';
 import { catalogOf } from './questionnaires.js';
 import { exampleId } from './served.js';
 
@@ -67,7 +67,7 @@ function notesFrom(body: unknown): DischargeNotes {
 
 async function storedDocument(store: FhirStore, journeyId: string): Promise<Bundle | undefined> {
   const id = documentIdentifier(journeyId);
-  const found = await store.search<Bundle>('Bundle', { identifier: `${id.system}|${id.value}`, _count: 1 }, storeOptions());
+  const found = await store.search<Bundle>('Bundle', { identifier: `${id.system}|${id.value}`, _count: 1 });
   return entriesOf(found).map((e) => e.resource).find((r): r is Bundle => r.resourceType === 'Bundle');
 }
 
@@ -78,8 +78,8 @@ function sendDocument(req: Request, res: Response, document: Bundle): void {
 
 /** The person completing the record: the caller's PractitionerRole and its Practitioner, as HAPI holds them. */
 async function author(store: FhirStore, practitionerRoleId: string): Promise<StaffMember> {
-  const role = await store.read<PractitionerRole>('PractitionerRole', practitionerRoleId, storeOptions());
-  const person = await store.read<Practitioner>('Practitioner', referencedId(role.practitioner, 'Practitioner', 'PractitionerRole.practitioner'), storeOptions());
+  const role = await store.read<PractitionerRole>('PractitionerRole', practitionerRoleId);
+  const person = await store.read<Practitioner>('Practitioner', referencedId(role.practitioner, 'Practitioner', 'PractitionerRole.practitioner'));
   return practitioner.fromFhir({ practitioner: person, role });
 }
 
@@ -87,13 +87,13 @@ async function author(store: FhirStore, practitionerRoleId: string): Promise<Sta
 async function gpPractice(store: FhirStore, person: Patient): Promise<Organisation> {
   const ods = person.generalPractitioner?.find((g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value)?.identifier?.value;
   if (!ods) throw new DomainError('', 'The person has no GP practice recorded (Patient.generalPractitioner with an ODS code): record it before discharging to primary care', 'business-rule');
-  const found = await store.search<Organization>('Organization', { identifier: `${SYSTEMS.odsOrganisation}|${ods}`, _count: 1 }, storeOptions());
+  const found = await store.search<Organization>('Organization', { identifier: `${SYSTEMS.odsOrganisation}|${ods}`, _count: 1 });
   const org = entriesOf(found).map((e) => e.resource).find((r): r is Organization => r.resourceType === 'Organization');
   return { id: org?.id ?? `gp-${ods}`, name: org?.name ?? `GP practice ${ods}`, odsCode: ods, kind: 'gp-practice' };
 }
 
 async function payor(store: FhirStore, id: string): Promise<Organisation> {
-  const org = await store.read<Organization>('Organization', id, storeOptions());
+  const org = await store.read<Organization>('Organization', id);
   try {
     return organization.fromFhir(org);
   } catch {
@@ -113,7 +113,7 @@ async function scoreTrends(store: FhirStore, scores: QuestionnaireScore[]): Prom
 /** The journey's lead contact, when someone else than the author: the document names everyone it refers to. */
 async function lead(store: FhirStore, practitionerId: string | undefined, authorId: string): Promise<{ id: string; name: string } | undefined> {
   if (practitionerId === undefined || practitionerId === authorId) return undefined;
-  const person = await store.read<Practitioner>('Practitioner', practitionerId, storeOptions());
+  const person = await store.read<Practitioner>('Practitioner', practitionerId);
   return { id: practitionerId, name: person.name?.[0]?.text ?? [...(person.name?.[0]?.given ?? []), person.name?.[0]?.family].filter((x) => x).join(' ') };
 }
 
@@ -124,7 +124,7 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   const { caller } = accessOf(req);
   if (caller.kind !== 'staff') throw forbidden('Only a member of staff completes a discharge document');
   const notes = notesFrom(req.body);
-  const [found, staff] = await Promise.all([store.search('Patient', summarySearch(patientId), storeOptions()), author(store, caller.practitionerRoleId)]);
+  const [found, staff] = await Promise.all([store.search('Patient', summarySearch(patientId)), author(store, caller.practitionerRoleId)]);
   const entries: BundleEntry[] = [];
   let document: Bundle;
   try {
@@ -171,7 +171,7 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   });
   let result: Bundle;
   try {
-    result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'), storeOptions());
+    result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'));
   } catch (e) {
     // Someone else closed the journey first: their document is the one.
     if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
@@ -183,7 +183,7 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   }
   const id = LOCATION.exec(result.entry?.[bundleIndex]?.response?.location ?? '')?.[1];
   if (id === undefined) throw new AppError(502, { code: 'exception', diagnostics: 'The FHIR store did not say where it stored the document' });
-  return store.read<Bundle>('Bundle', id, storeOptions());
+  return store.read<Bundle>('Bundle', id);
 }
 
 export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
@@ -197,7 +197,7 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    const episode = await store.readIfExists<EpisodeOfCare>('EpisodeOfCare', id, storeOptions());
+    const episode = await store.readIfExists<EpisodeOfCare>('EpisodeOfCare', id);
     const patientId = episode && patientOf(episode);
     if (patientId === undefined) throw notFound(`EpisodeOfCare/${id} is not known`);
     return patientId;
@@ -233,7 +233,7 @@ export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    const bundle = await store.readIfExists<Bundle>('Bundle', id, storeOptions());
+    const bundle = await store.readIfExists<Bundle>('Bundle', id);
     if (!bundle) throw notFound(`Bundle/${id} is not known`);
     // Only documents are served, each to whoever may read its subject's record.
     const patientId = documentSubject(bundle);

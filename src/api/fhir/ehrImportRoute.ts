@@ -17,7 +17,6 @@ import { AppError, badRequest, forbidden, type Issue } from '../../outcome/error
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
 import { newId, Tx } from '../v1/tx.js';
-import { storeOptions } from './http.js';
 
 /**
  * `POST /fhir` with a transaction or document Bundle from a secondary care EHR (mappings/ehr-import.md):
@@ -48,7 +47,7 @@ function journeyOf(resource: { resourceType: string; extension?: CarePlan['exten
 
 /** HAPI's $validate for each resource, in parallel; every error is reported against the entry it came from. */
 async function check(store: FhirStore, list: ToCheck[]): Promise<Issue[]> {
-  const outcomes: OperationOutcome[] = await Promise.all(list.map((c) => store.validate(c.resource, c.profile, storeOptions())));
+  const outcomes: OperationOutcome[] = await Promise.all(list.map((c) => store.validate(c.resource, c.profile)));
   return list.flatMap((c, i) => (outcomes[i]?.issue ?? [])
     .filter((x) => x.severity === 'error' || x.severity === 'fatal')
     .map((x) => ({
@@ -62,7 +61,7 @@ async function check(store: FhirStore, list: ToCheck[]): Promise<Issue[]> {
 async function managingOrganisation(store: FhirStore, deps: RouteDeps, tx: Tx): Promise<string> {
   const org = deps.policy.organisation;
   const search: Record<string, string> = org.odsCode !== undefined ? { identifier: `${SYSTEMS.odsOrganisation}|${org.odsCode}` } : { name: org.name };
-  const known = resources<Organization>(await store.search<Organization>('Organization', { ...search, _count: 1 }, storeOptions()), 'Organization')[0];
+  const known = resources<Organization>(await store.search<Organization>('Organization', { ...search, _count: 1 }), 'Organization')[0];
   if (known?.id) return known.id;
   const icb: Organisation = { id: newId(), name: org.name, kind: 'icb', ...(org.odsCode !== undefined ? { odsCode: org.odsCode } : {}) };
   tx.create(organization.toFhir(icb));
@@ -104,7 +103,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     const { submission, issues } = readEhrBundle(body);
     if (!submission) throw new AppError(422, issues);
 
-    const found = await store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${submission.nhsNumber}`, _count: 2 }, storeOptions());
+    const found = await store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${submission.nhsNumber}`, _count: 2 });
     const people = resources<Patient>(found, 'Patient');
     if (people.length > 1) {
       throw new AppError(422, { code: 'multiple-matches', diagnostics: 'More than one person holds this NHS number here; the records must be merged first', location: `Bundle.entry[${submission.patient.entry}].resource.identifier` });
@@ -117,8 +116,8 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     if (known?.id) {
       patientId = known.id;
       const [journeys, plans] = await Promise.all([
-        store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, _count: 100 }, storeOptions()),
-        store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 100 }, storeOptions()),
+        store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, _count: 100 }),
+        store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 100 }),
       ]);
       const open = resources<EpisodeOfCare>(journeys, 'EpisodeOfCare').filter((e) => {
         try {
@@ -158,7 +157,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     if (plan) {
       // Goals stored before are listed by id; new ones by their placeholder, which HAPI resolves in the transaction.
       const ids = submission.goals.map((g) => g.goal.sourceIdentifiers[0]).filter((x) => x !== undefined).map((x) => `${x.system}|${x.value}`);
-      const before = resources<Goal>(await store.search<Goal>('Goal', { patient: `Patient/${patientId}`, identifier: ids.join(','), _count: 200 }, storeOptions()), 'Goal');
+      const before = resources<Goal>(await store.search<Goal>('Goal', { patient: `Patient/${patientId}`, identifier: ids.join(','), _count: 200 }), 'Goal');
       const refs = goalEntries.map((e, i) => {
         const key = ids[i];
         const stored = before.find((g) => g.identifier?.some((x) => `${x.system ?? ''}|${x.value ?? ''}` === key));
@@ -177,7 +176,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     const entries = [...(tx.bundle().entry ?? []), ...(imported.entry ?? []), ...(linked ? [linked] : [])];
     let result: Bundle;
     try {
-      result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'), storeOptions());
+      result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'));
     } catch (e) {
       if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
         throw new AppError(409, { code: 'conflict', diagnostics: 'The person\'s plan changed while the goals were being stored; send the Bundle again' });

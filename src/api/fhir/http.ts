@@ -1,15 +1,9 @@
 import type { FhirResource } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
-import { currentRequestId } from '../../log/logger.js';
-import type { StoreCallOptions } from '../../store/fhirStore.js';
 import { badRequest } from '../../outcome/errors.js';
 
 /** Small request/response helpers the /fhir routes share. */
 
-export function storeOptions(): StoreCallOptions {
-  const requestId = currentRequestId();
-  return requestId ? { requestId } : {};
-}
 
 /** The facade's own FHIR base as the caller reached it. */
 export function baseUrl(req: Request): string {

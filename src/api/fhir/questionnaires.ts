@@ -3,7 +3,6 @@ import type { FhirStore } from '../../store/fhirStore.js';
 import type { ScoringRule } from '../../domain/scores.js';
 import { scoringRules } from '../../fhir/questionnaire.js';
 import { log } from '../../log/logger.js';
-import { storeOptions } from './http.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
@@ -23,7 +22,7 @@ export class QuestionnaireCatalog {
   /** The Questionnaire a canonical (`url` or `url|version`) names: the newest version when none is given. */
   async find(canonical: string): Promise<Questionnaire | undefined> {
     const [url, version] = canonical.split('|') as [string, string | undefined];
-    const found = await this.store.search<Questionnaire>('Questionnaire', { url, ...(version ? { version } : {}), _sort: '-_lastUpdated', _count: 1 }, storeOptions());
+    const found = await this.store.search<Questionnaire>('Questionnaire', { url, ...(version ? { version } : {}), _sort: '-_lastUpdated', _count: 1 });
     const questionnaire = found.entry?.[0]?.resource;
     return questionnaire?.resourceType === 'Questionnaire' ? questionnaire : undefined;
   }

@@ -17,7 +17,7 @@ import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { AppError, badRequest, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { ifMatchVersion, sendResource, storeOptions } from './http.js';
+import { ifMatchVersion, sendResource } from './http.js';
 import { catalogOf } from './questionnaires.js';
 import { exampleId } from './served.js';
 
@@ -51,7 +51,7 @@ async function requestAnswered(store: FhirStore, response: QuestionnaireResponse
   if (based.length === 1) {
     const id = REQUEST_REF.exec(based[0]?.reference ?? '')?.[1];
     if (id === undefined) throw unprocessable('basedOn must reference a ServiceRequest (the questionnaire request)', 'QuestionnaireResponse.basedOn[0]');
-    const request = await store.readIfExists<ServiceRequest>('ServiceRequest', id, storeOptions());
+    const request = await store.readIfExists<ServiceRequest>('ServiceRequest', id);
     // Someone else's request is as unknown as a missing one.
     if (!request || request.subject?.reference !== `Patient/${patientId}`) throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
     const asked = request.extension?.find((e) => e.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION)?.valueReference?.reference;
@@ -59,7 +59,7 @@ async function requestAnswered(store: FhirStore, response: QuestionnaireResponse
     if (request.status !== 'active') throw unprocessable(`The questionnaire request is ${request.status}, not open`, 'QuestionnaireResponse.basedOn[0]');
     return request;
   }
-  const open = await store.search<ServiceRequest>('ServiceRequest', { patient: `Patient/${patientId}`, status: 'active', _sort: 'authored', _count: 100 }, storeOptions());
+  const open = await store.search<ServiceRequest>('ServiceRequest', { patient: `Patient/${patientId}`, status: 'active', _sort: 'authored', _count: 100 });
   return (open.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'ServiceRequest' ? [e.resource] : []))
     .find((r) => r.extension?.some((x) => x.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION && x.valueReference?.reference === `Questionnaire/${questionnaireId}`));
 }
@@ -68,7 +68,7 @@ async function requestAnswered(store: FhirStore, response: QuestionnaireResponse
 async function journeyOf(store: FhirStore, response: QuestionnaireResponse, patientId: string): Promise<string | undefined> {
   const named = findExtension(response.extension, 'phb-journey')?.valueReference?.reference;
   if (named !== undefined) return /^EpisodeOfCare\/(.+)$/.exec(named)?.[1];
-  const found = await store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, status: 'active,planned', _sort: '-date', _count: 1 }, storeOptions());
+  const found = await store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, status: 'active,planned', _sort: '-date', _count: 1 });
   return found.entry?.[0]?.resource?.id;
 }
 
@@ -150,7 +150,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
     const bundle: Bundle = withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE');
     let result: Bundle;
     try {
-      result = await store.transaction(bundle, storeOptions());
+      result = await store.transaction(bundle);
     } catch (e) {
       if (e instanceof AppError && (e.status === 409 || e.status === 412)) throw new AppError(409, { code: 'conflict', diagnostics: 'The questionnaire request was answered at the same time; try again' });
       throw e;
@@ -175,7 +175,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
   id: (req) => resourceIdParam(req.params.id),
   resolvePatient: async (store, req) => {
     const id = resourceIdParam(req.params.id);
-    const current = await store.readIfExists<Goal>('Goal', id, storeOptions());
+    const current = await store.readIfExists<Goal>('Goal', id);
     if (!current) throw notFound(`Goal/${id} is not known`);
     goalsRead.set(req, { ...current, id });
     const subject = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(current.subject?.reference ?? '')?.[1];
@@ -222,7 +222,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     }, caller, 'UPDATE');
     let result: Bundle;
     try {
-      result = await store.transaction(bundle, storeOptions());
+      result = await store.transaction(bundle);
     } catch (e) {
       if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
         throw new AppError(412, { code: 'conflict', diagnostics: 'The goal has changed since it was read; read it again' }, { reason: 'version-conflict' });

@@ -12,7 +12,6 @@ import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { storeOptions } from './http.js';
 
 /**
  * `POST /fhir/Questionnaire/{id}/$send-questionnaire-request` with Patient Knows Best's
@@ -55,13 +54,13 @@ async function resolve(store: FhirStore, targets: Target[]): Promise<Map<string,
   const searches: Promise<void>[] = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
-    searches.push(store.search<Patient>('Patient', { _id: chunk.join(','), _elements: 'id', _count: CHUNK }, storeOptions()).then((b) => {
+    searches.push(store.search<Patient>('Patient', { _id: chunk.join(','), _elements: 'id', _count: CHUNK }).then((b) => {
       for (const e of b.entry ?? []) if (e.resource?.id) found.set(targetKey({ kind: 'id', id: e.resource.id }), e.resource.id);
     }));
   }
   for (let i = 0; i < numbers.length; i += CHUNK) {
     const chunk = numbers.slice(i, i + CHUNK);
-    searches.push(store.search<Patient>('Patient', { identifier: chunk.map((n) => `${SYSTEMS.nhsNumber}|${n}`).join(','), _elements: 'id,identifier', _count: CHUNK * 2 }, storeOptions()).then((b) => {
+    searches.push(store.search<Patient>('Patient', { identifier: chunk.map((n) => `${SYSTEMS.nhsNumber}|${n}`).join(','), _elements: 'id,identifier', _count: CHUNK * 2 }).then((b) => {
       for (const e of b.entry ?? []) {
         const nhs = e.resource?.identifier?.find((x) => x.system === SYSTEMS.nhsNumber)?.value;
         if (nhs && e.resource?.id) found.set(targetKey({ kind: 'nhs-number', nhsNumber: nhs }), e.resource.id);
@@ -112,7 +111,7 @@ export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
     const additional = one<Identifier>('additionalIdentifier')?.value;
     if (additional && (!additional.system || !additional.value)) throw badRequest('additionalIdentifier needs system and value', one('additionalIdentifier')?.at);
 
-    const questionnaire = await store.read<Questionnaire>('Questionnaire', questionnaireId, storeOptions());
+    const questionnaire = await store.read<Questionnaire>('Questionnaire', questionnaireId);
     const given = input.get('target') ?? [];
     const { targets, problems } = collapseTargets(given.map((t) => targetOf(t.value as Reference)));
     const issues: OperationOutcomeIssue[] = problems.map((p) => ({
@@ -156,7 +155,7 @@ export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
         };
       });
       const bundle: Bundle = withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, access.caller, 'CREATE');
-      const result = await store.transaction(bundle, storeOptions());
+      const result = await store.transaction(bundle);
       for (const e of (result.entry ?? []).slice(0, entries.length)) {
         const id = e.resource?.resourceType === 'ServiceRequest' ? e.resource.id : idFromLocation(e.response?.location);
         if (id) requests.push({ reference: `ServiceRequest/${id}` });

@@ -17,7 +17,7 @@ import { DEFINITION, OPERATION, summaryParameters, summarySearch } from '../../f
 import { patientOf } from '../../auth/compartment.js';
 import { log } from '../../log/logger.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { baseUrl, storeOptions } from './http.js';
+import { baseUrl } from './http.js';
 import { catalogOf } from './questionnaires.js';
 
 /**
@@ -62,7 +62,7 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
     const reach = patientGrant.allowed ? patientGrant.grant.reach : undefined;
     const may = (type: string): boolean => readable(caller, reach, type);
 
-    const found = await store.search('Patient', summarySearch(patientId), storeOptions());
+    const found = await store.search('Patient', summarySearch(patientId));
     // Only this person's records, whatever the search returned.
     const records = entriesOf(found).map((e) => e.resource).filter((r) => r.resourceType !== 'Patient' && patientOf(r) === patientId);
 

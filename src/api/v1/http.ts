@@ -6,9 +6,8 @@ import { accessOf } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { DomainError } from '../../domain/errors.js';
-import { currentRequestId } from '../../log/logger.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
-import type { FhirStore, StoreCallOptions } from '../../store/fhirStore.js';
+import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
@@ -28,7 +27,6 @@ export interface Ctx {
   caller: Caller;
   /** The person (Patient id) the path names; the guard has checked the caller may act for them. Empty on service routes. */
   holderId: string;
-  options: StoreCallOptions;
   /** The version the client read (If-Match), if it sent one. */
   ifMatch?: string;
   /** A write's Idempotency-Key, scoped to the caller and route (absent on reads). */
@@ -93,10 +91,6 @@ export type ApiRoute = ReadRoute | WriteRoute<never>;
 const JSON_TYPE = /^application\/(?:[a-z.+-]+\+)?json$/;
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-function storeOptions(): StoreCallOptions {
-  const requestId = currentRequestId();
-  return requestId ? { requestId } : {};
-}
 
 function ifMatchOf(req: Request): string | undefined {
   const header = req.get('if-match');
@@ -146,14 +140,14 @@ function context(store: FhirStore, req: Request, deps: ApiDeps, scope: Common['s
   const holderId = scope === 'service' ? '' : resourceIdParam(req.params.holderId, '/holderId');
   const ifMatch = ifMatchOf(req);
   return {
-    store, req, deps, caller: access.caller, holderId, options: storeOptions(), now: new Date().toISOString(),
+    store, req, deps, caller: access.caller, holderId, now: new Date().toISOString(),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
     param: (name) => resourceIdParam(req.params[name], name),
   };
 }
 
-function existingWrite(store: FhirStore, key: IdempotencyKey, options: StoreCallOptions): Promise<Provenance | undefined> {
-  return store.readIfExists<Provenance>('Provenance', key.provenanceId, options);
+function existingWrite(store: FhirStore, key: IdempotencyKey): Promise<Provenance | undefined> {
+  return store.readIfExists<Provenance>('Provenance', key.provenanceId);
 }
 
 /** Runs a write route: replays a retried request, else validates, writes one transaction and presents the result. */
@@ -169,7 +163,7 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   // The key is the caller's, for this route and this person: the same key elsewhere is another request.
   const key = idempotencyKey(ctx.caller, `${route.method} ${route.path} ${ctx.holderId} ${req.path}`, rawKey);
   ctx.key = key;
-  const earlier = await existingWrite(store, key, ctx.options);
+  const earlier = await existingWrite(store, key);
   if (earlier) {
     const ref = earlier.target[0]?.reference;
     if (!ref) throw new AppError(500, { code: 'exception', diagnostics: 'The earlier write left no target' });
@@ -182,7 +176,7 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   try {
     const write = await route.write(ctx, body);
     primary = write.primary;
-    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, ctx.options);
+    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key);
   } catch (e) {
     throw asProblem(e, req.body);
   }

@@ -26,11 +26,11 @@ import { budgetView, goalView, impactOf, journeyView, planView, requestView } fr
 export const JOURNEY = '/v1/budget-holders/:holderId/journeys/:journeyId';
 
 export function records(ctx: Ctx): JourneyRecords {
-  return new JourneyRecords(ctx.store, ctx.holderId, ctx.options);
+  return new JourneyRecords(ctx.store, ctx.holderId);
 }
 
 async function presentJourney(ctx: Ctx, ref: string, status: number): Promise<{ status: number; body: unknown; version: string }> {
-  const episode = await ctx.store.read<EpisodeOfCare>('EpisodeOfCare', idOf(ref, 'EpisodeOfCare'), ctx.options);
+  const episode = await ctx.store.read<EpisodeOfCare>('EpisodeOfCare', idOf(ref, 'EpisodeOfCare'));
   const version = episode.meta?.versionId ?? '';
   return { status, body: journeyView({ value: episodeOfCare.fromFhir(episode), version }), version };
 }
@@ -61,7 +61,7 @@ const referral: WriteRoute<ReferralBody> = {
     const nhsNumber = parseNhsNumber(body.person.nhsNumber, '/person/nhsNumber');
     const tx = new Tx();
     const nhsQuery = `identifier=${encodeURIComponent(`${SYSTEMS.nhsNumber}|${nhsNumber}`)}`;
-    const known = await ctx.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}`, _count: 2 }, ctx.options);
+    const known = await ctx.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}`, _count: 2 });
     const existing = known.entry?.[0]?.resource;
     let holderId: string;
     if (existing?.id) {
@@ -82,19 +82,19 @@ const referral: WriteRoute<ReferralBody> = {
     const org = ctx.deps.policy.organisation;
     const icb: Organisation = { id: newId(), name: org.name, kind: 'icb', ...(org.odsCode !== undefined ? { odsCode: org.odsCode } : {}) };
     const icbSearch: Record<string, string> = org.odsCode !== undefined ? { identifier: `${SYSTEMS.odsOrganisation}|${org.odsCode}` } : { name: org.name };
-    const knownIcb = (await ctx.store.search<FhirOrganization>('Organization', { ...icbSearch, _count: 1 }, ctx.options)).entry?.[0]?.resource;
+    const knownIcb = (await ctx.store.search<FhirOrganization>('Organization', { ...icbSearch, _count: 1 })).entry?.[0]?.resource;
     if (knownIcb?.id) icb.id = knownIcb.id;
     else tx.create(organization.toFhir(icb));
 
     const members = [...new Set([caller.practitionerRoleId, ...(body.careTeam ?? [])])];
     await Promise.all((body.careTeam ?? []).map(async (id, i) => {
-      const role = await ctx.store.readIfExists<PractitionerRole>('PractitionerRole', id, ctx.options);
+      const role = await ctx.store.readIfExists<PractitionerRole>('PractitionerRole', id);
       if (!role) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: no such staff role (PractitionerRole)`);
       if (role.active === false) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: that staff role is no longer active`);
     }));
     const journey = refer({
       id: newId(), budgetHolderId: holderId, kind: body.kind, cohort: body.cohort, start: body.start,
-      leadContactId: await practitionerOf(ctx.store, caller.practitionerRoleId, ctx.options), managingOrganisationId: icb.id,
+      leadContactId: await practitionerOf(ctx.store, caller.practitionerRoleId), managingOrganisationId: icb.id,
     });
     const primary = createKeyed(tx, ctx, episodeOfCare.toFhir(journey));
     tx.create(careTeam.toFhir({ id: newId(), budgetHolderId: holderId, memberIds: members, active: true }));
@@ -126,7 +126,7 @@ const readJourney: ReadRoute = {
   response: 'JourneySummary',
   async run(ctx) {
     const set = await records(ctx).all(ctx.param('journeyId'));
-    const impact = await impactOf(ctx.store, set.reviews, ctx.options);
+    const impact = await impactOf(ctx.store, set.reviews);
     return {
       status: 200,
       version: set.journey.version,
@@ -204,7 +204,7 @@ const needs: WriteRoute<NeedsBody> = {
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const response = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'), ctx.options);
+    const response = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'));
     return { status: 201, body: questionnaireResponse.needsFromFhir(response), version: response.meta?.versionId ?? '' };
   },
 };
@@ -251,7 +251,7 @@ const consentRoute: WriteRoute<{ recipient: string; status: PhrConsent['status']
     return { tx, primary: createKeyed(tx, ctx, consent.toFhir(record)) };
   },
   async present(ctx, ref) {
-    const stored = await ctx.store.read<FhirConsent>('Consent', idOf(ref, 'Consent'), ctx.options);
+    const stored = await ctx.store.read<FhirConsent>('Consent', idOf(ref, 'Consent'));
     return { status: 201, body: consent.fromFhir(stored), version: stored.meta?.versionId ?? '' };
   },
 };

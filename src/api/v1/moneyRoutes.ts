@@ -21,7 +21,7 @@ import { Tx, newId } from './tx.js';
 const PAID_TO_PERSON: readonly ManagementOption[] = ['direct-payment', 'managed-account'];
 
 async function ledgerEntry(ctx: Ctx, ref: string): Promise<{ entry: chargeItem.LedgerEntry; version: string }> {
-  const stored = await ctx.store.read<ChargeItem>('ChargeItem', idOf(ref, 'ChargeItem'), ctx.options);
+  const stored = await ctx.store.read<ChargeItem>('ChargeItem', idOf(ref, 'ChargeItem'));
   return { entry: chargeItem.fromFhir(stored), version: stored.meta?.versionId ?? '' };
 }
 
@@ -70,7 +70,7 @@ const agreementRoute: WriteRoute<{ text: string; signed?: string }> = {
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const stored = await ctx.store.read<DocumentReference>('DocumentReference', idOf(ref, 'DocumentReference'), ctx.options);
+    const stored = await ctx.store.read<DocumentReference>('DocumentReference', idOf(ref, 'DocumentReference'));
     return { status: 201, body: documentReference.fromFhir(stored), version: stored.meta?.versionId ?? '' };
   },
 };

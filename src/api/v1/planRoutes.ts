@@ -69,7 +69,7 @@ const budgetRoute: WriteRoute<BudgetBody> = {
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const stored = await ctx.store.read<Coverage>('Coverage', idOf(ref, 'Coverage'), ctx.options);
+    const stored = await ctx.store.read<Coverage>('Coverage', idOf(ref, 'Coverage'));
     const version = stored.meta?.versionId ?? '';
     return { status: 201, body: budgetView({ value: coverage.fromFhir(stored), version }), version };
   },
@@ -108,10 +108,10 @@ function itemOf(body: ItemBody, goalIdOf: (key: string, at: string) => string, a
 }
 
 async function presentPlan(ctx: Ctx, planId: string, status: number): Promise<Result> {
-  const stored = await ctx.store.read<CarePlan>('CarePlan', planId, ctx.options);
+  const stored = await ctx.store.read<CarePlan>('CarePlan', planId);
   const plan = careplan.fromFhir(stored);
   const goals = await Promise.all(plan.goalIds.map(async (id) => {
-    const g = await ctx.store.read<Goal>('Goal', id, ctx.options);
+    const g = await ctx.store.read<Goal>('Goal', id);
     return goalView({ value: goal.fromFhir(g), version: g.meta?.versionId ?? '' });
   }));
   const version = stored.meta?.versionId ?? '';
@@ -265,7 +265,7 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const stored = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'), ctx.options);
+    const stored = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'));
     return { status: 201, body: questionnaireResponse.reviewFromFhir(stored), version: stored.meta?.versionId ?? '' };
   },
 };

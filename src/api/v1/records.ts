@@ -13,7 +13,7 @@ import { journeyFrom } from '../../fhir/extensionValues.js';
 import { referencedId, SYSTEMS } from '../../fhir/common.js';
 import * as task from '../../fhir/task.js';
 import { AppError, notFound } from '../../outcome/errors.js';
-import type { FhirStore, StoreCallOptions } from '../../store/fhirStore.js';
+import type { FhirStore } from '../../store/fhirStore.js';
 
 /**
  * Reads one person's PHB journey back from HAPI as domain objects, each with the version it was
@@ -65,17 +65,17 @@ function inJourney(resource: { resourceType: string; extension?: Extension[] }, 
 }
 
 export class JourneyRecords {
-  constructor(private readonly store: FhirStore, private readonly holderId: string, private readonly options: StoreCallOptions) {}
+  constructor(private readonly store: FhirStore, private readonly holderId: string) {}
 
   /** The journey, if it is this person's; anyone else's is "not found" (ids cannot be probed). */
   async journey(journeyId: string): Promise<Versioned<PhbJourney>> {
-    const episode = await this.store.readIfExists<EpisodeOfCare>('EpisodeOfCare', journeyId, this.options);
+    const episode = await this.store.readIfExists<EpisodeOfCare>('EpisodeOfCare', journeyId);
     if (!episode || episode.patient.reference !== `Patient/${this.holderId}`) throw notFound(`No PHB journey ${journeyId} for this person`);
     return { value: mapped(episode, episodeOfCare.fromFhir), version: versionOf(episode) };
   }
 
   async journeys(): Promise<Versioned<PhbJourney>[]> {
-    const found = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${this.holderId}`, _count: MAX }, this.options);
+    const found = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${this.holderId}`, _count: MAX });
     return resources<EpisodeOfCare>(found.entry, 'EpisodeOfCare').flatMap((e) => {
       try {
         return [{ value: episodeOfCare.fromFhir(e), version: versionOf(e) }];
@@ -89,7 +89,7 @@ export class JourneyRecords {
   async all(journeyId: string): Promise<JourneySet> {
     const patient = `Patient/${this.holderId}`;
     const search = <T extends FhirResource>(type: T['resourceType'], params: Record<string, string>): Promise<T[]> =>
-      this.store.search<T>(type, { ...params, _count: MAX }, this.options).then((b) => resources<T>(b.entry, type));
+      this.store.search<T>(type, { ...params, _count: MAX }).then((b) => resources<T>(b.entry, type));
     const [journey, coverages, plans, goals, tasks, responses, ledger, documents] = await Promise.all([
       this.journey(journeyId),
       search<Coverage>('Coverage', { beneficiary: patient }),
@@ -136,7 +136,7 @@ export class JourneyRecords {
 
   /** One spend request of this journey. */
   async request(journeyId: string, requestId: string): Promise<Versioned<SpendRequest>> {
-    const resource = await this.store.readIfExists<Task>('Task', requestId, this.options);
+    const resource = await this.store.readIfExists<Task>('Task', requestId);
     const isSignOff = resource?.code?.coding?.some((c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off');
     if (!resource || !isSignOff) throw notFound(`No spend request ${requestId} in this PHB journey`);
     const request = mapped(resource, task.fromFhir);
@@ -146,7 +146,7 @@ export class JourneyRecords {
 }
 
 /** The Practitioner behind a staff caller's PractitionerRole: decisions and requests name the person, not the role. */
-export async function practitionerOf(store: FhirStore, practitionerRoleId: string, options: StoreCallOptions): Promise<string> {
-  const role = await store.read<PractitionerRole>('PractitionerRole', practitionerRoleId, options);
+export async function practitionerOf(store: FhirStore, practitionerRoleId: string): Promise<string> {
+  const role = await store.read<PractitionerRole>('PractitionerRole', practitionerRoleId);
   return referencedId(role.practitioner, 'Practitioner', 'PractitionerRole.practitioner');
 }

@@ -21,14 +21,14 @@ import { requestView } from './views.js';
 const REQUEST = `${JOURNEY}/spend-requests/:requestId`;
 
 async function presentRequest(ctx: Ctx, ref: string, status: number): Promise<Result> {
-  const stored = await ctx.store.read<Task>('Task', idOf(ref, 'Task'), ctx.options);
+  const stored = await ctx.store.read<Task>('Task', idOf(ref, 'Task'));
   const version = stored.meta?.versionId ?? '';
   return { status, body: requestView({ value: task.fromFhir(stored), version }), version };
 }
 
 /** The plan's item follows the request; written in the same transaction, at the plan version read. */
 async function withPlanItem(ctx: Ctx, tx: Tx, request: SpendRequest): Promise<void> {
-  const stored = await ctx.store.read<CarePlan>('CarePlan', request.planId, ctx.options);
+  const stored = await ctx.store.read<CarePlan>('CarePlan', request.planId);
   const plan = careplan.fromFhir(stored);
   const next = withItemStatus(plan, request);
   if (next !== plan) tx.update(careplan.toFhir(next), stored.meta?.versionId ?? '');
@@ -55,7 +55,7 @@ const submit: WriteRoute<{ itemId: string; submitted?: string }> = {
     const request = submitRequest(ctx.deps.policy, {
       id: newId(), journeyId: set.journey.value.id, budgetHolderId: ctx.holderId, planId: set.plan.value.id, itemId: item.id,
       amount: item.cost, category: item.category, kind: set.journey.value.kind,
-      submittedBy: await practitionerOf(ctx.store, caller.practitionerRoleId, ctx.options), submitted: body.submitted ?? ctx.now,
+      submittedBy: await practitionerOf(ctx.store, caller.practitionerRoleId), submitted: body.submitted ?? ctx.now,
     });
     const tx = new Tx();
     const primary = createKeyed(tx, ctx, task.toFhir(request));
@@ -112,7 +112,7 @@ const decide: WriteRoute<DecisionBody> = {
     if (!isCode(SIGN_OFF_ROLES, caller.role)) throw forbidden(`The ${caller.role} role does not sign off spend`);
     const { request, version } = await openRequest(ctx);
     const decision = {
-      role: caller.role, decidedBy: await practitionerOf(ctx.store, caller.practitionerRoleId, ctx.options), outcome: body.outcome,
+      role: caller.role, decidedBy: await practitionerOf(ctx.store, caller.practitionerRoleId), outcome: body.outcome,
       time: body.time ?? ctx.now, rationale: body.rationale, ...(body.alternatives !== undefined ? { alternatives: body.alternatives } : {}),
     };
     const decided = recordDecision(request.value, decision, ctx.deps.policy);
@@ -142,7 +142,7 @@ const appeal: WriteRoute<{ reason: string; time?: string }> = {
   async write(ctx, body) {
     const { request, version } = await openRequest(ctx);
     const caller = ctx.caller;
-    const appealedBy = caller.kind === 'staff' ? await practitionerOf(ctx.store, caller.practitionerRoleId, ctx.options)
+    const appealedBy = caller.kind === 'staff' ? await practitionerOf(ctx.store, caller.practitionerRoleId)
       : caller.kind === 'system' ? caller.clientId : caller.fhirUser.split('/')[1] ?? caller.patientId;
     const reopened = appealDecline(request.value, { appealedBy, time: body.time ?? ctx.now, reason: body.reason });
     const tx = new Tx();

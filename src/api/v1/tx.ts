@@ -4,7 +4,7 @@ import { withProvenance, type WriteActivity } from '../../audit/provenance.js';
 import type { Caller } from '../../auth/caller.js';
 import { SYSTEMS } from '../../fhir/common.js';
 import { AppError } from '../../outcome/errors.js';
-import type { FhirStore, StoreCallOptions } from '../../store/fhirStore.js';
+import type { FhirStore } from '../../store/fhirStore.js';
 
 /**
  * One state change = one FHIR transaction (DESIGN section 7). Mappers produce resources with ids
@@ -116,7 +116,7 @@ function refOf(location: string | undefined): { ref: string; version: string } {
  * in one atomic call. Nothing is written if any entry fails: a stale If-Match fails it all (409).
  */
 export async function commit(
-  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, options: StoreCallOptions,
+  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey,
 ): Promise<Committed> {
   const withProv = withProvenance(tx.bundle(), caller, activity);
   const entries = withProv.entry ?? [];
@@ -132,7 +132,7 @@ export async function commit(
   }
   let result: Bundle;
   try {
-    result = await store.transaction(withProv, options);
+    result = await store.transaction(withProv);
   } catch (e) {
     // HAPI answers a stale If-Match inside a transaction with 409 (sometimes 412): someone else's change won.
     if (e instanceof AppError && (e.status === 409 || e.status === 412)) {

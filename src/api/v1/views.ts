@@ -4,7 +4,7 @@ import { scoreTrend, computeScore, type ScoreChange } from '../../domain/scores.
 import { inHours, turnaround } from '../../domain/signoff/turnaround.js';
 import { scoringRules } from '../../fhir/questionnaire.js';
 import { QUESTIONNAIRES } from '../../fhir/questionnaireResponse.js';
-import type { FhirStore, StoreCallOptions } from '../../store/fhirStore.js';
+import type { FhirStore } from '../../store/fhirStore.js';
 import type { Versioned } from './records.js';
 
 /** Domain objects as the API shows them: each with the version to send back as If-Match. */
@@ -48,10 +48,10 @@ export function requestView(r: Versioned<SpendRequest>): Record<string, unknown>
  * judged against the questionnaire's own threshold. Without the questionnaire in the store (or
  * fewer than two scored reviews) there is nothing to say.
  */
-export async function impactOf(store: FhirStore, reviews: readonly Review[], options: StoreCallOptions): Promise<{ scores: ScoreChange[] } | undefined> {
+export async function impactOf(store: FhirStore, reviews: readonly Review[]): Promise<{ scores: ScoreChange[] } | undefined> {
   const scored = reviews.filter((r) => r.impact !== undefined);
   if (scored.length < 2) return undefined;
-  const found = await store.search<Questionnaire>('Questionnaire', { url: QUESTIONNAIRES.review, _count: 1 }, options);
+  const found = await store.search<Questionnaire>('Questionnaire', { url: QUESTIONNAIRES.review, _count: 1 });
   const questionnaire = found.entry?.[0]?.resource;
   if (questionnaire?.resourceType !== 'Questionnaire') return undefined;
   const ordered = [...scored].sort((a, b) => a.completed.localeCompare(b.completed));
