@@ -12,6 +12,8 @@
 #   HAPI_PORT (8090)  HAPI_BIND (127.0.0.1)  HAPI_DATA_DIR (<repo>/data/hapi)
 #   HAPI_JAVA_OPTS ("-Xmx1536m -XX:+UseSerialGC")  HAPI_START_TIMEOUT (300, seconds)
 #   HAPI_DB_URL / HAPI_DB_USERNAME / HAPI_DB_PASSWORD: PostgreSQL instead of the embedded H2
+#   HAPI_ALLOW_EXTERNAL_REFERENCES (false): true for a server used as the audit repository
+#   HAPI_SUBSCRIPTIONS (true): false where nothing subscribes (the audit repository)
 #   (jdbc:postgresql://...); passed through to the server as they are.
 set -euo pipefail
 

@@ -61,6 +61,10 @@ async function main(): Promise<void> {
 
   const store = new HapiStore({ baseUrl: config.fhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
   const readiness: Readiness = { conformanceLoaded: false };
+  // A separate audit repository, when configured, keeps the audit trail's writes off the clinical store.
+  const auditStore = config.auditFhirBaseUrl !== '' && config.auditFhirBaseUrl !== config.fhirBaseUrl
+    ? new HapiStore({ baseUrl: config.auditFhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds })
+    : undefined;
   const auth = createAuth(store, {
     issuers: config.oidcIssuers,
     audience: config.oidcAudience,
@@ -70,8 +74,8 @@ async function main(): Promise<void> {
     phrAppClients: config.phrAppClients,
     timeoutMs: config.fhirTimeoutMs,
     retryAfterSeconds: config.retryAfterSeconds,
-  });
-  const app = createApp({ store, readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy });
+  }, auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined);
+  const app = createApp({ store, ...(auditStore ? { auditStore } : {}), readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy });
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
   });

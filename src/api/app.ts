@@ -16,6 +16,8 @@ import type { RouteDeps } from './protectedRoutes.js';
 
 export interface AppDeps {
   store: FhirStore;
+  /** The audit repository, when it is not the clinical store: /ready checks it too. */
+  auditStore?: FhirStore;
   readiness: Readiness;
   retryAfterSeconds: number;
   /** Without it no issuer is trusted, so every protected route answers 401 (deny by default). */
@@ -36,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   app.use(requestContext);
 
-  app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds));
+  app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds, deps.auditStore));
   // Deny by default: with no auth given, no issuer is trusted and every protected route answers 401.
   const auth = deps.auth ?? createAuth(deps.store, {
     issuers: [], audience: 'unconfigured', algorithms: ['RS256'], jwksCooldownMs: 30000, clockToleranceSeconds: 0,
@@ -88,6 +90,7 @@ function mountProtected(router: express.Router, face: 'fhir' | 'api', requirePer
         ...(route.id ? { id: route.id } : {}),
         ...(resolvePatient ? { resolvePatient: (req: express.Request) => resolvePatient(store, req) } : {}),
         ...(route.reachPerPatient ? { reachPerPatient: true } : {}),
+        ...(route.consentInRecords ? { consentInRecords: true } : {}),
       }),
       (req, res) => route.handle(store, req, res, routeDeps),
     );

@@ -38,6 +38,8 @@ export interface ProtectedRoute {
   resolvePatient?: (store: FhirStore, req: Request) => Promise<string | undefined>;
   /** Touches several patients: the handler checks each one's reach (see the guard). */
   reachPerPatient?: boolean;
+  /** The handler's own search brings the patient's Consents and it settles the consent check with them (see the guard). */
+  consentInRecords?: boolean;
   /** Service administration (the publisher's delivery status and dead letters): no one patient's record, so the access matrix leaves it to its own test. */
   administrative?: boolean;
   /** A concrete URL for a patient, for documentation and tests. */

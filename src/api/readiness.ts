@@ -9,7 +9,17 @@ export interface Readiness {
   conformanceProblem?: string;
 }
 
-export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterSeconds: number): Router {
+async function reachable(store: FhirStore): Promise<'reachable' | 'unreachable'> {
+  try {
+    await store.capabilities();
+    return 'reachable';
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e;
+    return 'unreachable';
+  }
+}
+
+export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterSeconds: number, auditStore?: FhirStore): Router {
   const router = Router();
 
   router.get('/health', (_req, res) => {
@@ -17,19 +27,14 @@ export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterS
   });
 
   router.get('/ready', async (_req, res) => {
-    let fhirStore: 'reachable' | 'unreachable' = 'reachable';
-    try {
-      await store.capabilities();
-    } catch (e) {
-      if (!(e instanceof AppError)) throw e;
-      fhirStore = 'unreachable';
-    }
-    const ready = fhirStore === 'reachable' && readiness.conformanceLoaded;
+    const [fhirStore, auditRepository] = await Promise.all([reachable(store), auditStore ? reachable(auditStore) : undefined]);
+    const ready = fhirStore === 'reachable' && auditRepository !== 'unreachable' && readiness.conformanceLoaded;
     if (!ready) res.setHeader('Retry-After', String(retryAfterSeconds));
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not-ready',
       checks: {
         fhirStore,
+        ...(auditRepository ? { auditRepository } : {}),
         conformance: readiness.conformanceLoaded ? 'loaded' : 'pending',
         ...(readiness.conformanceProblem ? { conformanceProblem: readiness.conformanceProblem } : {}),
       },

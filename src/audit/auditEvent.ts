@@ -119,3 +119,17 @@ export function withLogicalReferences(event: AuditEvent): AuditEvent {
     ...(event.entity ? { entity: event.entity.map((e) => ({ ...e, ...(e.what ? { what: logical(e.what) } : {}) })) } : {}),
   };
 }
+
+/**
+ * The same event with every relative literal reference made absolute under `base`, for an audit
+ * repository that is not the store holding the records.
+ */
+export function withReferenceBase(event: AuditEvent, base: string): AuditEvent {
+  const absolute = (ref: Reference | undefined): Reference | undefined =>
+    ref?.reference !== undefined && LITERAL.test(ref.reference) ? { ...ref, reference: `${base}/${ref.reference}` } : ref;
+  return {
+    ...event,
+    agent: event.agent.map((a) => ({ ...a, ...(a.who ? { who: absolute(a.who) } : {}) })),
+    ...(event.entity ? { entity: event.entity.map((e) => ({ ...e, ...(e.what ? { what: absolute(e.what) } : {}) })) } : {}),
+  };
+}

@@ -2,30 +2,44 @@ import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { log } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
-import { toAuditEvent, withLogicalReferences, type AccessRecord } from './auditEvent.js';
+import { toAuditEvent, withLogicalReferences, withReferenceBase, type AccessRecord } from './auditEvent.js';
 
 export interface AuditLogSettings {
   attempts: number;
   retryDelayMs: number;
-  /** Events gathered into one HAPI transaction: one write per busy moment instead of one per request. */
+  /** Events gathered into one HAPI batch: one write per busy moment instead of one per request. */
   maxBatch: number;
   /** How long the first event of a batch waits for company. */
   batchDelayMs: number;
+  /**
+   * Set when the audit repository is not the clinical FHIR store: it holds none of the records
+   * an event names, so references are written as absolute URLs under this base (the facade's
+   * public FHIR base), where they can be followed.
+   */
+  referenceBase?: string;
 }
 
-const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 50, batchDelayMs: 25 };
+const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 100 };
 
 interface Queued {
   event: AuditEvent;
   record: AccessRecord;
+  /** Already rewritten with logical references after a refusal. */
+  logical: boolean;
   done: (id: string | undefined) => void;
 }
 
 /**
- * Writes AuditEvents to HAPI off the response path: the response does not wait, but every event
- * is tracked, written in batches (one transaction each), retried, and if it still fails an error
- * is logged (ids only), so no event is dropped silently. `flush()` waits for everything queued or
- * in flight (shutdown, tests).
+ * Writes AuditEvents off the response path: the response does not wait, but every event is
+ * tracked, written in groups, retried, and if it still fails an error is logged (ids only), so
+ * no event is dropped silently. `flush()` waits for everything queued or in flight (shutdown,
+ * tests).
+ *
+ * Into the clinical store a group is a `batch` Bundle: each event stands on its own, so one
+ * refused event does not hold back the rest, and HAPI resolves each event's references by index
+ * (a transaction resolves all of them in one query that H2 answers by scanning every resource).
+ * Into a separate audit repository, whose references are URLs with nothing to resolve, a group
+ * is one transaction: one commit for many events.
  */
 export class AuditLog {
   private readonly settings: AuditLogSettings;
@@ -39,8 +53,10 @@ export class AuditLog {
 
   /** Queues the event and returns at once; the promise (the stored id, or undefined if it failed) need not be awaited. */
   record(record: AccessRecord): Promise<string | undefined> {
+    const event = toAuditEvent(record);
+    const base = this.settings.referenceBase;
     const written = new Promise<string | undefined>((done) => {
-      this.queue.push({ event: toAuditEvent(record), record, done });
+      this.queue.push({ event: base ? withReferenceBase(event, base) : event, record, logical: false, done });
     });
     this.track(written);
     if (this.queue.length >= this.settings.maxBatch) this.drain();
@@ -67,61 +83,57 @@ export class AuditLog {
   }
 
   private async writeBatch(batch: Queued[]): Promise<void> {
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: batch.map(({ event }) => ({ resource: event, request: { method: 'POST', url: 'AuditEvent' } })),
-    };
-    for (let attempt = 1; ; attempt++) {
+    let unwritten = batch;
+    let atomic = this.settings.referenceBase !== undefined;
+    for (let attempt = 1; unwritten.length > 0; attempt++) {
+      let response: Bundle;
       try {
-        const response = await this.store.transaction(bundle);
-        batch.forEach((q, i) => q.done(response.entry?.[i]?.response?.location?.split('/')[1]));
-        return;
+        response = await this.store.bulkWrite({
+          resourceType: 'Bundle',
+          type: atomic ? 'transaction' : 'batch',
+          entry: unwritten.map(({ event }) => ({ resource: event, request: { method: 'POST', url: 'AuditEvent' } })),
+        });
       } catch (e) {
-        // One event HAPI refuses (e.g. a reference to a patient it does not hold) fails the whole
-        // transaction: write each on its own so the others are not held back by it.
-        if (e instanceof AppError && e.status >= 400 && e.status < 500) {
-          await Promise.all(batch.map(async (q) => q.done(await this.writeOne(q.event, q.record))));
-          return;
-        }
-        if (attempt >= this.settings.attempts) {
-          for (const q of batch) this.lost(q.record, e, attempt);
-          batch.forEach((q) => q.done(undefined));
-          return;
-        }
-        await new Promise((r) => setTimeout(r, this.settings.retryDelayMs * attempt));
-      }
-    }
-  }
-
-  private async writeOne(first: AuditEvent, record: AccessRecord): Promise<string | undefined> {
-    let event = first;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const written = await this.store.create(event, record.requestId ? { requestId: record.requestId } : {});
-        return written.resource.id;
-      } catch (e) {
-        // A reference to something HAPI does not hold is refused (4xx): record it as a logical reference instead.
-        if (e instanceof AppError && e.status >= 400 && e.status < 500 && event === first) {
-          event = withLogicalReferences(first);
+        // A refused transaction names no culprit: write the group again as a batch to learn which.
+        if (atomic && e instanceof AppError && e.status >= 400 && e.status < 500) {
+          atomic = false;
+          attempt--;
           continue;
         }
         if (attempt >= this.settings.attempts) {
-          this.lost(record, e, attempt);
-          return undefined;
+          for (const q of unwritten) this.lost(q, e instanceof AppError ? e.status : undefined, attempt);
+          return;
         }
         await new Promise((r) => setTimeout(r, this.settings.retryDelayMs * attempt));
+        continue;
       }
+      const again: Queued[] = [];
+      let transient = false;
+      unwritten.forEach((q, i) => {
+        const answer = response.entry?.[i]?.response;
+        const status = Number.parseInt(answer?.status ?? '', 10);
+        if (status >= 200 && status < 300) q.done(answer?.location?.split('/')[1]);
+        // A reference to something HAPI does not hold is refused: record it as a logical reference instead.
+        else if (status >= 400 && status < 500 && !q.logical) again.push({ ...q, event: withLogicalReferences(q.event), logical: true });
+        else if ((Number.isNaN(status) || status >= 500) && attempt < this.settings.attempts) {
+          again.push(q);
+          transient = true;
+        }
+        else this.lost(q, Number.isNaN(status) ? undefined : status, attempt);
+      });
+      unwritten = again;
+      if (transient) await new Promise((r) => setTimeout(r, this.settings.retryDelayMs * attempt));
     }
   }
 
-  private lost(record: AccessRecord, e: unknown, attempts: number): void {
+  private lost({ record, done }: Queued, status: number | undefined, attempts: number): void {
+    done(undefined);
     log().error('audit event not written', {
       requestId: record.requestId,
       action: record.interaction,
       resource: record.resource,
       outcome: record.outcome,
-      status: e instanceof AppError ? e.status : undefined,
+      status,
       attempts,
     });
   }

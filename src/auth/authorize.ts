@@ -32,8 +32,13 @@ export interface AccessFacts {
   represents(relatedPersonId: string, patientId: string): Promise<boolean>;
 }
 
-const deny = (reason: string, stage: DenialStage = 'reach', missingScope?: string): Decision =>
+export type Denial = Extract<Decision, { allowed: false }>;
+
+const deny = (reason: string, stage: DenialStage = 'reach', missingScope?: string): Denial =>
   ({ allowed: false, reason, stage, ...(missingScope ? { missingScope } : {}) });
+
+/** No active Consent for this PHR app: also what the guard answers when a route settles the consent check from its own records. */
+export const NO_CONSENT: Denial = deny('The person has no active consent to share their record with this app', 'standing');
 
 /**
  * The permission table and the token's scopes, without the reach: for operations that touch
@@ -65,9 +70,7 @@ export async function authorize(caller: Caller, request: AccessRequest, facts: A
       if (caller.fhirUser.startsWith('RelatedPerson/') && !(await facts.represents(caller.fhirUser.slice('RelatedPerson/'.length), patientId))) {
         return deny('The representative is not recorded as acting for this patient', 'standing');
       }
-      if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId))) {
-        return deny('The person has no active consent to share their record with this app', 'standing');
-      }
+      if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId))) return NO_CONSENT;
       return allowed;
     }
     case 'team':

@@ -6,6 +6,21 @@ import { TEAM_SYSTEM } from '../fhir/practitioner.js';
 import type { AccessFacts } from './authorize.js';
 
 /**
+ * The consent rule, on Consents however they were fetched: one of them is active, is the
+ * patient's, and names this PHR app as recipient. A malformed Consent grants nothing.
+ */
+export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
+  return consents.some((c) => {
+    try {
+      const mapped = consent.fromFhir(c);
+      return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * Access facts read from HAPI on every request, never cached: withdrawing consent or leaving a
  * team takes effect on the caller's next request.
  */
@@ -14,14 +29,7 @@ export class StoreAccessFacts implements AccessFacts {
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
     const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 });
-    return resources<Consent>(bundle.entry, 'Consent').some((c) => {
-      try {
-        const mapped = consent.fromFhir(c);
-        return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
-      } catch {
-        return false; // a malformed Consent grants nothing
-      }
-    });
+    return consentGrants(resources<Consent>(bundle.entry, 'Consent'), patientId, clientId);
   }
 
   async onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean> {

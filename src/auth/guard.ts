@@ -1,10 +1,12 @@
+import type { FhirResource } from 'fhir/r4.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { currentRequestId } from '../log/logger.js';
 import { AppError, forbidden, notFound } from '../outcome/errors.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import type { AccessRecord } from '../audit/auditEvent.js';
 import { callerFromClaims, type Caller, type CallerSettings } from './caller.js';
-import { authorize, grantAndScope, patientInScope, type AccessFacts, type Decision } from './authorize.js';
+import { authorize, grantAndScope, NO_CONSENT, patientInScope, type AccessFacts, type Decision } from './authorize.js';
+import { DeferredConsent, holdUntilSettled } from './deferredConsent.js';
 import type { Interaction } from './scopes.js';
 import { bearerChallenge, bearerToken, type TokenVerifier } from './verify.js';
 
@@ -28,6 +30,12 @@ export interface RouteAccessOptions {
   resolvePatient?: (req: Request) => Promise<string | undefined>;
   /** An operation on several patients: the guard checks the role and scopes; the handler checks each patient with `decide`. */
   reachPerPatient?: boolean;
+  /**
+   * The route's own search brings the patient's Consents: the guard checks everything else now
+   * and the consent when the route hands them over (`Access.settleConsent`). Until then no
+   * successful answer leaves (an unsettled one becomes 500).
+   */
+  consentInRecords?: boolean;
 }
 
 /** What a guarded handler may rely on: who is calling and whose data the request was allowed to touch. */
@@ -38,6 +46,12 @@ export interface Access {
   decide(resource: string, interaction: Interaction, patientId: string): Promise<Decision>;
   /** Audits one patient's part of an operation on several patients. */
   audit(patientId: string, outcome: AccessRecord['outcome'], reason?: string): void;
+  /**
+   * Settles the consent check the guard left to the route (`consentInRecords`) with the records
+   * its search returned: 403, as the guard would have answered, when no Consent among them lets
+   * this app in. Does nothing when no check was left.
+   */
+  settleConsent(resources: readonly FhirResource[]): void;
 }
 
 const accesses = new WeakMap<Request, Access>();
@@ -66,6 +80,9 @@ export function permissionGuard(auth: AuthDeps) {
       let caller: Caller | undefined;
       let patientId: string | undefined;
       let resourceId: string | undefined;
+      // Why the request was refused after the guard let it through, for the record made when it finishes.
+      let lateReason: string | undefined;
+      const deferred = options.consentInRecords ? new DeferredConsent() : undefined;
       try {
         // Parameters first, so even a refused token is audited against the patient it asked for.
         resourceId = options.id?.(req);
@@ -78,7 +95,7 @@ export function permissionGuard(auth: AuthDeps) {
         if (options.resolvePatient) patientId = await options.resolvePatient(req);
         patientId = options.reachPerPatient ? undefined : patientInScope(caller, patientId);
         const decision = options.reachPerPatient ? roleDecision
-          : await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, auth.facts);
+          : await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, deferred?.over(auth.facts) ?? auth.facts);
         if (!decision.allowed) {
           if (options.resolvePatient && decision.stage === 'reach') throw notFound(`${resource}/${resourceId ?? ''} is not known`);
           throw refusal(decision);
@@ -101,11 +118,21 @@ export function permissionGuard(auth: AuthDeps) {
           ...base, caller: allowedCaller, patientId: p, ...(resourceId !== undefined ? { resourceId } : {}),
           outcome, ...(reason ? { reason } : {}), time: new Date().toISOString(),
         }),
+        settleConsent: (resources) => {
+          if (!deferred || deferred.settle(resources)) return;
+          lateReason = NO_CONSENT.reason;
+          throw refusal(NO_CONSENT);
+        },
       });
+      if (deferred?.isOwed) {
+        holdUntilSettled(res, deferred, () => {
+          lateReason = 'The route did not settle the consent check';
+        });
+      }
       res.on('finish', () => {
         void auth.audit.record({
           ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
-          outcome: outcomeOf(res.statusCode), time: new Date().toISOString(),
+          outcome: outcomeOf(res.statusCode), ...(lateReason ? { reason: lateReason } : {}), time: new Date().toISOString(),
         });
       });
       next();

@@ -20,8 +20,15 @@ export interface Auth extends AuthDeps {
   issuers: IssuerRegistry;
 }
 
-/** Token verification, access facts and the audit log, all over the one store. */
-export function createAuth(store: FhirStore, settings: AuthSettings): Auth {
+/** Where AuditEvents go when not to the clinical store: an audit repository of its own. */
+export interface AuditRepository {
+  store: FhirStore;
+  /** Absolute base for references to the records an event names (the facade's public FHIR base). */
+  referenceBase: string;
+}
+
+/** Token verification and access facts over the clinical store; the audit log there too unless a repository is given. */
+export function createAuth(store: FhirStore, settings: AuthSettings, auditRepository?: AuditRepository): Auth {
   const issuers = new IssuerRegistry({
     issuers: settings.issuers,
     audience: settings.audience,
@@ -39,6 +46,6 @@ export function createAuth(store: FhirStore, settings: AuthSettings): Auth {
     }),
     callers: { phrAppClients: settings.phrAppClients },
     facts: new StoreAccessFacts(store),
-    audit: new AuditLog(store),
+    audit: auditRepository ? new AuditLog(auditRepository.store, { referenceBase: auditRepository.referenceBase }) : new AuditLog(store),
   };
 }

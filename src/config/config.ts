@@ -14,6 +14,8 @@ export interface Config {
   host: string;
   port: number;
   fhirBaseUrl: string;
+  /** FHIR server that keeps the AuditEvents; empty = the clinical store (FHIR_BASE_URL). */
+  auditFhirBaseUrl: string;
   fhirTimeoutMs: number;
   retryAfterSeconds: number;
   profilesDir: string;
@@ -46,6 +48,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   host: 'HOST',
   port: 'PORT',
   fhirBaseUrl: 'FHIR_BASE_URL',
+  auditFhirBaseUrl: 'AUDIT_FHIR_BASE_URL',
   fhirTimeoutMs: 'FHIR_TIMEOUT_MS',
   retryAfterSeconds: 'RETRY_AFTER_SECONDS',
   profilesDir: 'PROFILES_DIR',
@@ -74,6 +77,7 @@ const schema: JSONSchemaType<Config> = {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     fhirBaseUrl: { type: 'string', format: 'uri', pattern: '^https?://' },
+    auditFhirBaseUrl: { type: 'string', pattern: '^(https?://[^\\s]+)?$' },
     fhirTimeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
     retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
     profilesDir: { type: 'string', minLength: 1 },
@@ -105,6 +109,7 @@ const DEFAULTS: Config = {
   host: '127.0.0.1',
   port: 8080,
   fhirBaseUrl: 'http://127.0.0.1:8090/fhir',
+  auditFhirBaseUrl: '',
   fhirTimeoutMs: 10000,
   retryAfterSeconds: 5,
   profilesDir: path.join(repoRoot, 'profiles'),
@@ -141,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     candidate[field] = LIST_FIELDS.has(field as keyof Config) ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : raw;
   }
   if (validate(candidate)) {
-    const config = { ...candidate, fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, '') };
+    const config = { ...candidate, fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, ''), auditFhirBaseUrl: candidate.auditFhirBaseUrl.replace(/\/+$/, '') };
     const problems = identityProblems(config, env);
     if (problems.length) throw new ConfigError(problems);
     return withDevelopmentIdentity(config, env);

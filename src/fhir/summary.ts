@@ -11,10 +11,13 @@ import { CANONICAL_BASE, money, reference, SYSTEMS } from './common.js';
 export const OPERATION = 'phb-summary';
 export const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/phb-summary`;
 
-/** What each `_revinclude` brings in: everything the summary is built from, in one search. */
+/**
+ * What each `_revinclude` brings in: everything the summary is built from, and the person's
+ * Consents, from which a PHR app's access is checked (never returned), all in one search.
+ */
 export const SUMMARY_REVINCLUDES = [
   'EpisodeOfCare:patient', 'CarePlan:subject', 'Goal:subject', 'Coverage:beneficiary', 'ChargeItem:subject',
-  'ServiceRequest:subject', 'Observation:subject',
+  'ServiceRequest:subject', 'Observation:subject', 'Consent:patient',
 ] as const;
 
 /** `Patient?_id=<id>&_revinclude=...`: the person and their PHB records in one search. */

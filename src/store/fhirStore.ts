@@ -42,6 +42,12 @@ export interface FhirStore {
   /** Atomic: every entry is written or none is. */
   transaction(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
   /**
+   * A `batch` or `transaction` Bundle written for its outcome only (`Prefer: return=minimal`):
+   * the response gives each entry's status and location (a batch: each entry's own
+   * OperationOutcome too), not the resources.
+   */
+  bulkWrite(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
+  /**
    * One page of history (HAPI orders it newest first and pages by offset, so a write between two
    * pages repeats an entry but never skips one); follow `link` next with `page`.
    */

@@ -53,6 +53,15 @@ function versionFromEtag(etag: string | null | undefined): string | undefined {
   return etag?.match(/^W\/"(.+)"$/)?.[1] ?? undefined;
 }
 
+/**
+ * Sent with every call. HAPI sits next to the facade, so compressing answers would only cost CPU
+ * at both ends.
+ */
+export const STORE_HEADERS: Readonly<Record<string, string>> = { 'accept-encoding': 'identity' };
+
+/** What a search sends besides STORE_HEADERS: it must see writes made a moment ago, whatever the server's reuse setting. */
+export const SEARCH_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-cache' };
+
 /** HAPI over fhir-kit-client: the only module that talks to HAPI. */
 export class HapiStore implements FhirStore {
   private readonly client: Client;
@@ -75,8 +84,7 @@ export class HapiStore implements FhirStore {
   }
 
   async search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options: StoreCallOptions = {}): Promise<Bundle<T>> {
-    // no-cache: a search must see writes made a moment ago, whatever the server's reuse setting.
-    return this.call<Bundle<T>>('search', options, { 'cache-control': 'no-cache' }, (o) =>
+    return this.call<Bundle<T>>('search', options, SEARCH_HEADERS, (o) =>
       this.client.search({ resourceType, searchParams: params, options: o }),
     );
   }
@@ -102,6 +110,12 @@ export class HapiStore implements FhirStore {
   async transaction(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
     return this.call<Bundle>('transaction', options, { prefer: 'return=representation' }, (o) =>
       this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
+    );
+  }
+
+  async bulkWrite(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
+    return this.call<Bundle>(bundle.type === 'batch' ? 'batch' : 'transaction', options, { prefer: 'return=minimal', 'content-type': 'application/fhir+json' }, (o) =>
+      this.client.request('', { method: 'POST', body: bundle as Bundle & Record<string, unknown>, options: o }),
     );
   }
 
@@ -162,7 +176,7 @@ export class HapiStore implements FhirStore {
     const started = Date.now();
     // The request being served, unless the caller names another: HAPI's logs join ours by it.
     const requestId = options.requestId ?? currentRequestId();
-    const allHeaders = { ...headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
+    const allHeaders = { ...STORE_HEADERS, ...headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
     const attempt = async (): Promise<R> =>
       (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
     try {

@@ -1,6 +1,7 @@
 /**
  * Benchmark: "my PHB" through the facade versus the same search straight to HAPI, in one run.
- * Not part of `npm test`. Run with `npm run bench` (see README, "Benchmark").
+ * Not part of `npm test`. Run with `npm run bench` (scripts/bench.sh starts the servers and pins
+ * them to CPUs; see README, "Benchmark").
  *
  * It seeds BENCH_PEOPLE budget holders (default 1000; kept between runs, so later runs only
  * check they exist), each with a PHB and an active PHR-app consent; starts a real identity
@@ -12,23 +13,31 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Patient } from 'fhir/r4.js';
 import { repoRoot } from '../../src/config/config.js';
 import * as consent from '../../src/fhir/consent.js';
 import { summarySearch } from '../../src/fhir/summary.js';
-import { HapiStore } from '../../src/store/hapiStore.js';
+import { HapiStore, SEARCH_HEADERS, STORE_HEADERS } from '../../src/store/hapiStore.js';
 import { seedPhb } from '../support/phbRecords.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const FHIR = env('FHIR_BASE_URL', 'http://127.0.0.1:8090/fhir');
+/** Where the facade writes its AuditEvents: the clinical HAPI unless an audit repository is named. */
+const AUDIT = env('AUDIT_FHIR_BASE_URL', FHIR);
 const PEOPLE = Number(env('BENCH_PEOPLE', '1000'));
 const CLIENTS = Number(env('BENCH_CLIENTS', '20'));
 const REQUESTS = Number(env('BENCH_REQUESTS', '2000'));
 const FACADE_PORT = Number(env('BENCH_FACADE_PORT', '8089'));
 const DEADLINE_MS = Number(env('BENCH_DEADLINE_MS', String(20 * 60_000)));
+/**
+ * Processes whose CPU time per request is reported for each path, as `name:pid,...` (scripts/bench.sh
+ * passes the HAPI servers); the facade and this process are always added.
+ */
+const WATCHED = (process.env.BENCH_WATCH_PIDS ?? '').split(',').filter((p) => p.includes(':')).map((p) => p.split(':') as [string, string]);
 const PHR_APP = 'bench-phr-app';
 const PREFIX = 'bench-v1';
 
@@ -64,7 +73,9 @@ async function seed(store: HapiStore, ids: string[]): Promise<void> {
 }
 
 async function startFacade(issuer: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'src', 'main.js')], {
+  // BENCH_FACADE_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to see where the facade spends its time.
+  const nodeArgs = (process.env.BENCH_FACADE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'dist', 'src', 'main.js')], {
     env: {
       ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(FACADE_PORT), FHIR_BASE_URL: FHIR, OIDC_ISSUERS: issuer,
       OIDC_AUDIENCE: TEST_AUDIENCE, PHR_APP_CLIENTS: PHR_APP, LOG_LEVEL: env('BENCH_LOG_LEVEL', 'info'),
@@ -83,12 +94,26 @@ async function startFacade(issuer: string): Promise<ChildProcess> {
   throw new Error('the facade did not become ready');
 }
 
-interface Block { latencies: number[]; wallMs: number; errors: number }
+interface Block { latencies: number[]; wallMs: number; errors: number; cpuMs: Map<string, number> }
+
+/** CPU time (user + system) a process has used so far, in ms; NaN when unknown. */
+function cpuMsOf(pid: string): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const watched = new Map<string, string>([...WATCHED, ['bench', String(process.pid)]]);
+const cpuNow = (): Map<string, number> => new Map([...watched].map(([name, pid]) => [name, cpuMsOf(pid)]));
 
 async function run(count: number, request: (i: number) => Promise<Response>, deadline: number): Promise<Block> {
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
+  const cpuBefore = cpuNow();
   const started = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (next < count && Date.now() < deadline) {
@@ -100,17 +125,23 @@ async function run(count: number, request: (i: number) => Promise<Response>, dea
       if (res.status !== 200) errors++;
     }
   }));
-  return { latencies, wallMs: performance.now() - started, errors };
+  return { latencies, wallMs: performance.now() - started, errors, cpuMs: new Map([...cpuNow()].map(([name, ms]) => [name, ms - (cpuBefore.get(name) ?? Number.NaN)])) };
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-function summary(blocks: Block[]): { p50: number; p95: number; rps: number; n: number; errors: number } {
+function summary(blocks: Block[]): { p50: number; p95: number; rps: number; n: number; errors: number; cpu: string } {
   const all = blocks.flatMap((b) => b.latencies).sort((a, b) => a - b);
   const wall = blocks.reduce((a, b) => a + b.wallMs, 0);
-  return { p50: percentile(all, 50), p95: percentile(all, 95), rps: (all.length / wall) * 1000, n: all.length, errors: blocks.reduce((a, b) => a + b.errors, 0) };
+  const cpu = [...watched.keys()].map((name) => `${name} ${(blocks.reduce((a, b) => a + (b.cpuMs.get(name) ?? 0), 0) / all.length).toFixed(1)}`).join(', ');
+  return { p50: percentile(all, 50), p95: percentile(all, 95), rps: (all.length / wall) * 1000, n: all.length, errors: blocks.reduce((a, b) => a + b.errors, 0), cpu };
+}
+
+async function auditEventCount(): Promise<number> {
+  const res = await fetch(`${AUDIT}/AuditEvent?_summary=count`, { headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' } });
+  return ((await res.json()) as { total?: number }).total ?? Number.NaN;
 }
 
 async function main(): Promise<void> {
@@ -133,6 +164,8 @@ async function main(): Promise<void> {
     });
     print(`tokens: ${tokens.size} PHR-app tokens by authorization code in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     facade = await startFacade(identity.issuer);
+    if (facade.pid !== undefined) watched.set('facade', String(facade.pid));
+    const auditBefore = await auditEventCount();
 
     const person = (i: number): string => ids[(i * 7919) % ids.length] as string;
     const directUrl = (id: string): string => {
@@ -140,7 +173,9 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(summarySearch(id))) for (const one of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(one));
       return url.toString();
     };
-    const direct = (i: number): Promise<Response> => fetch(directUrl(person(i)), { headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' } });
+    // The very request the facade's store sends HAPI for the summary, headers included.
+    const directHeaders = { accept: 'application/fhir+json', ...STORE_HEADERS, ...SEARCH_HEADERS };
+    const direct = (i: number): Promise<Response> => fetch(directUrl(person(i)), { headers: directHeaders });
     const viaFacade = (i: number): Promise<Response> => {
       const id = person(i);
       return fetch(`http://127.0.0.1:${FACADE_PORT}/fhir/Patient/${id}/$phb-summary`, { headers: { accept: 'application/fhir+json', authorization: `Bearer ${tokens.get(id) ?? ''}` } });
@@ -148,7 +183,7 @@ async function main(): Promise<void> {
 
     // Warm both paths (JIT, connection pools, HAPI caches), then alternate blocks so drift hits both alike.
     await run(Math.min(200, REQUESTS), direct, deadline);
-    await run(Math.min(200, REQUESTS), viaFacade, deadline);
+    const warm = await run(Math.min(200, REQUESTS), viaFacade, deadline);
     const half = Math.ceil(REQUESTS / 2);
     const directBlocks: Block[] = [];
     const facadeBlocks: Block[] = [];
@@ -157,12 +192,19 @@ async function main(): Promise<void> {
       facadeBlocks.push(await run(half, (i) => viaFacade(i + round * half), deadline));
     }
     if (Date.now() >= deadline) print('deadline reached: figures are from the requests completed');
+    // Stopping the facade writes the audit events still queued, so every request can be counted.
+    facade.kill('SIGTERM');
+    await Promise.race([once(facade, 'exit'), new Promise((r) => setTimeout(r, 15000))]);
+    facade = undefined;
+    const audited = (await auditEventCount()) - auditBefore;
     const d = summary(directBlocks);
     const f = summary(facadeBlocks);
+    print(`topology ${env('BENCH_TOPOLOGY', 'as started')}, audit to ${AUDIT === FHIR ? 'the clinical HAPI' : 'a separate audit repository'}`);
     print(`people ${PEOPLE}, clients ${CLIENTS}, requests per path ${d.n} / ${f.n}`);
-    print('path    | p50 ms | p95 ms | req/s | errors');
-    print(`direct  | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${d.rps.toFixed(0)} | ${d.errors}`);
-    print(`facade  | ${f.p50.toFixed(1)} | ${f.p95.toFixed(1)} | ${f.rps.toFixed(0)} | ${f.errors}`);
+    print(`AuditEvents written: ${audited} for ${warm.latencies.length + f.n} facade requests (warm-up included)`);
+    print('path    | p50 ms | p95 ms | req/s | errors | CPU ms per request');
+    print(`direct  | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${d.rps.toFixed(0)} | ${d.errors} | ${d.cpu}`);
+    print(`facade  | ${f.p50.toFixed(1)} | ${f.p95.toFixed(1)} | ${f.rps.toFixed(0)} | ${f.errors} | ${f.cpu}`);
     print(`ratio facade/direct: p50 ${(f.p50 / d.p50).toFixed(2)}, p95 ${(f.p95 / d.p95).toFixed(2)}, throughput ${(d.rps / f.rps).toFixed(2)}`);
   } finally {
     if (facade) {

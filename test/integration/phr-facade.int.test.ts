@@ -1,8 +1,25 @@
 import request from 'supertest';
+import type { Express } from 'express';
 import type { Bundle, Consent, FhirResource, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { createApp } from '../../src/api/app.js';
 import { patientOf } from '../../src/auth/compartment.js';
-import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
+import { createAuth, type Auth } from '../../src/auth/setup.js';
+import type { SearchParams, StoreCallOptions } from '../../src/store/fhirStore.js';
+import { HapiStore } from '../../src/store/hapiStore.js';
+import { auditEventsFor, CLIENTS, createAuthWorld, requestIdOf, type AuthWorld } from '../support/authWorld.js';
+import { fhirBaseUrl, uniqueId } from '../support/hapi.js';
+import { TEST_AUDIENCE } from '../support/identity.js';
 import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
+
+/** The real store, noting the type of every search it sends HAPI. */
+class CountingStore extends HapiStore {
+  readonly searches: string[] = [];
+
+  override search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options?: StoreCallOptions): Promise<Bundle<T>> {
+    this.searches.push(resourceType);
+    return super.search<T>(resourceType, params, options);
+  }
+}
 
 /**
  * A PHR app with a patient-scoped token reads its person's PHB on /fhir and nothing of anyone
@@ -189,5 +206,58 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     } finally {
       await world.store.update({ ...current, id: world.consentIds.own, status: 'active' });
     }
+  });
+
+  describe('the summary checks the PHR app\'s consent from its own search', () => {
+    let store: CountingStore;
+    let auth: Auth;
+    let app: Express;
+
+    const summary = (requestId = uniqueId('summary')): request.Test => {
+      store.searches.length = 0;
+      return request(app).get(`/fhir/Patient/${world.own}/$phb-summary`).set('Authorization', `Bearer ${phr}`).set('X-Request-Id', requestId);
+    };
+
+    beforeAll(async () => {
+      // The same facade as the world's, over a store that notes what it asks HAPI.
+      store = new CountingStore({ baseUrl: fhirBaseUrl(), timeoutMs: 15000, retryAfterSeconds: 5 });
+      auth = createAuth(store, {
+        issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'], jwksCooldownMs: 500,
+        clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId], timeoutMs: 10000, retryAfterSeconds: 5,
+      });
+      app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
+      // The Questionnaires' scoring rules are cached after the first summary (definitions, not personal data).
+      expect((await summary()).status).toBe(200);
+    });
+    afterAll(async () => auth.audit.flush());
+
+    it('answers from one HAPI search, and no Consent leaves', async () => {
+      const res = await summary();
+      expect(res.status).toBe(200);
+      expect(store.searches).toEqual(['Patient']);
+      expect(resources(res.body).map((r) => r.resourceType)).not.toContain('Consent');
+      expect(resources(res.body).map((r) => r.resourceType)).toContain('CarePlan');
+    });
+
+    it.each(['inactive', 'rejected'] as const)('refuses the same token once the Consent is %s, from that one search, and audits the refusal', async (status) => {
+      const current = await world.store.read<Consent>('Consent', world.consentIds.own);
+      await world.store.update({ ...current, id: world.consentIds.own, status });
+      try {
+        const requestId = uniqueId(`summary-${status}`);
+        const res = await summary(requestId);
+        expect(res.status).toBe(403);
+        expect(res.body).toEqual({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'The person has no active consent to share their record with this app' }],
+        });
+        expect(store.searches).toEqual(['Patient']);
+        await auth.audit.flush();
+        const event = (await auditEventsFor(world.store, world.own)).find((e) => requestIdOf(e) === requestId);
+        expect(event).toMatchObject({ outcome: '4', action: 'R', outcomeDesc: expect.stringMatching(/no active consent/) });
+        expect(event?.agent[0]?.role?.[0]?.coding?.[0]?.code).toBe('phr-app');
+      } finally {
+        await world.store.update({ ...current, id: world.consentIds.own, status: 'active' });
+      }
+    });
   });
 });

@@ -24,6 +24,12 @@ describe('configuration from the environment', () => {
     expect(message).toMatch(/FHIR_BASE_URL="ftp:\/\/x"/);
     expect(message).toMatch(/LOG_LEVEL="loud": must be equal to one of the allowed values/);
   });
+
+  it('keeps AuditEvents in the clinical store unless an audit repository is named', () => {
+    expect(loadConfig({}).auditFhirBaseUrl).toBe('');
+    expect(loadConfig({ AUDIT_FHIR_BASE_URL: 'http://audit:8080/fhir/' }).auditFhirBaseUrl).toBe('http://audit:8080/fhir');
+    expect(() => loadConfig({ AUDIT_FHIR_BASE_URL: 'audit:8080' })).toThrow(/AUDIT_FHIR_BASE_URL="audit:8080": must match pattern/);
+  });
 });
 
 describe('identity configuration', () => {

@@ -54,6 +54,8 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
   operation: { name: OPERATION, definition: DEFINITION },
   patient: (req) => resourceIdParam(req.params.id),
   id: (req) => resourceIdParam(req.params.id),
+  // A PHR app's consent comes with the summary's search (Consent:patient), so it costs no search of its own.
+  consentInRecords: true,
   urlFor: (patientId) => `/fhir/Patient/${patientId}/$${OPERATION}`,
   handle: async (store, req, res) => {
     const { caller, patientId } = accessOf(req);
@@ -63,8 +65,10 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
     const may = (type: string): boolean => readable(caller, reach, type);
 
     const found = await store.search('Patient', summarySearch(patientId));
-    // Only this person's records, whatever the search returned.
-    const records = entriesOf(found).map((e) => e.resource).filter((r) => r.resourceType !== 'Patient' && patientOf(r) === patientId);
+    const all = entriesOf(found).map((e) => e.resource);
+    accessOf(req).settleConsent(all);
+    // Only this person's records, whatever the search returned; Consents served the access check only.
+    const records = all.filter((r) => r.resourceType !== 'Patient' && r.resourceType !== 'Consent' && patientOf(r) === patientId);
 
     const journeys = mapped<EpisodeOfCare, ReturnType<typeof episodeOfCare.fromFhir>>(records, 'EpisodeOfCare', episodeOfCare.fromFhir);
     const plans = mapped<CarePlan, ReturnType<typeof carePlan.fromFhir>>(records, 'CarePlan', carePlan.fromFhir);

@@ -36,7 +36,7 @@ import java.util.Properties;
 public class HapiServerConfig {
 
 	@Bean
-	public JpaStorageSettings storageSettings() {
+	public JpaStorageSettings storageSettings(Environment env) {
 		JpaStorageSettings s = new JpaStorageSettings();
 		// PUT-as-create with any client id, including numeric-looking ones; the server
 		// then mints UUIDs so its own ids can never collide with client ones.
@@ -48,6 +48,9 @@ public class HapiServerConfig {
 		// Small footprint: these default to the CPU count.
 		s.setReindexThreadCount(1);
 		s.setExpungeThreadCount(1);
+		// Off for the clinical store (a reference must name a record it holds); on for a server
+		// used as the audit repository, whose events name records on another server by URL.
+		s.setAllowExternalReferences(env.getProperty("HAPI_ALLOW_EXTERNAL_REFERENCES", Boolean.class, false));
 		return s;
 	}
 
@@ -57,9 +60,13 @@ public class HapiServerConfig {
 	}
 
 	@Bean
-	public SubscriptionSettings subscriptionSettings() {
+	public SubscriptionSettings subscriptionSettings(Environment env) {
 		SubscriptionSettings s = new SubscriptionSettings();
-		s.addSupportedSubscriptionType(Subscription.SubscriptionChannelType.RESTHOOK);
+		// With no channel type supported HAPI does not match writes against subscriptions at all,
+		// which saves every write that work on a server nobody subscribes to (the audit repository).
+		if (env.getProperty("HAPI_SUBSCRIPTIONS", Boolean.class, true)) {
+			s.addSupportedSubscriptionType(Subscription.SubscriptionChannelType.RESTHOOK);
+		}
 		return s;
 	}
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The "my PHB" benchmark (test/bench/phbSummary.bench.ts): facade versus direct HAPI in one run.
+# Not part of `npm test`. Starts what it needs and stops what it started.
+#
+#   BENCH_TOPOLOGY=separate (default) the clinical HAPI alone on CPU 0; the facade, its audit
+#                           repository (a second HAPI) and the load generator on CPU 1: the
+#                           facade tier on hardware of its own, as deployed.
+#   BENCH_TOPOLOGY=shared   everything on every CPU, AuditEvents written to the clinical HAPI.
+#
+#   BENCH_HAPI_PORT (8092, data in data/hapi-bench: the seeded people are kept between runs)
+#   BENCH_AUDIT_PORT (8094, data in data/hapi-bench-audit)
+#   BENCH_PEOPLE, BENCH_CLIENTS, BENCH_REQUESTS: see the benchmark's header.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+topology="${BENCH_TOPOLOGY:-separate}"
+hapi_port="${BENCH_HAPI_PORT:-8092}"
+audit_port="${BENCH_AUDIT_PORT:-8094}"
+case "$topology" in
+	separate | shared) ;;
+	*)
+		echo "bench: BENCH_TOPOLOGY must be separate or shared, not '$topology'" >&2
+		exit 2
+		;;
+esac
+if [[ "$topology" == separate && "$(nproc)" -lt 2 ]]; then
+	echo "bench: BENCH_TOPOLOGY=separate needs two CPUs; use BENCH_TOPOLOGY=shared" >&2
+	exit 2
+fi
+command -v taskset >/dev/null || { echo "bench: taskset (util-linux) is needed" >&2; exit 2; }
+
+bash scripts/ensure-deps.sh
+bash scripts/hapi.sh build
+npx --no-install tsc -p tsconfig.json
+
+stop_list=()
+cleanup() {
+	for entry in "${stop_list[@]}"; do
+		IFS=: read -r port dir <<<"$entry"
+		HAPI_PORT="$port" HAPI_DATA_DIR="$dir" bash scripts/hapi.sh stop || true
+	done
+}
+trap cleanup EXIT
+
+# Starts a HAPI on the given CPUs unless one already answers there (then it is left running).
+start_hapi() {
+	local port="$1" dir="$2" cpus="$3"
+	shift 3
+	if HAPI_PORT="$port" HAPI_DATA_DIR="$dir" bash scripts/hapi.sh status >/dev/null 2>&1; then
+		echo "bench: using the HAPI already running on port $port (its CPUs are left as they are)"
+		return 0
+	fi
+	env HAPI_PORT="$port" HAPI_DATA_DIR="$dir" "$@" taskset -c "$cpus" bash scripts/hapi.sh start
+	stop_list+=("$port:$dir")
+}
+
+last_cpu=$(($(nproc) - 1))
+# The servers' pids, so the benchmark can report the CPU time each spends per request.
+pid_of() { cat "$root/$1/hapi.pid" 2>/dev/null || true; }
+if [[ "$topology" == separate ]]; then
+	start_hapi "$hapi_port" data/hapi-bench 0
+	start_hapi "$audit_port" data/hapi-bench-audit 1 HAPI_ALLOW_EXTERNAL_REFERENCES=true
+	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" AUDIT_FHIR_BASE_URL="http://127.0.0.1:$audit_port/fhir" \
+		BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench),audit-hapi:$(pid_of data/hapi-bench-audit)" taskset -c 1 node dist/test/bench/phbSummary.bench.js
+else
+	start_hapi "$hapi_port" data/hapi-bench "0-$last_cpu"
+	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench)" \
+		taskset -c "0-$last_cpu" node dist/test/bench/phbSummary.bench.js
+fi

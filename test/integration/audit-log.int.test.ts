@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import request from 'supertest';
+import type { AuditEvent, Reference } from 'fhir/r4.js';
+import { AuditLog } from '../../src/audit/auditLog.js';
+import { UNRESOLVED_SYSTEM, type AccessRecord } from '../../src/audit/auditEvent.js';
+import { createApp } from '../../src/api/app.js';
+import { repoRoot } from '../../src/config/config.js';
+import { HapiStore } from '../../src/store/hapiStore.js';
+import { testStore, uniqueId } from '../support/hapi.js';
+
+/**
+ * The audit log against real servers: the shared test HAPI as the clinical store, and a second
+ * HAPI of our build (its own H2 and port) as a separate audit repository, which holds none of the
+ * records the events name.
+ */
+
+const AUDIT_PORT = process.env.TEST_AUDIT_HAPI_PORT ?? '8097';
+const AUDIT_HAPI = `http://127.0.0.1:${AUDIT_PORT}/fhir`;
+const AUDIT_ENV = {
+  ...process.env, HAPI_PORT: AUDIT_PORT, HAPI_DATA_DIR: path.join(repoRoot, 'data', 'hapi-audit-test'),
+  HAPI_ALLOW_EXTERNAL_REFERENCES: 'true', HAPI_SUBSCRIPTIONS: 'false',
+};
+const PUBLIC_BASE = 'https://phb.example.org/fhir';
+const HAPI_BOOT_MS = 300000;
+
+function auditHapi(command: 'start' | 'stop'): void {
+  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: AUDIT_ENV, stdio: 'inherit' });
+}
+
+const access = (patientId: string, requestId: string): AccessRecord => ({
+  resource: 'Patient', resourceId: patientId, interaction: 'read', patientId, outcome: 'success', requestId, time: new Date().toISOString(),
+});
+
+const patientEntity = (event: AuditEvent): Reference | undefined => event.entity?.find((e) => e.role?.code === '1')?.what;
+
+describe('audit log (real HAPI as clinical store and as a separate audit repository)', () => {
+  const clinical = testStore(60000);
+  const repository = new HapiStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
+
+  beforeAll(() => auditHapi('start'), HAPI_BOOT_MS);
+  afterAll(() => auditHapi('stop'), 60000);
+
+  it('writes a group into the clinical store, a reference to an unknown patient as a logical one, the others untouched', async () => {
+    const known = uniqueId('audit-known');
+    await clinical.update({ resourceType: 'Patient', id: known, active: true });
+    const unknown = uniqueId('audit-unknown');
+    const log = new AuditLog(clinical, { batchDelayMs: 50 });
+    const written = [log.record(access(known, uniqueId('req'))), log.record(access(unknown, uniqueId('req'))), log.record(access(known, uniqueId('req')))];
+    await log.flush();
+    const ids = await Promise.all(written);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+
+    const [first, second, third] = await Promise.all(ids.map((id) => clinical.read<AuditEvent>('AuditEvent', id as string)));
+    expect(patientEntity(first as AuditEvent)).toEqual({ reference: `Patient/${known}` });
+    expect(patientEntity(third as AuditEvent)).toEqual({ reference: `Patient/${known}` });
+    expect(patientEntity(second as AuditEvent)).toEqual({ type: 'Patient', identifier: { system: UNRESOLVED_SYSTEM, value: unknown } });
+    const found = await clinical.search<AuditEvent>('AuditEvent', { entity: `Patient/${known}`, _count: 10 });
+    expect((found.entry ?? []).map((e) => e.resource?.id).sort()).toEqual([ids[0], ids[2]].sort());
+  }, 120000);
+
+  it('writes into a separate audit repository with references made absolute under the public base, searchable there', async () => {
+    const people = [uniqueId('audit-repo'), uniqueId('audit-repo')];
+    const log = new AuditLog(repository, { batchDelayMs: 50, referenceBase: PUBLIC_BASE });
+    const requestIds = people.map(() => uniqueId('req'));
+    const written = people.map((p, i) => log.record(access(p, requestIds[i] as string)));
+    await log.flush();
+    const ids = await Promise.all(written);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+
+    for (const [i, person] of people.entries()) {
+      const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _count: 10 });
+      const events = (found.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+      expect(events.map((e) => e.id)).toEqual([ids[i]]);
+      const event = events[0] as AuditEvent;
+      expect(patientEntity(event)).toEqual({ reference: `${PUBLIC_BASE}/Patient/${person}` });
+      expect(event.entity?.some((e) => e.what?.identifier?.value === requestIds[i])).toBe(true);
+    }
+    // Nothing of it went to the clinical store.
+    const inClinical = await clinical.search<AuditEvent>('AuditEvent', { entity: `Patient/${people[0] as string}`, _count: 1 });
+    expect(inClinical.entry ?? []).toHaveLength(0);
+  }, 120000);
+
+  it('gives up on an unreachable repository after its attempts: the event is reported lost, never thrown', async () => {
+    const nowhere = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1000, retryAfterSeconds: 5 });
+    const log = new AuditLog(nowhere, { attempts: 2, retryDelayMs: 10, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const written = log.record(access(uniqueId('audit-lost'), uniqueId('req')));
+    await log.flush();
+    await expect(written).resolves.toBeUndefined();
+  }, 30000);
+
+  it('/ready checks the audit repository too', async () => {
+    const readiness = { conformanceLoaded: true };
+    const up = await request(createApp({ store: clinical, auditStore: repository, readiness, retryAfterSeconds: 5 })).get('/ready');
+    expect(up.status).toBe(200);
+    expect(up.body.checks).toMatchObject({ fhirStore: 'reachable', auditRepository: 'reachable' });
+
+    const nowhere = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1000, retryAfterSeconds: 5 });
+    const down = await request(createApp({ store: clinical, auditStore: nowhere, readiness, retryAfterSeconds: 5 })).get('/ready');
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBe('5');
+    expect(down.body.checks).toMatchObject({ fhirStore: 'reachable', auditRepository: 'unreachable' });
+
+    const alone = await request(createApp({ store: clinical, readiness, retryAfterSeconds: 5 })).get('/ready');
+    expect(alone.body.checks.auditRepository).toBeUndefined();
+  }, 60000);
+});
