@@ -43,7 +43,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a HAPI on the given CPUs unless one already answers there (then it is left running).
+# Starts a HAPI on the given CPUs in the background unless one already answers there (then it
+# is left running); `wait_for_hapis` waits for every start, so two servers boot side by side.
+starting=()
 start_hapi() {
 	local port="$1" dir="$2" cpus="$3"
 	shift 3
@@ -51,8 +53,12 @@ start_hapi() {
 		echo "bench: using the HAPI already running on port $port (its CPUs are left as they are)"
 		return 0
 	fi
-	env HAPI_PORT="$port" HAPI_DATA_DIR="$dir" "$@" taskset -c "$cpus" bash scripts/hapi.sh start
 	stop_list+=("$port:$dir")
+	env HAPI_PORT="$port" HAPI_DATA_DIR="$dir" "$@" taskset -c "$cpus" bash scripts/hapi.sh start &
+	starting+=($!)
+}
+wait_for_hapis() {
+	for pid in "${starting[@]}"; do wait "$pid"; done
 }
 
 last_cpu=$(($(nproc) - 1))
@@ -60,11 +66,17 @@ last_cpu=$(($(nproc) - 1))
 pid_of() { cat "$root/$1/hapi.pid" 2>/dev/null || true; }
 if [[ "$topology" == separate ]]; then
 	start_hapi "$hapi_port" data/hapi-bench 0
-	start_hapi "$audit_port" data/hapi-bench-audit 1 HAPI_ALLOW_EXTERNAL_REFERENCES=true
+	# The audit repository holds nothing but this benchmark's events: it starts empty each run, so runs compare alike.
+	if ! HAPI_PORT="$audit_port" HAPI_DATA_DIR=data/hapi-bench-audit bash scripts/hapi.sh status >/dev/null 2>&1; then
+		rm -rf data/hapi-bench-audit
+	fi
+	start_hapi "$audit_port" data/hapi-bench-audit 1 HAPI_ALLOW_EXTERNAL_REFERENCES=true HAPI_SUBSCRIPTIONS=false
+	wait_for_hapis
 	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" AUDIT_FHIR_BASE_URL="http://127.0.0.1:$audit_port/fhir" \
 		BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench),audit-hapi:$(pid_of data/hapi-bench-audit)" taskset -c 1 node dist/test/bench/phbSummary.bench.js
 else
 	start_hapi "$hapi_port" data/hapi-bench "0-$last_cpu"
+	wait_for_hapis
 	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench)" \
 		taskset -c "0-$last_cpu" node dist/test/bench/phbSummary.bench.js
 fi

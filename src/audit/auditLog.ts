@@ -9,7 +9,7 @@ export interface AuditLogSettings {
   retryDelayMs: number;
   /** Events gathered into one HAPI batch: one write per busy moment instead of one per request. */
   maxBatch: number;
-  /** How long the first event of a batch waits for company. */
+  /** How long the first event waits for company when no write is under way. */
   batchDelayMs: number;
   /**
    * Set when the audit repository is not the clinical FHIR store: it holds none of the records
@@ -19,7 +19,7 @@ export interface AuditLogSettings {
   referenceBase?: string;
 }
 
-const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 100 };
+const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 50 };
 
 interface Queued {
   event: AuditEvent;
@@ -46,6 +46,8 @@ export class AuditLog {
   private readonly pending = new Set<Promise<unknown>>();
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Writes under way. */
+  private writing = 0;
 
   constructor(private readonly store: FhirStore, settings: Partial<AuditLogSettings> = {}) {
     this.settings = { ...DEFAULTS, ...settings };
@@ -77,9 +79,19 @@ export class AuditLog {
   private drain(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length > 0) this.track(this.writeBatch(batch));
+    // A full group goes at once, however many writes are under way, so a busy server never
+    // builds a backlog; a partial group waits while another write is under way and gathers what
+    // arrives meanwhile, so groups grow with the load and the cost per event falls.
+    while (this.queue.length >= this.settings.maxBatch) this.write(this.queue.splice(0, this.settings.maxBatch));
+    if (this.queue.length > 0 && this.writing === 0) this.write(this.queue.splice(0));
+  }
+
+  private write(group: Queued[]): void {
+    this.writing++;
+    this.track(this.writeBatch(group).finally(() => {
+      this.writing--;
+      this.drain();
+    }));
   }
 
   private async writeBatch(batch: Queued[]): Promise<void> {

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
-import type { AuditEvent, Reference } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, Reference } from 'fhir/r4.js';
 import { AuditLog } from '../../src/audit/auditLog.js';
 import { UNRESOLVED_SYSTEM, type AccessRecord } from '../../src/audit/auditEvent.js';
 import { createApp } from '../../src/api/app.js';
 import { repoRoot } from '../../src/config/config.js';
+import type { StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId } from '../support/hapi.js';
 
@@ -31,6 +32,16 @@ function auditHapi(command: 'start' | 'stop'): void {
 const access = (patientId: string, requestId: string): AccessRecord => ({
   resource: 'Patient', resourceId: patientId, interaction: 'read', patientId, outcome: 'success', requestId, time: new Date().toISOString(),
 });
+
+/** The real store, noting the size of each group it is asked to write. */
+class GroupRecordingStore extends HapiStore {
+  readonly groups: number[] = [];
+
+  override async bulkWrite(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle> {
+    this.groups.push(bundle.entry?.length ?? 0);
+    return super.bulkWrite(bundle, options);
+  }
+}
 
 const patientEntity = (event: AuditEvent): Reference | undefined => event.entity?.find((e) => e.role?.code === '1')?.what;
 
@@ -79,6 +90,19 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     // Nothing of it went to the clinical store.
     const inClinical = await clinical.search<AuditEvent>('AuditEvent', { entity: `Patient/${people[0] as string}`, _count: 1 });
     expect(inClinical.entry ?? []).toHaveLength(0);
+  }, 120000);
+
+  it('sends full groups at once and gathers the rest while a write is under way', async () => {
+    const store = new GroupRecordingStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
+    const log = new AuditLog(store, { maxBatch: 100, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const person = uniqueId('audit-groups');
+    const written = Array.from({ length: 250 }, () => log.record(access(person, uniqueId('req'))));
+    await log.flush();
+    expect(store.groups).toEqual([100, 100, 50]);
+    const ids = await Promise.all(written);
+    expect(new Set(ids).size).toBe(250);
+    const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _summary: 'count' });
+    expect(found.total).toBe(250);
   }, 120000);
 
   it('gives up on an unreachable repository after its attempts: the event is reported lost, never thrown', async () => {
