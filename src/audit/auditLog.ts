@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { log } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
@@ -11,6 +12,8 @@ export interface AuditLogSettings {
   maxBatch: number;
   /** How long the first event waits for company when no write is under way. */
   batchDelayMs: number;
+  /** Deadline of one group's write: off the response path, so it may wait for a busy server. */
+  writeTimeoutMs: number;
   /**
    * Set when the audit repository is not the clinical FHIR store: it holds none of the records
    * an event names, so references are written as absolute URLs under this base (the facade's
@@ -19,7 +22,7 @@ export interface AuditLogSettings {
   referenceBase?: string;
 }
 
-const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 50 };
+const DEFAULTS: AuditLogSettings = { attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 50, writeTimeoutMs: 60000 };
 
 interface Queued {
   event: AuditEvent;
@@ -55,7 +58,8 @@ export class AuditLog {
 
   /** Queues the event and returns at once; the promise (the stored id, or undefined if it failed) need not be awaited. */
   record(record: AccessRecord): Promise<string | undefined> {
-    const event = toAuditEvent(record);
+    // The id is ours, so writing a group again after a lost answer stores each event once.
+    const event: AuditEvent = { ...toAuditEvent(record), id: randomUUID() };
     const base = this.settings.referenceBase;
     const written = new Promise<string | undefined>((done) => {
       this.queue.push({ event: base ? withReferenceBase(event, base) : event, record, logical: false, done });
@@ -103,8 +107,8 @@ export class AuditLog {
         response = await this.store.bulkWrite({
           resourceType: 'Bundle',
           type: atomic ? 'transaction' : 'batch',
-          entry: unwritten.map(({ event }) => ({ resource: event, request: { method: 'POST', url: 'AuditEvent' } })),
-        });
+          entry: unwritten.map(({ event }) => ({ resource: event, request: { method: 'PUT', url: `AuditEvent/${event.id ?? ''}` } })),
+        }, { timeoutMs: this.settings.writeTimeoutMs });
       } catch (e) {
         // A refused transaction names no culprit: write the group again as a batch to learn which.
         if (atomic && e instanceof AppError && e.status >= 400 && e.status < 500) {

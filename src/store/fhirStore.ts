@@ -23,6 +23,8 @@ export interface HistoryQuery {
 export interface StoreCallOptions {
   /** Forwarded to HAPI so its logs can be joined to ours; defaults to the request being served. */
   requestId?: string;
+  /** This call's deadline instead of the store's own (work off the response path may wait longer). */
+  timeoutMs?: number;
 }
 
 /**

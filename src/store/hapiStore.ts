@@ -177,8 +177,9 @@ export class HapiStore implements FhirStore {
     // The request being served, unless the caller names another: HAPI's logs join ours by it.
     const requestId = options.requestId ?? currentRequestId();
     const allHeaders = { ...STORE_HEADERS, ...headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
+    const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
     const attempt = async (): Promise<R> =>
-      (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(this.settings.timeoutMs) })) as unknown as R;
+      (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(timeoutMs) })) as unknown as R;
     try {
       return await attempt();
     } catch (first) {
@@ -186,19 +187,19 @@ export class HapiStore implements FhirStore {
         try {
           return await attempt();
         } catch (second) {
-          throw this.translate(second, action, false, Date.now() - started);
+          throw this.translate(second, action, false, Date.now() - started, timeoutMs);
         }
       }
-      throw this.translate(first, action, 'if-match' in headers, Date.now() - started);
+      throw this.translate(first, action, 'if-match' in headers, Date.now() - started, timeoutMs);
     }
   }
 
-  private translate(e: unknown, action: string, conditionalOnVersion: boolean, elapsedMs: number): AppError {
+  private translate(e: unknown, action: string, conditionalOnVersion: boolean, elapsedMs: number, timeoutMs: number): AppError {
     if (!isClientHttpError(e)) {
       const timedOut = isTimeout(e);
       log().warn('fhir store unreachable', { action, timedOut, elapsedMs, error: errorName(e), cause: causeCode(e) });
       return unavailable(
-        timedOut ? `The FHIR store did not answer within ${this.settings.timeoutMs} ms` : 'The FHIR store is unreachable',
+        timedOut ? `The FHIR store did not answer within ${timeoutMs} ms` : 'The FHIR store is unreachable',
         this.settings.retryAfterSeconds,
       );
     }

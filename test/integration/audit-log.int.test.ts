@@ -8,6 +8,7 @@ import { createApp } from '../../src/api/app.js';
 import { repoRoot } from '../../src/config/config.js';
 import type { StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
+import { unavailable } from '../../src/outcome/errors.js';
 import { testStore, uniqueId } from '../support/hapi.js';
 
 /**
@@ -40,6 +41,17 @@ class GroupRecordingStore extends HapiStore {
   override async bulkWrite(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle> {
     this.groups.push(bundle.entry?.length ?? 0);
     return super.bulkWrite(bundle, options);
+  }
+}
+
+/** The real store, whose first answer is lost after HAPI has written the group (a timeout, a dropped connection). */
+class LostFirstAnswerStore extends HapiStore {
+  calls = 0;
+
+  override async bulkWrite(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle> {
+    const answer = await super.bulkWrite(bundle, options);
+    if (++this.calls === 1) throw unavailable('The FHIR store did not answer in time', 5);
+    return answer;
   }
 }
 
@@ -103,6 +115,18 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     expect(new Set(ids).size).toBe(250);
     const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _summary: 'count' });
     expect(found.total).toBe(250);
+  }, 120000);
+
+  it('stores each event once when a group is written again after its answer was lost', async () => {
+    const store = new LostFirstAnswerStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
+    const log = new AuditLog(store, { batchDelayMs: 10, retryDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const person = uniqueId('audit-again');
+    const written = Array.from({ length: 5 }, () => log.record(access(person, uniqueId('req'))));
+    await log.flush();
+    expect(store.calls).toBe(2);
+    expect((await Promise.all(written)).every((id) => typeof id === 'string')).toBe(true);
+    const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _summary: 'count' });
+    expect(found.total).toBe(5);
   }, 120000);
 
   it('gives up on an unreachable repository after its attempts: the event is reported lost, never thrown', async () => {
