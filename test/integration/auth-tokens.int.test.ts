@@ -124,11 +124,13 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
   });
 
   it('audits refused tokens against the patient asked for', async () => {
-    const res = await request(world.app).get(patientUrl()).set('X-Request-Id', `unauth-${Date.now()}`);
+    const sent = `unauth-${Date.now()}`;
+    const res = await request(world.app).get(patientUrl()).set('X-Request-Id', sent);
     expect(res.status).toBe(401);
+    expect(res.headers['x-request-id']).toBe(sent);
     await world.auth.audit.flush();
     const events = await auditEventsFor(world.store, world.own);
-    const event = events.find((e) => e.entity?.some((x) => x.what?.identifier?.value === res.headers['x-request-id']));
+    const event = events.find((e) => e.entity?.some((x) => x.what?.identifier?.value === sent));
     expect(event).toMatchObject({ outcome: '4', action: 'R', agent: [{ who: { display: 'unauthenticated caller' } }] });
     expect(event?.outcomeDesc).toMatch(/No access token/);
   });

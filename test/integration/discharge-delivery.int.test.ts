@@ -24,10 +24,9 @@ import { numericAnswers, scoringRules } from '../../src/fhir/questionnaire.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
 import { Planner } from '../../src/publish/decide.js';
 import { auditEventsFor, createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { freshNhsNumber } from '../support/apiClient.js';
 import { dischargeContentFor } from '../support/dischargeContent.js';
 import { EHR_GOAL_SYSTEM, ehrBundle } from '../support/ehrBundle.js';
-import { uniqueId } from '../support/hapi.js';
+import { uniqueId, freshNhsNumber } from '../support/hapi.js';
 import { seedPhb } from '../support/phbRecords.js';
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
@@ -173,6 +172,8 @@ describe('discharge to primary care', () => {
   });
 
   it('returns the stored document unchanged when called again, and stores it once', async () => {
+    // Filled by the test above: an empty map would make this one pass on nothing.
+    expect(documents.size).toBe(scenarios.length);
     for (const [id, first] of documents) {
       const s = seeded.get(id) as Seeded;
       const again = await discharge(s.journeyId, staff, {});

@@ -3,9 +3,8 @@ import type { Bundle, Provenance } from 'fhir/r4.js';
 import type { Role } from '../../src/auth/caller.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { freshNhsNumber } from '../support/apiClient.js';
 import { journeyPeople, postAs, storeSubmitter, submitterToken, type JourneyPeople } from '../support/journeyDriver.js';
-import { uniqueId } from '../support/hapi.js';
+import { uniqueId, freshNhsNumber } from '../support/hapi.js';
 
 /**
  * The sign-off tiers at their boundaries, two signers racing, retried POSTs, and bad input, all

@@ -8,10 +8,10 @@ import { loadConformance } from '../../src/conformance/loader.js';
 import { repoRoot } from '../../src/config/config.js';
 import type { Role } from '../../src/auth/caller.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { freshNhsNumber } from '../support/apiClient.js';
 import { journeyPeople, personToken, postAs, storeSubmitter, submitterToken, type JourneyPeople } from '../support/journeyDriver.js';
 import { loadScenarios, type Scenario } from '../support/scenarios.js';
 import path from 'node:path';
+import { freshNhsNumber } from '../support/hapi.js';
 
 /**
  * Every journey in test/scenarios, end to end through /api/v1 with real tokens and the real HAPI:

@@ -3,7 +3,7 @@ import type { Bundle, CareTeam, Goal, Observation, Parameters, Patient, Question
 import * as answers from '../../src/fhir/questionnaireResponse.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import { createAuthWorld, CLIENTS, type AuthWorld } from '../support/authWorld.js';
-import { uniqueId } from '../support/hapi.js';
+import { uniqueId, freshNhsNumber } from '../support/hapi.js';
 import { PASSWORD } from '../support/identity.js';
 import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
 import { loadScenarios } from '../support/scenarios.js';
@@ -155,21 +155,11 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
   let staff: string;
   let known: { id: string; nhsNumber: string };
 
-  /** A valid test NHS number in the 999 range (Modulus 11), different on each run. */
-  function nhsNumber(): string {
-    for (;;) {
-      const nine = `999${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-      const sum = [...nine].reduce((a, d, i) => a + Number(d) * (10 - i), 0);
-      const check = 11 - (sum % 11);
-      if (check === 10) continue;
-      return `${nine}${check === 11 ? 0 : check}`;
-    }
-  }
 
   beforeAll(async () => {
     world = await createAuthWorld();
     staff = await world.token('care-coordinator');
-    known = { id: uniqueId('pt-nhs'), nhsNumber: nhsNumber() };
+    known = { id: uniqueId('pt-nhs'), nhsNumber: freshNhsNumber() };
     await world.store.update<Patient & { id: string }>({ resourceType: 'Patient', id: known.id, active: true, identifier: [{ system: SYSTEMS.nhsNumber, value: known.nhsNumber }] });
     await world.store.update<CareTeam & { id: string }>({
       resourceType: 'CareTeam', id: uniqueId('ct'), status: 'active', subject: { reference: `Patient/${known.id}` },

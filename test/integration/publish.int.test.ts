@@ -54,7 +54,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
 /** What the destination holds under one of our identifiers (read straight from its HAPI). */
 async function atDestination(type: string, value: string): Promise<FhirResource[]> {
   const res = await fetch(`${DEST_HAPI}/${type}?identifier=${encodeURIComponent(`${PUBLISHED_SYSTEM}|${value}`)}&_count=10`, { headers: { 'cache-control': 'no-cache' } });
+  // An error answer holds no entries: it must fail the test, not read as "nothing there".
+  if (!res.ok) throw new Error(`${type} search at the destination answered ${res.status}`);
   const bundle = (await res.json()) as Bundle;
+  if (bundle.resourceType !== 'Bundle') throw new Error(`${type} search at the destination gave a ${String(bundle.resourceType)}`);
   return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
 }
 

@@ -20,6 +20,18 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 18)}`;
 }
 
+/** A valid NHS number in the 999 test range that no earlier run has used (Modulus 11). */
+export function freshNhsNumber(): string {
+  for (;;) {
+    const nine = `999${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) sum += Number(nine[i]) * (10 - i);
+    const check = 11 - (sum % 11);
+    if (check === 10) continue;
+    return `${nine}${check === 11 ? 0 : check}`;
+  }
+}
+
 /** True when this run controls the HAPI process (false when FHIR_BASE_URL was given from outside). */
 export function hapiIsOurs(): boolean {
   return !process.env.TEST_HAPI_EXTERNAL;

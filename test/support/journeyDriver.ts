@@ -5,7 +5,6 @@ import type { DemoUser } from '../../src/devIdentity/provider.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { CLIENTS, type AuthWorld } from './authWorld.js';
-import { ApiClient } from './apiClient.js';
 import { uniqueId } from './hapi.js';
 import { PASSWORD } from './identity.js';
 
@@ -59,4 +58,3 @@ export async function postAs(app: Express, token: string, path: string, body: un
   return request(app).post(`/api/v1${path}`).set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key).send(body as object);
 }
 
-export { ApiClient };
