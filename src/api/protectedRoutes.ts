@@ -10,6 +10,8 @@ import { PHR_FHIR_ROUTES } from './fhir/routes.js';
 import { PHB_API_ROUTES } from './v1/routes.js';
 import { ADMIN_ROUTES } from './adminRoutes.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
+import { resourcesOf } from '../fhir/bundle.js';
+import { baseUrl } from './fhir/http.js';
 
 /**
  * The routes that serve personal data so far, as one table: each names the permission it needs
@@ -71,7 +73,7 @@ async function consentsOf(store: FhirStore, req: Request): Promise<Consent[]> {
   const { patientId } = accessOf(req);
   if (patientId === undefined) throw badRequest('Name the patient', 'patient');
   const bundle = await store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 });
-  return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'Consent' ? [e.resource] : []));
+  return resourcesOf<Consent>(bundle, 'Consent');
 }
 
 export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
@@ -101,7 +103,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     urlFor: (patientId) => `/fhir/Consent?patient=Patient/${patientId}`,
     handle: async (store, req, res) => {
       const found = await consentsOf(store, req);
-      const base = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+      const base = baseUrl(req);
       const bundle: Bundle<Consent> = {
         resourceType: 'Bundle',
         type: 'searchset',

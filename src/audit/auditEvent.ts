@@ -101,10 +101,13 @@ export function toAuditEvent(record: AccessRecord): AuditEvent {
 
 const LITERAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 
-function logical(ref: Reference | undefined): Reference | undefined {
-  const match = LITERAL.exec(ref?.reference ?? '');
-  if (!ref || !match) return ref;
-  return { type: match[1] as string, identifier: { system: UNRESOLVED_SYSTEM, value: match[2] as string } };
+/** The same event with each reference it holds (agent.who, entity.what) passed through `change`. */
+function mapReferences(event: AuditEvent, change: (ref: Reference) => Reference): AuditEvent {
+  return {
+    ...event,
+    agent: event.agent.map((a) => (a.who ? { ...a, who: change(a.who) } : a)),
+    ...(event.entity ? { entity: event.entity.map((e) => (e.what ? { ...e, what: change(e.what) } : e)) } : {}),
+  };
 }
 
 /**
@@ -113,11 +116,10 @@ function logical(ref: Reference | undefined): Reference | undefined {
  * recorded; the event then loses only its searchability by that reference.
  */
 export function withLogicalReferences(event: AuditEvent): AuditEvent {
-  return {
-    ...event,
-    agent: event.agent.map((a) => ({ ...a, ...(a.who ? { who: logical(a.who) } : {}) })),
-    ...(event.entity ? { entity: event.entity.map((e) => ({ ...e, ...(e.what ? { what: logical(e.what) } : {}) })) } : {}),
-  };
+  return mapReferences(event, (ref) => {
+    const match = LITERAL.exec(ref.reference ?? '');
+    return match ? { type: match[1] as string, identifier: { system: UNRESOLVED_SYSTEM, value: match[2] as string } } : ref;
+  });
 }
 
 /**
@@ -125,11 +127,5 @@ export function withLogicalReferences(event: AuditEvent): AuditEvent {
  * repository that is not the store holding the records.
  */
 export function withReferenceBase(event: AuditEvent, base: string): AuditEvent {
-  const absolute = (ref: Reference | undefined): Reference | undefined =>
-    ref?.reference !== undefined && LITERAL.test(ref.reference) ? { ...ref, reference: `${base}/${ref.reference}` } : ref;
-  return {
-    ...event,
-    agent: event.agent.map((a) => ({ ...a, ...(a.who ? { who: absolute(a.who) } : {}) })),
-    ...(event.entity ? { entity: event.entity.map((e) => ({ ...e, ...(e.what ? { what: absolute(e.what) } : {}) })) } : {}),
-  };
+  return mapReferences(event, (ref) => (ref.reference !== undefined && LITERAL.test(ref.reference) ? { ...ref, reference: `${base}/${ref.reference}` } : ref));
 }

@@ -1,5 +1,6 @@
-import type { CareTeam, Consent, EpisodeOfCare, FhirResource, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
+import type { CareTeam, Consent, EpisodeOfCare, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
 import type { FhirStore } from '../store/fhirStore.js';
+import { resourcesOf } from '../fhir/bundle.js';
 import { SYSTEMS } from '../fhir/common.js';
 import * as consent from '../fhir/consent.js';
 import { TEAM_SYSTEM } from '../fhir/practitioner.js';
@@ -29,11 +30,11 @@ export class StoreAccessFacts implements AccessFacts {
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
     const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 });
-    return consentGrants(resources<Consent>(bundle.entry, 'Consent'), patientId, clientId);
+    return consentGrants(resourcesOf<Consent>(bundle, 'Consent'), patientId, clientId);
   }
 
   async onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean> {
-    const staff = await this.readOrUndefined<PractitionerRole>('PractitionerRole', practitionerRoleId);
+    const staff = await this.store.readIfExists<PractitionerRole>('PractitionerRole', practitionerRoleId);
     // The token's role must be the one HAPI holds for this person: data, not the token, is authoritative.
     const holdsRole = staff?.code?.some((c) => c.coding?.some((k) => k.system === SYSTEMS.codeSystem('staff-role') && k.code === role));
     if (!staff || staff.active === false || !holdsRole) return false;
@@ -41,34 +42,26 @@ export class StoreAccessFacts implements AccessFacts {
     const teams = new Set((staff.healthcareService ?? []).flatMap((h) => (h.identifier?.system === TEAM_SYSTEM && h.identifier.value ? [h.identifier.value] : [])));
 
     const careTeams = await this.store.search<CareTeam>('CareTeam', { subject: `Patient/${patientId}`, status: 'active', _count: 100 });
-    const onCareTeam = resources<CareTeam>(careTeams.entry, 'CareTeam').some(
+    const onCareTeam = resourcesOf<CareTeam>(careTeams, 'CareTeam').some(
       (t) => (t.participant ?? []).some((p) => isOneOf(p.member, me)) || (t.identifier ?? []).some((i) => i.system === TEAM_SYSTEM && i.value !== undefined && teams.has(i.value)),
     );
     if (onCareTeam) return true;
     if (!staff.practitioner?.reference) return false;
     const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, 'care-manager': staff.practitioner.reference, _count: 1 });
-    return resources(led.entry, 'EpisodeOfCare').length > 0;
+    return resourcesOf(led, 'EpisodeOfCare').length > 0;
   }
 
   async registeredWith(patientId: string, ods: string): Promise<boolean> {
-    const patient = await this.readOrUndefined<Patient>('Patient', patientId);
+    const patient = await this.store.readIfExists<Patient>('Patient', patientId);
     return (patient?.generalPractitioner ?? []).some((gp) => gp.identifier?.system === SYSTEMS.odsOrganisation && gp.identifier.value === ods);
   }
 
   async represents(relatedPersonId: string, patientId: string): Promise<boolean> {
-    const person = await this.readOrUndefined<RelatedPerson>('RelatedPerson', relatedPersonId);
+    const person = await this.store.readIfExists<RelatedPerson>('RelatedPerson', relatedPersonId);
     return person !== undefined && person.active !== false && person.patient.reference === `Patient/${patientId}`;
   }
-
-
-  private readOrUndefined<T extends FhirResource>(type: T['resourceType'], id: string): Promise<T | undefined> {
-    return this.store.readIfExists<T>(type, id);
-  }
 }
 
-function resources<T extends FhirResource>(entries: { resource?: FhirResource }[] | undefined, type: T['resourceType']): T[] {
-  return (entries ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
-}
 
 function isOneOf(ref: Reference | undefined, refs: ReadonlySet<string>): boolean {
   return ref?.reference !== undefined && refs.has(ref.reference);

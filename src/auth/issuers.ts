@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { log } from '../log/logger.js';
 import { unavailable } from '../outcome/errors.js';
+import { LOOPBACK_HTTP } from '../config/config.js';
 
 export interface IssuerSettings {
   issuers: readonly string[];
@@ -19,7 +20,6 @@ export interface TrustedIssuer {
   keys: JWTVerifyGetKey;
 }
 
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 /**
  * The configured OpenID Connect issuers, discovered lazily with openid-client and cached. A failed

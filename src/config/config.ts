@@ -160,7 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(problems);
 }
 
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
+/** Plain HTTP to this machine: allowed for issuers and destinations outside production only. */
+export const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 /** Plain-HTTP issuers are allowed on loopback outside production only (the development provider). */
 function identityProblems(config: Config, env: NodeJS.ProcessEnv): string[] {

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { LOOPBACK_HTTP } from './config.js';
 
 /**
  * Outbound destinations (PUBLISH_DESTINATIONS_FILE): personal health records the service
@@ -169,7 +170,6 @@ function schemaProblem(e: ErrorObject): DestinationProblem {
 }
 
 const RESERVED_HEADERS = new Set(['authorization', 'content-type', 'accept', 'host', 'content-length', 'prefer']);
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 export interface DestinationOptions {
   /** Looks up a secret by the environment variable name the file gives (config.secretFromEnvironment). */

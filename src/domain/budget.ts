@@ -1,6 +1,6 @@
 import { MANAGEMENT_OPTIONS, isCode, type ManagementOption } from './codes.js';
 import { DomainError } from './errors.js';
-import type { Budget, CarePlanPcsp, ManagementSplit, SpendLine } from './model.js';
+import type { Budget, CarePlanPcsp, SpendLine } from './model.js';
 import { formatPounds, requirePence, sumPence, type Pence } from './money.js';
 
 /** The amount the plan works to: the agreed budget once there is one, else the indicative. */
@@ -31,11 +31,6 @@ export function checkManagementSplit(budget: Pick<Budget, 'indicative' | 'agreed
   if (total !== expected) {
     throw new DomainError('/split', `/split: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`, 'business-rule');
   }
-}
-
-/** The split for a single-option budget. */
-export function wholeSplit(option: ManagementOption, amount: Pence): ManagementSplit {
-  return { [option]: amount };
 }
 
 export function planTotal(plan: Pick<CarePlanPcsp, 'items'>): Pence {

@@ -11,7 +11,8 @@ import { formatPounds, requirePence, sumPence, type Pence } from './money.js';
  */
 
 /** Options where money actually reaches the person or an account they control, so an agreement is signed first. */
-const PAID_TO_PERSON: readonly ManagementOption[] = ['direct-payment', 'managed-account'];
+/** Options under which money reaches the person (or their account), so an agreement must be signed first. */
+export const PAID_TO_PERSON: readonly ManagementOption[] = ['direct-payment', 'managed-account'];
 
 /** How an item is paid: its own option, else the budget's single option; a mixed budget must say. */
 export function optionFor(budget: Pick<Budget, 'managementOption'>, item?: Pick<PlanItem, 'managementOption'>): ManagementOption | undefined {

@@ -36,3 +36,8 @@ export function collection(base: string, resources: FhirResource[], timestamp = 
 export function entriesOf(bundle: Bundle): { resource: FhirResource; mode?: string }[] {
   return (bundle.entry ?? []).flatMap((e) => (e.resource ? [{ resource: e.resource, ...(e.search?.mode ? { mode: e.search.mode } : {}) }] : []));
 }
+
+/** The resources of one type in a Bundle (a search's matches and includes alike). */
+export function resourcesOf<T extends FhirResource>(bundle: Bundle, type: T['resourceType']): T[] {
+  return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
+}

@@ -48,6 +48,14 @@ export class AppError extends Error {
 /** Why the store refused or failed: lets each API face choose its own status (e.g. 409 vs 412). */
 export type StoreFailure = 'version-conflict' | 'not-found' | 'gone' | 'rejected' | 'unavailable' | 'upstream-error';
 
+/**
+ * HAPI refused a write because the records changed underneath it: a stale If-Match
+ * ('version-conflict'), or a 409/412 from a transaction's conditional entries.
+ */
+export function isStoreConflict(e: unknown): e is AppError {
+  return e instanceof AppError && (e.options.reason === 'version-conflict' || e.status === 409 || e.status === 412);
+}
+
 export const badRequest = (diagnostics: string, location?: string): AppError =>
   new AppError(400, { code: 'invalid', diagnostics, location });
 

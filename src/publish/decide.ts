@@ -4,13 +4,13 @@ import { StoreAccessFacts } from '../auth/facts.js';
 import { DomainError } from '../domain/errors.js';
 import type { Budget } from '../domain/model.js';
 import { SYSTEMS } from '../fhir/common.js';
+import { resourcesOf } from '../fhir/bundle.js';
 import * as careplan from '../fhir/careplan.js';
 import * as consent from '../fhir/consent.js';
 import * as coverage from '../fhir/coverage.js';
 import * as goal from '../fhir/goal.js';
 import { isScore } from '../fhir/observation.js';
 import * as planDocument from '../fhir/planDocument.js';
-import { AppError } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import type { Change } from './feed.js';
 import {
@@ -63,9 +63,6 @@ function patientOf(resource: FhirResource): string | undefined {
   return /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref?.reference ?? '')?.[1];
 }
 
-function resources<T extends FhirResource>(bundle: Bundle, type: T['resourceType']): T[] {
-  return (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
-}
 
 function mapped<T>(map: () => T, what: string): T {
   try {
@@ -119,12 +116,7 @@ export class Planner {
 
   private async patient(patientId: string): Promise<Patient | undefined> {
     if (this.people.has(patientId)) return this.people.get(patientId);
-    let found: Patient | undefined;
-    try {
-      found = await this.store.read<Patient>('Patient', patientId);
-    } catch (e) {
-      if (!(e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone'))) throw e;
-    }
+    const found = await this.store.readIfExists<Patient>('Patient', patientId);
     this.people.set(patientId, found);
     return found;
   }
@@ -183,22 +175,17 @@ export class Planner {
   private async planRendering(plan: CarePlan, person: PersonAtDestination): Promise<Action> {
     const pcsp = mapped(() => careplan.fromFhir(plan), 'the plan');
     const goals = pcsp.goalIds.length
-      ? resources<Goal>(await this.store.search<Goal>('Goal', { _id: pcsp.goalIds.join(','), _count: 200 }), 'Goal').map((g) => mapped(() => goal.fromFhir(g), 'a goal'))
+      ? resourcesOf<Goal>(await this.store.search<Goal>('Goal', { _id: pcsp.goalIds.join(','), _count: 200 }), 'Goal').map((g) => mapped(() => goal.fromFhir(g), 'a goal'))
       : [];
-    let budget: Budget | undefined;
-    try {
-      const stored = await readCoverage(this.store, pcsp.budgetId);
-      budget = mapped(() => coverage.fromFhir(stored), 'the budget');
-    } catch (e) {
-      // A plan whose budget is not written yet still renders, without the budget section.
-      if (!(e instanceof NotThere)) throw e;
-    }
+    // A plan whose budget is not written yet still renders, without the budget section.
+    const stored = await this.store.readIfExists<Coverage>('Coverage', pcsp.budgetId);
+    const budget: Budget | undefined = stored ? mapped(() => coverage.fromFhir(stored), 'the budget') : undefined;
     const subject = patientReference(person);
     return { op: 'upsert', body: planDocument.toFhir(pcsp, goals, budget, subject, planDocumentIdentifier(pcsp.id)), identifier: planDocumentIdentifier(pcsp.id) };
   }
 
   private async planRenderings(patientId: string, person: PersonAtDestination): Promise<Action[]> {
-    const plans = resources<CarePlan>(await this.store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 200 }), 'CarePlan');
+    const plans = resourcesOf<CarePlan>(await this.store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 200 }), 'CarePlan');
     const actions: Action[] = [];
     for (const plan of plans) actions.push(await this.planRendering(plan, person));
     return actions;
@@ -251,8 +238,8 @@ export class Planner {
       this.store.search<Observation>('Observation', { subject: patient, _count: 200 }),
     ]);
     return [
-      ...resources<CarePlan>(plans, 'CarePlan'), ...resources<Goal>(goals, 'Goal'), ...resources<Coverage>(budgets, 'Coverage'),
-      ...resources(responses, 'QuestionnaireResponse'), ...resources<Observation>(observations, 'Observation').filter(isScore),
+      ...resourcesOf<CarePlan>(plans, 'CarePlan'), ...resourcesOf<Goal>(goals, 'Goal'), ...resourcesOf<Coverage>(budgets, 'Coverage'),
+      ...resourcesOf(responses, 'QuestionnaireResponse'), ...resourcesOf<Observation>(observations, 'Observation').filter(isScore),
     ];
   }
 
@@ -295,13 +282,3 @@ export class Planner {
   }
 }
 
-class NotThere extends Error {}
-
-async function readCoverage(store: FhirStore, id: string): Promise<Coverage> {
-  try {
-    return await store.read<Coverage>('Coverage', id);
-  } catch (e) {
-    if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw new NotThere();
-    throw e;
-  }
-}

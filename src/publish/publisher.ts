@@ -49,9 +49,6 @@ function isVersionConflict(e: unknown): boolean {
   return e instanceof AppError && e.options.reason === 'version-conflict';
 }
 
-function isMissing(e: unknown): boolean {
-  return e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone');
-}
 
 interface Held {
   state: CursorState;
@@ -141,13 +138,9 @@ export class Publisher {
   }
 
   private async loadCursor(destination: Destination): Promise<Held> {
-    try {
-      const basic = await this.options.store.read<Basic>('Basic', cursorId(destination.id));
-      return { state: { ...cursorFromFhir(basic), destination: destination.id }, version: basic.meta?.versionId };
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-      return { state: { destination: destination.id, seen: [], deletes: [], attempts: 0, unavailableAttempts: 0, counts: { ...NO_COUNTS } }, version: undefined };
-    }
+    const basic = await this.options.store.readIfExists<Basic>('Basic', cursorId(destination.id));
+    if (basic) return { state: { ...cursorFromFhir(basic), destination: destination.id }, version: basic.meta?.versionId };
+    return { state: { destination: destination.id, seen: [], deletes: [], attempts: 0, unavailableAttempts: 0, counts: { ...NO_COUNTS } }, version: undefined };
   }
 
   private async save(held: Held): Promise<void> {
@@ -344,14 +337,10 @@ export class Publisher {
       const match = letter ? /^([A-Za-z]+)\/([^/]+)\/_history\/([^/]+)$/.exec(letter.change) : null;
       if (!letter || !match) continue;
       const [, resourceType, id] = match as unknown as [string, string, string];
-      let change: Change;
-      try {
-        const current = await store.read<FhirResource>(resourceType as FhirResource['resourceType'], id);
-        change = { key: letter.change, resourceType, id, version: current.meta?.versionId ?? '', time: current.meta?.lastUpdated ?? '', resource: current };
-      } catch (e) {
-        if (!isMissing(e)) throw e;
-        change = { key: letter.change, resourceType, id, version: '', time: '' };
-      }
+      const current = await store.readIfExists<FhirResource>(resourceType as FhirResource['resourceType'], id);
+      const change: Change = current
+        ? { key: letter.change, resourceType, id, version: current.meta?.versionId ?? '', time: current.meta?.lastUpdated ?? '', resource: current }
+        : { key: letter.change, resourceType, id, version: '', time: '' };
       const decision = await new Planner(store, destination).decide(change);
       let next: DeadLetter = { ...letter, updated: iso(this.now()), attempts: letter.attempts + 1 };
       if (decision.kind === 'unprocessable') next = { ...next, status: 'open', reason: 'unprocessable', message: decision.message };

@@ -1,5 +1,5 @@
 import type { Basic } from 'fhir/r4.js';
-import { AppError, notFound } from '../outcome/errors.js';
+import { notFound } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import {
   cursorFromFhir, deadLetterFromFhir, deadLetterToFhir, DEAD_LETTER_STATUS_SYSTEM, DESTINATION_SYSTEM, PUBLISHING_SYSTEM,
@@ -62,14 +62,8 @@ export async function listDeadLetters(store: FhirStore, filter: { destination?: 
 
 /** Queues a dead letter for the publisher's next pass (durable, so any instance picks it up). */
 export async function requestReplay(store: FhirStore, id: string, now: number): Promise<DeadLetter> {
-  let basic: Basic;
-  try {
-    basic = await store.read<Basic>('Basic', id);
-  } catch (e) {
-    if (e instanceof AppError && (e.options.reason === 'not-found' || e.options.reason === 'gone')) throw notFound(`Dead letter ${id} is not known`);
-    throw e;
-  }
-  const letter = deadLetterFromFhir(basic);
+  const basic = await store.readIfExists<Basic>('Basic', id);
+  const letter = basic ? deadLetterFromFhir(basic) : undefined;
   if (!letter) throw notFound(`Dead letter ${id} is not known`);
   if (letter.status === 'replay-requested') return letter;
   const next: DeadLetter = { ...letter, status: 'replay-requested', updated: new Date(now).toISOString() };

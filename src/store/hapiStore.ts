@@ -108,8 +108,10 @@ export class HapiStore implements FhirStore {
   }
 
   async transaction(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
+    // An entry with If-Match makes a 409/412 from HAPI a lost race, as it does for a single update.
+    const conditional = (bundle.entry ?? []).some((e) => e.request?.ifMatch !== undefined);
     return this.call<Bundle>('transaction', options, { prefer: 'return=representation' }, (o) =>
-      this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
+      this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }), conditional,
     );
   }
 
@@ -172,6 +174,7 @@ export class HapiStore implements FhirStore {
     options: StoreCallOptions,
     headers: Record<string, string>,
     exchange: (o: RequestOptions) => Promise<FhirResponse>,
+    conditionalOnVersion = 'if-match' in headers,
   ): Promise<R> {
     const started = Date.now();
     // The request being served, unless the caller names another: HAPI's logs join ours by it.
@@ -190,7 +193,7 @@ export class HapiStore implements FhirStore {
           throw this.translate(second, action, false, Date.now() - started, timeoutMs);
         }
       }
-      throw this.translate(first, action, 'if-match' in headers, Date.now() - started, timeoutMs);
+      throw this.translate(first, action, conditionalOnVersion, Date.now() - started, timeoutMs);
     }
   }
 

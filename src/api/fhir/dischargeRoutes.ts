@@ -20,7 +20,7 @@ import * as organization from '../../fhir/organization.js';
 import { readParameters, type ParameterSpec } from '../../fhir/parameters.js';
 import * as practitioner from '../../fhir/practitioner.js';
 import { summarySearch } from '../../fhir/summary.js';
-import { AppError, badRequest, forbidden, notFound } from '../../outcome/errors.js';
+import { AppError, badRequest, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
 import { baseUrl, sendResource } from './http.js';
@@ -103,11 +103,9 @@ async function payor(store: FhirStore, id: string): Promise<Organisation> {
 
 /** Start -> latest of each score in the journey, judged with its questionnaire's rule, with the questionnaire's title. */
 async function scoreTrends(store: FhirStore, scores: QuestionnaireScore[]): Promise<{ trend: SeriesTrend; title: string }[]> {
-  const catalog = catalogOf(store);
-  const urls = [...new Set(scores.map((s) => s.questionnaire))];
-  const [rules, questionnaires] = await Promise.all([catalog.rulesFor(urls), Promise.all(urls.map((u) => catalog.find(u)))]);
-  const titles = new Map(urls.map((u, i) => [u, questionnaires[i]?.title ?? questionnaires[i]?.name ?? u]));
-  return trendsBySeries(scores, (q, score) => rules.get(q)?.find((r) => r.score === score)).map((trend) => ({ trend, title: titles.get(trend.questionnaire) ?? trend.questionnaire }));
+  const known = await catalogOf(store).describe(scores.map((s) => s.questionnaire));
+  return trendsBySeries(scores, (q, score) => known.get(q)?.rules.find((r) => r.score === score))
+    .map((trend) => ({ trend, title: known.get(trend.questionnaire)?.title ?? trend.questionnaire }));
 }
 
 /** The journey's lead contact, when someone else than the author: the document names everyone it refers to. */
@@ -174,13 +172,15 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
     result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'));
   } catch (e) {
     // Someone else closed the journey first: their document is the one.
-    if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
+    if (isStoreConflict(e)) {
       const theirs = await storedDocument(store, journeyId);
       if (theirs) return theirs;
       throw new AppError(409, { code: 'conflict', diagnostics: 'The journey changed while the document was being made; try again' });
     }
     throw e;
   }
+  // Read back rather than taken from the transaction's answer: HAPI's answer echoes meta.source
+  // in full where the stored copy keeps it shortened, and later calls must see the same bytes.
   const id = LOCATION.exec(result.entry?.[bundleIndex]?.response?.location ?? '')?.[1];
   if (id === undefined) throw new AppError(502, { code: 'exception', diagnostics: 'The FHIR store did not say where it stored the document' });
   return store.read<Bundle>('Bundle', id);

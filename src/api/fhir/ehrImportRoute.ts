@@ -5,7 +5,7 @@ import { accessOf } from '../../auth/guard.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { refer } from '../../domain/journey.js';
 import type { Organisation } from '../../domain/model.js';
-import { entriesOf } from '../../fhir/bundle.js';
+import { resourcesOf } from '../../fhir/bundle.js';
 import { SYSTEMS } from '../../fhir/common.js';
 import { importTransaction, newHolder, readEhrBundle, withGoals, type EhrSubmission } from '../../fhir/ehrImport.js';
 import * as episodeOfCare from '../../fhir/episodeOfCare.js';
@@ -13,7 +13,7 @@ import { journeyFrom } from '../../fhir/extensionValues.js';
 import * as goal from '../../fhir/goal.js';
 import * as organization from '../../fhir/organization.js';
 import * as patient from '../../fhir/patient.js';
-import { AppError, badRequest, forbidden, type Issue } from '../../outcome/errors.js';
+import { AppError, badRequest, forbidden, isStoreConflict, type Issue } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
 import { newId, Tx } from '../v1/tx.js';
@@ -33,9 +33,6 @@ const CLOSED_STAGES = new Set(['closed', 'not-eligible']);
 
 interface ToCheck { entry: number; resource: FhirResource; profile?: string }
 
-function resources<T extends FhirResource>(bundle: Bundle, type: T['resourceType']): T[] {
-  return entriesOf(bundle).map((e) => e.resource).filter((r): r is T => r.resourceType === type);
-}
 
 function journeyOf(resource: { resourceType: string; extension?: CarePlan['extension'] }): string | undefined {
   try {
@@ -61,7 +58,7 @@ async function check(store: FhirStore, list: ToCheck[]): Promise<Issue[]> {
 async function managingOrganisation(store: FhirStore, deps: RouteDeps, tx: Tx): Promise<string> {
   const org = deps.policy.organisation;
   const search: Record<string, string> = org.odsCode !== undefined ? { identifier: `${SYSTEMS.odsOrganisation}|${org.odsCode}` } : { name: org.name };
-  const known = resources<Organization>(await store.search<Organization>('Organization', { ...search, _count: 1 }), 'Organization')[0];
+  const known = resourcesOf<Organization>(await store.search<Organization>('Organization', { ...search, _count: 1 }), 'Organization')[0];
   if (known?.id) return known.id;
   const icb: Organisation = { id: newId(), name: org.name, kind: 'icb', ...(org.odsCode !== undefined ? { odsCode: org.odsCode } : {}) };
   tx.create(organization.toFhir(icb));
@@ -104,7 +101,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     if (!submission) throw new AppError(422, issues);
 
     const found = await store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${submission.nhsNumber}`, _count: 2 });
-    const people = resources<Patient>(found, 'Patient');
+    const people = resourcesOf<Patient>(found, 'Patient');
     if (people.length > 1) {
       throw new AppError(422, { code: 'multiple-matches', diagnostics: 'More than one person holds this NHS number here; the records must be merged first', location: `Bundle.entry[${submission.patient.entry}].resource.identifier` });
     }
@@ -119,7 +116,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
         store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, _count: 100 }),
         store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 100 }),
       ]);
-      const open = resources<EpisodeOfCare>(journeys, 'EpisodeOfCare').filter((e) => {
+      const open = resourcesOf<EpisodeOfCare>(journeys, 'EpisodeOfCare').filter((e) => {
         try {
           return !CLOSED_STAGES.has(episodeOfCare.fromFhir(e).stage);
         } catch {
@@ -127,7 +124,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
         }
       }).sort((a, b) => (b.period?.start ?? '').localeCompare(a.period?.start ?? ''))[0];
       if (open?.id) {
-        const current = resources<CarePlan>(plans, 'CarePlan').find((p) => journeyOf(p) === open.id && p.status !== 'revoked');
+        const current = resourcesOf<CarePlan>(plans, 'CarePlan').find((p) => journeyOf(p) === open.id && p.status !== 'revoked');
         if (current?.id) plan = { ...current, id: current.id };
       } else {
         await referral(store, deps, tx, patientId, submission, toCheck);
@@ -157,7 +154,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     if (plan) {
       // Goals stored before are listed by id; new ones by their placeholder, which HAPI resolves in the transaction.
       const ids = submission.goals.map((g) => g.goal.sourceIdentifiers[0]).filter((x) => x !== undefined).map((x) => `${x.system}|${x.value}`);
-      const before = resources<Goal>(await store.search<Goal>('Goal', { patient: `Patient/${patientId}`, identifier: ids.join(','), _count: 200 }), 'Goal');
+      const before = resourcesOf<Goal>(await store.search<Goal>('Goal', { patient: `Patient/${patientId}`, identifier: ids.join(','), _count: 200 }), 'Goal');
       const refs = goalEntries.map((e, i) => {
         const key = ids[i];
         const stored = before.find((g) => g.identifier?.some((x) => `${x.system ?? ''}|${x.value ?? ''}` === key));
@@ -178,7 +175,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
     try {
       result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'));
     } catch (e) {
-      if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
+      if (isStoreConflict(e)) {
         throw new AppError(409, { code: 'conflict', diagnostics: 'The person\'s plan changed while the goals were being stored; send the Bundle again' });
       }
       throw e;

@@ -15,11 +15,16 @@ export function sendResource(res: Response, resource: FhirResource, status = 200
   res.status(status).type('application/fhir+json').json(resource);
 }
 
-/** The version an `If-Match: W/"3"` header names, if any (HAPI versions are whole numbers). */
+/** The version an ETag such as `W/"3"` names; undefined when it is not one (HAPI versions are whole numbers). */
+export function etagVersion(header: string): string | undefined {
+  return /^(?:W\/)?"(\d{1,18})"$/.exec(header.trim())?.[1];
+}
+
+/** The version an `If-Match: W/"3"` header names, if any. */
 export function ifMatchVersion(req: Request): string | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
-  const version = /^(?:W\/)?"(\d{1,18})"$/.exec(header.trim())?.[1];
+  const version = etagVersion(header);
   if (version === undefined) throw badRequest('If-Match must be an ETag such as W/"3"', 'If-Match');
   return version;
 }

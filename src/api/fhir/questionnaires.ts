@@ -6,16 +6,19 @@ import { log } from '../../log/logger.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
- * canonical reference from an included resource, so the summary keeps the scoring rules it has
- * seen for a short while instead of searching for them on every request. Writes (validating
- * answers) always read the Questionnaire fresh.
+ * canonical reference from an included resource, so the scoring rules and titles seen are kept
+ * for a short while instead of searched for on every request. Writes (validating answers) always
+ * read the Questionnaire fresh.
  */
 const TTL_MS = 60_000;
 
-interface Cached { at: number; rules: ScoringRule[] }
+/** What the facade keeps of a Questionnaire: its scoring rules and the title documents show. */
+export interface Described { rules: ScoringRule[]; title?: string }
+
+interface Cached extends Described { at: number }
 
 export class QuestionnaireCatalog {
-  private readonly rules = new Map<string, Cached>();
+  private readonly known = new Map<string, Cached>();
 
   constructor(private readonly store: FhirStore) {}
 
@@ -29,12 +32,17 @@ export class QuestionnaireCatalog {
 
   /** Scoring rules of the questionnaires named, by canonical URL (without version). */
   async rulesFor(urls: Iterable<string>): Promise<Map<string, ScoringRule[]>> {
+    return new Map([...(await this.describe(urls))].map(([url, d]) => [url, d.rules]));
+  }
+
+  /** Scoring rules and title of the questionnaires named, by canonical URL: one search each at most, then kept a while. */
+  async describe(urls: Iterable<string>): Promise<Map<string, Described>> {
     const now = Date.now();
-    const result = new Map<string, ScoringRule[]>();
+    const result = new Map<string, Described>();
     await Promise.all([...new Set(urls)].map(async (url) => {
-      const cached = this.rules.get(url);
+      const cached = this.known.get(url);
       if (cached && now - cached.at < TTL_MS) {
-        result.set(url, cached.rules);
+        result.set(url, cached);
         return;
       }
       const questionnaire = await this.find(url);
@@ -44,8 +52,10 @@ export class QuestionnaireCatalog {
       } catch {
         log().warn('questionnaire scoring rule unusable', { questionnaire: questionnaire?.id });
       }
-      this.rules.set(url, { at: now, rules });
-      result.set(url, rules);
+      const title = questionnaire?.title ?? questionnaire?.name;
+      const described: Described = { rules, ...(title !== undefined ? { title } : {}) };
+      this.known.set(url, { at: now, ...described });
+      result.set(url, described);
     }));
     return result;
   }

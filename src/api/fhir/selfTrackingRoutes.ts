@@ -14,12 +14,13 @@ import * as observation from '../../fhir/observation.js';
 import { numericAnswers, scoringRules } from '../../fhir/questionnaire.js';
 import { validateResponse } from '../../fhir/questionnaireValidation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
-import { AppError, badRequest, notFound } from '../../outcome/errors.js';
+import { AppError, badRequest, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../protectedRoutes.js';
-import { ifMatchVersion, sendResource } from './http.js';
+import { baseUrl, ifMatchVersion, sendResource } from './http.js';
 import { catalogOf } from './questionnaires.js';
 import { exampleId } from './served.js';
+import { resourcesOf } from '../../fhir/bundle.js';
 
 /**
  * Self-tracking on /fhir: the person (or their PHR app) submits answers, and may record progress
@@ -60,7 +61,7 @@ async function requestAnswered(store: FhirStore, response: QuestionnaireResponse
     return request;
   }
   const open = await store.search<ServiceRequest>('ServiceRequest', { patient: `Patient/${patientId}`, status: 'active', _sort: 'authored', _count: 100 });
-  return (open.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'ServiceRequest' ? [e.resource] : []))
+  return resourcesOf<ServiceRequest>(open, 'ServiceRequest')
     .find((r) => r.extension?.some((x) => x.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION && x.valueReference?.reference === `Questionnaire/${questionnaireId}`));
 }
 
@@ -152,12 +153,12 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
     try {
       result = await store.transaction(bundle);
     } catch (e) {
-      if (e instanceof AppError && (e.status === 409 || e.status === 412)) throw new AppError(409, { code: 'conflict', diagnostics: 'The questionnaire request was answered at the same time; try again' });
+      if (isStoreConflict(e)) throw new AppError(409, { code: 'conflict', diagnostics: 'The questionnaire request was answered at the same time; try again' });
       throw e;
     }
     const created = result.entry?.[0];
     const saved = created?.resource?.resourceType === 'QuestionnaireResponse' ? created.resource : undefined;
-    if (saved?.id) res.setHeader('Location', `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}/QuestionnaireResponse/${saved.id}/_history/${saved.meta?.versionId ?? '1'}`);
+    if (saved?.id) res.setHeader('Location', `${baseUrl(req)}/QuestionnaireResponse/${saved.id}/_history/${saved.meta?.versionId ?? '1'}`);
     sendResource(res, saved ?? stored, 201);
   },
 };
@@ -224,7 +225,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     try {
       result = await store.transaction(bundle);
     } catch (e) {
-      if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
+      if (isStoreConflict(e)) {
         throw new AppError(412, { code: 'conflict', diagnostics: 'The goal has changed since it was read; read it again' }, { reason: 'version-conflict' });
       }
       throw e;

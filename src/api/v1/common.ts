@@ -6,10 +6,6 @@ import { keyedIdentifier, type Tx } from './tx.js';
 
 /** Small pieces the /api/v1 steps share. */
 
-export function today(ctx: Ctx): string {
-  return ctx.now.slice(0, 10);
-}
-
 /** Steps a staff member takes (submitting, deciding, paying): the caller is named on the record. */
 export function staffCaller(caller: Caller): StaffCaller {
   if (caller.kind !== 'staff') throw forbidden('Only a member of staff can do this');

@@ -9,6 +9,7 @@ import { DomainError } from '../../domain/errors.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
+import { etagVersion } from '../fhir/http.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
 import { commit, idempotencyKey, type Committed, type IdempotencyKey, type Tx } from './tx.js';
@@ -95,7 +96,7 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 function ifMatchOf(req: Request): string | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
-  const version = /^(?:W\/)?"(\d{1,18})"$/.exec(header.trim())?.[1];
+  const version = etagVersion(header);
   if (version === undefined) throw badRequest('If-Match must be an ETag such as W/"3", as sent with the record', undefined);
   return version;
 }

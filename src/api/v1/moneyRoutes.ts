@@ -2,7 +2,7 @@ import type { ChargeItem, DocumentReference } from 'fhir/r4.js';
 import type { ManagementOption, SpendCategory } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
 import { advance, requireReached } from '../../domain/journey.js';
-import { checkPayment, financialAudit, recordSpend, recoverUnderspend } from '../../domain/ledger.js';
+import { checkPayment, financialAudit, PAID_TO_PERSON, recordSpend, recoverUnderspend } from '../../domain/ledger.js';
 import type { Agreement, SpendLine } from '../../domain/model.js';
 import { recordPayment } from '../../domain/signoff/decisions.js';
 import * as chargeItem from '../../fhir/chargeItem.js';
@@ -18,7 +18,6 @@ import { Tx, newId } from './tx.js';
 
 /** Steps 5 and 6 for the money: the agreement, payments, spend with evidence, and the financial audit. */
 
-const PAID_TO_PERSON: readonly ManagementOption[] = ['direct-payment', 'managed-account'];
 
 async function ledgerEntry(ctx: Ctx, ref: string): Promise<{ entry: chargeItem.LedgerEntry; version: string }> {
   const stored = await ctx.store.read<ChargeItem>('ChargeItem', idOf(ref, 'ChargeItem'));

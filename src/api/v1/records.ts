@@ -14,6 +14,7 @@ import { referencedId, SYSTEMS } from '../../fhir/common.js';
 import * as task from '../../fhir/task.js';
 import { AppError, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
+import { resourcesOf } from '../../fhir/bundle.js';
 
 /**
  * Reads one person's PHB journey back from HAPI as domain objects, each with the version it was
@@ -43,9 +44,6 @@ function versionOf(resource: FhirResource): string {
   return resource.meta?.versionId ?? '';
 }
 
-function resources<T extends FhirResource>(entries: { resource?: FhirResource }[] | undefined, type: T['resourceType']): T[] {
-  return (entries ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as T] : []));
-}
 
 /** A stored resource that our mapper cannot read is a fault in the store's data, not the caller's. */
 function mapped<R, T>(resource: R, from: (r: R) => T): T {
@@ -76,7 +74,7 @@ export class JourneyRecords {
 
   async journeys(): Promise<Versioned<PhbJourney>[]> {
     const found = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${this.holderId}`, _count: MAX });
-    return resources<EpisodeOfCare>(found.entry, 'EpisodeOfCare').flatMap((e) => {
+    return resourcesOf<EpisodeOfCare>(found, 'EpisodeOfCare').flatMap((e) => {
       try {
         return [{ value: episodeOfCare.fromFhir(e), version: versionOf(e) }];
       } catch {
@@ -89,7 +87,7 @@ export class JourneyRecords {
   async all(journeyId: string): Promise<JourneySet> {
     const patient = `Patient/${this.holderId}`;
     const search = <T extends FhirResource>(type: T['resourceType'], params: Record<string, string>): Promise<T[]> =>
-      this.store.search<T>(type, { ...params, _count: MAX }).then((b) => resources<T>(b.entry, type));
+      this.store.search<T>(type, { ...params, _count: MAX }).then((b) => resourcesOf<T>(b, type));
     const [journey, coverages, plans, goals, tasks, responses, ledger, documents] = await Promise.all([
       this.journey(journeyId),
       search<Coverage>('Coverage', { beneficiary: patient }),

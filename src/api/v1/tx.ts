@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import { withProvenance, type WriteActivity } from '../../audit/provenance.js';
 import type { Caller } from '../../auth/caller.js';
 import { SYSTEMS } from '../../fhir/common.js';
-import { AppError } from '../../outcome/errors.js';
+import { AppError, isStoreConflict } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 
 /**
@@ -135,7 +135,7 @@ export async function commit(
     result = await store.transaction(withProv);
   } catch (e) {
     // HAPI answers a stale If-Match inside a transaction with 409 (sometimes 412): someone else's change won.
-    if (e instanceof AppError && (e.status === 409 || e.status === 412)) {
+    if (isStoreConflict(e)) {
       throw new AppError(409, { code: 'conflict', diagnostics: 'The record changed since it was read (another change was made first); read it again and retry' }, { reason: 'version-conflict' });
     }
     throw e;

@@ -1,8 +1,7 @@
-import type { Questionnaire } from 'fhir/r4.js';
 import type { Budget, CarePlanPcsp, PhbJourney, RecoveryGoal, Review, SpendRequest } from '../../domain/model.js';
 import { scoreTrend, computeScore, type ScoreChange } from '../../domain/scores.js';
 import { inHours, turnaround } from '../../domain/signoff/turnaround.js';
-import { scoringRules } from '../../fhir/questionnaire.js';
+import { catalogOf } from '../fhir/questionnaires.js';
 import { QUESTIONNAIRES } from '../../fhir/questionnaireResponse.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { Versioned } from './records.js';
@@ -45,17 +44,16 @@ export function requestView(r: Versioned<SpendRequest>): Record<string, unknown>
 
 /**
  * Impact over the reviews so far: each score the review questionnaire defines, first to latest,
- * judged against the questionnaire's own threshold. Without the questionnaire in the store (or
- * fewer than two scored reviews) there is nothing to say.
+ * judged against the questionnaire's own threshold. Without the questionnaire's scoring rules
+ * (or fewer than two scored reviews) there is nothing to say.
  */
 export async function impactOf(store: FhirStore, reviews: readonly Review[]): Promise<{ scores: ScoreChange[] } | undefined> {
   const scored = reviews.filter((r) => r.impact !== undefined);
   if (scored.length < 2) return undefined;
-  const found = await store.search<Questionnaire>('Questionnaire', { url: QUESTIONNAIRES.review, _count: 1 });
-  const questionnaire = found.entry?.[0]?.resource;
-  if (questionnaire?.resourceType !== 'Questionnaire') return undefined;
+  const rules = (await catalogOf(store).rulesFor([QUESTIONNAIRES.review])).get(QUESTIONNAIRES.review) ?? [];
+  if (rules.length === 0) return undefined;
   const ordered = [...scored].sort((a, b) => a.completed.localeCompare(b.completed));
-  const scores = scoringRules(questionnaire).flatMap((rule) => {
+  const scores = rules.flatMap((rule) => {
     const first = computeScore(rule, ordered[0]?.impact ?? {});
     const latest = computeScore(rule, ordered[ordered.length - 1]?.impact ?? {});
     return first === undefined || latest === undefined ? [] : [scoreTrend(rule, first, latest)];
