@@ -10,26 +10,27 @@ export function workingAmount(budget: Pick<Budget, 'indicative' | 'agreed'>): Pe
 
 /**
  * How the money is held must add up: one option holds the whole amount, `mixed` splits it
- * across at least two options whose amounts sum to the budget exactly.
+ * across at least two options whose amounts sum to the budget exactly. Errors name the split by
+ * `at`, its JSON pointer in the request.
  */
-export function checkManagementSplit(budget: Pick<Budget, 'indicative' | 'agreed' | 'managementOption' | 'split'>): void {
+export function checkManagementSplit(budget: Pick<Budget, 'indicative' | 'agreed' | 'managementOption' | 'split'>, at = '/split'): void {
   const entries = Object.entries(budget.split) as [string, unknown][];
   for (const [option, amount] of entries) {
     if (!isCode(MANAGEMENT_OPTIONS, option)) {
-      throw new DomainError(`/split/${option}`, `/split/${option}: not a management option (one of ${MANAGEMENT_OPTIONS.join(', ')})`);
+      throw new DomainError(`${at}/${option}`, `${at}/${option}: not a management option (one of ${MANAGEMENT_OPTIONS.join(', ')})`);
     }
-    requirePence(amount, `/split/${option}`);
+    requirePence(amount, `${at}/${option}`);
   }
   const options = entries.map(([option]) => option as ManagementOption);
   if (budget.managementOption === 'mixed') {
-    if (options.length < 2) throw new DomainError('/split', '/split: a mixed budget names at least two management options with an amount each');
+    if (options.length < 2) throw new DomainError(at, `${at}: a mixed budget names at least two management options with an amount each`);
   } else if (options.length !== 1 || options[0] !== budget.managementOption) {
-    throw new DomainError('/split', `/split: a ${budget.managementOption} budget holds its whole amount as ${budget.managementOption}`);
+    throw new DomainError(at, `${at}: a ${budget.managementOption} budget holds its whole amount as ${budget.managementOption}`);
   }
   const total = sumPence(entries.map(([, amount]) => amount as Pence));
   const expected = workingAmount(budget);
   if (total !== expected) {
-    throw new DomainError('/split', `/split: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`, 'business-rule');
+    throw new DomainError(at, `${at}: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`, 'business-rule');
   }
 }
 

@@ -9,18 +9,18 @@ import { requirePence, type Pence } from './money.js';
  * following their spend requests, and changes made at reviews (step 6).
  */
 
-/** Each item costs whole pence, serves goals of this plan, and is paid through an option the budget holds. */
-export function checkPlanItems(plan: Pick<CarePlanPcsp, 'items' | 'goalIds'>, budget: Pick<Budget, 'split'>): void {
+/** Each item costs whole pence, serves goals of this plan, and is paid through an option the budget holds; errors name the items by `at`, their JSON pointer in the request. */
+export function checkPlanItems(plan: Pick<CarePlanPcsp, 'items' | 'goalIds'>, budget: Pick<Budget, 'split'>, at = '/items'): void {
   const seen = new Set<string>();
   plan.items.forEach((item, i) => {
-    requirePence(item.cost, `/items/${i}/cost`);
-    if (seen.has(item.id)) throw new DomainError(`/items/${i}/id`, `/items/${i}/id: two items have the id ${item.id}`);
+    requirePence(item.cost, `${at}/${i}/cost`);
+    if (seen.has(item.id)) throw new DomainError(`${at}/${i}/id`, `${at}/${i}/id: two items have the id ${item.id}`);
     seen.add(item.id);
     item.goalIds.forEach((g, j) => {
-      if (!plan.goalIds.includes(g)) throw new DomainError(`/items/${i}/goals/${j}`, `/items/${i}/goals/${j}: not a goal of this plan`);
+      if (!plan.goalIds.includes(g)) throw new DomainError(`${at}/${i}/goals/${j}`, `${at}/${i}/goals/${j}: not a goal of this plan`);
     });
     if (item.managementOption !== undefined && budget.split[item.managementOption] === undefined) {
-      throw new DomainError(`/items/${i}/managementOption`, `/items/${i}/managementOption: the budget holds nothing as ${item.managementOption}`, 'business-rule');
+      throw new DomainError(`${at}/${i}/managementOption`, `${at}/${i}/managementOption: the budget holds nothing as ${item.managementOption}`, 'business-rule');
     }
   });
 }
@@ -94,12 +94,7 @@ export function reviseAtReview(plan: CarePlanPcsp, budget: Budget, changes: { pl
       managementOption: c.managementOption ?? budget.managementOption,
       ...(c.calculation !== undefined ? { calculation: c.calculation } : {}),
     };
-    try {
-      checkManagementSplit(nextBudget);
-    } catch (e) {
-      if (e instanceof DomainError) throw new DomainError(`/budgetChange${e.field}`, e.message.replace(/^\/split/, '/budgetChange/split'), e.kind);
-      throw e;
-    }
+    checkManagementSplit(nextBudget, '/budgetChange/split');
   }
   let nextPlan = plan;
   if (changes.plan) {
@@ -112,12 +107,7 @@ export function reviseAtReview(plan: CarePlanPcsp, budget: Budget, changes: { pl
       items: [...plan.items.map((i) => (cancel.has(i.id) ? { ...i, status: 'cancelled' as const } : i)), ...(changes.plan.addItems ?? [])],
       ...(changes.plan.nextReview !== undefined ? { nextReview: changes.plan.nextReview } : {}),
     };
-    try {
-      checkPlanItems({ items: changes.plan.addItems ?? [], goalIds: plan.goalIds }, nextBudget);
-    } catch (e) {
-      if (e instanceof DomainError) throw new DomainError(`/planChanges/addItems${e.field.replace(/^\/items/, '')}`, e.message.replace(/^\/items/, '/planChanges/addItems'), e.kind);
-      throw e;
-    }
+    checkPlanItems({ items: changes.plan.addItems ?? [], goalIds: plan.goalIds }, nextBudget, '/planChanges/addItems');
     const ids = new Set<string>();
     for (const item of nextPlan.items) {
       if (ids.has(item.id)) throw new DomainError('/planChanges/addItems', `/planChanges/addItems: the plan already has an item ${item.id}`);

@@ -4,6 +4,9 @@ import { isValidNhsNumber, parseNhsNumber } from '../../src/domain/nhsNumber.js'
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
 import { domainError } from '../support/domainError.js';
+import { fixtureBudgets, fixturePlans } from '../support/planFixtures.js';
+import { reviseAtReview } from '../../src/domain/plan.js';
+import type { Budget, CarePlanPcsp } from '../../src/domain/model.js';
 
 const scenarios = loadScenarios();
 const byId = (id: string) => {
@@ -84,5 +87,30 @@ describe('plan against budget', () => {
     const { s, d } = byId('ch-laptop-gcse');
     expect(() => checkPlanWithinBudget(d.plan, d.budget)).not.toThrow();
     expect(underspend(d.budget, [{ amount: 42000 }])).toBe(s.expect.underspend);
+  });
+});
+
+describe('changes at a review name the field in the review request', () => {
+  const plan = fixturePlans[0] as CarePlanPcsp;
+  const budget = { ...(fixtureBudgets[0] as Budget), id: plan.budgetId };
+
+  it('names a split that does not add up under /budgetChange/split', () => {
+    const e = domainError(() => reviseAtReview(plan, budget, { budget: { agreed: 1200000, split: { 'managed-account': 1100000 } } }));
+    expect(e.field).toBe('/budgetChange/split');
+    expect(e.message).toMatch(/^\/budgetChange\/split: the amounts add up to £11,000\.00, not the budget of £12,000\.00$/);
+    expect(e.kind).toBe('business-rule');
+  });
+
+  it('names an option that is not one under /budgetChange/split/<option>', () => {
+    const e = domainError(() => reviseAtReview(plan, budget, { budget: { agreed: 1200000, split: { cash: 1200000 } as unknown as Budget['split'] } }));
+    expect(e.field).toBe('/budgetChange/split/cash');
+    expect(e.message).toMatch(/^\/budgetChange\/split\/cash: not a management option/);
+  });
+
+  it('names an added item under /planChanges/addItems/<n>', () => {
+    const item = { id: 'fx-new', description: 'Gym pass', category: 'sport-and-fitness', cost: 5000, goalIds: ['not-a-goal'], status: 'proposed' } as const;
+    const e = domainError(() => reviseAtReview(plan, budget, { plan: { addItems: [{ ...item, goalIds: [...item.goalIds] }] } }));
+    expect(e.field).toBe('/planChanges/addItems/0/goals/0');
+    expect(e.message).toBe('/planChanges/addItems/0/goals/0: not a goal of this plan');
   });
 });
