@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     timeoutMs: config.fhirTimeoutMs,
     retryAfterSeconds: config.retryAfterSeconds,
   }, auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined);
-  const app = createApp({ store, ...(auditStore ? { auditStore } : {}), readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy });
+  const app = createApp({ store, ...(auditStore ? { auditStore } : {}), readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy, idempotencyLeaseMs: config.idempotencyLeaseMs });
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
   });

@@ -24,6 +24,8 @@ export interface AppDeps {
   auth?: Auth;
   /** The sign-off policy loaded (and checked) at start; the shipped City and Hackney default when absent. */
   policy?: SignOffPolicy;
+  /** How long an in-progress Idempotency-Key keeps other requests out (IDEMPOTENCY_LEASE_MS); 30 s when absent. */
+  idempotencyLeaseMs?: number;
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
@@ -45,7 +47,10 @@ export function createApp(deps: AppDeps): Express {
     phrAppClients: [], timeoutMs: 5000, retryAfterSeconds: deps.retryAfterSeconds,
   });
   const requirePermission = permissionGuard(auth);
-  const routeDeps: RouteDeps = { policy: deps.policy ?? loadPolicy('city-and-hackney') };
+  const routeDeps: RouteDeps = {
+    policy: deps.policy ?? loadPolicy('city-and-hackney'),
+    idempotency: { leaseMs: deps.idempotencyLeaseMs ?? 30000, retryAfterSeconds: deps.retryAfterSeconds },
+  };
   app.use(smartRouter(auth.issuers));
 
   const fhir = express.Router();

@@ -40,6 +40,8 @@ export interface Config {
   publishDestinationsFile: string;
   /** How often the publisher looks for changes to deliver. */
   publishIntervalMs: number;
+  /** How long a request executing under an Idempotency-Key keeps others out before one may take over. */
+  idempotencyLeaseMs: number;
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -63,6 +65,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   signOffPolicy: 'SIGN_OFF_POLICY',
   publishDestinationsFile: 'PUBLISH_DESTINATIONS_FILE',
   publishIntervalMs: 'PUBLISH_INTERVAL_MS',
+  idempotencyLeaseMs: 'IDEMPOTENCY_LEASE_MS',
 };
 
 /** Variables holding comma-separated lists. */
@@ -93,6 +96,7 @@ const schema: JSONSchemaType<Config> = {
     signOffPolicy: { type: 'string', minLength: 1 },
     publishDestinationsFile: { type: 'string' },
     publishIntervalMs: { type: 'integer', minimum: 200, maximum: 3600000 },
+    idempotencyLeaseMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
   },
 };
 
@@ -124,6 +128,7 @@ const DEFAULTS: Config = {
   signOffPolicy: 'city-and-hackney',
   publishDestinationsFile: '',
   publishIntervalMs: 5000,
+  idempotencyLeaseMs: 30000,
 };
 
 export class ConfigError extends Error {

@@ -25,6 +25,12 @@ describe('configuration from the environment', () => {
     expect(message).toMatch(/LOG_LEVEL="loud": must be equal to one of the allowed values/);
   });
 
+  it('gives an in-progress Idempotency-Key a 30 s lease by default, and refuses one under a second', () => {
+    expect(loadConfig({}).idempotencyLeaseMs).toBe(30000);
+    expect(loadConfig({ IDEMPOTENCY_LEASE_MS: '5000' }).idempotencyLeaseMs).toBe(5000);
+    expect(() => loadConfig({ IDEMPOTENCY_LEASE_MS: '10' })).toThrow(/IDEMPOTENCY_LEASE_MS="10": must be >= 1000/);
+  });
+
   it('keeps AuditEvents in the clinical store unless an audit repository is named', () => {
     expect(loadConfig({}).auditFhirBaseUrl).toBe('');
     expect(loadConfig({ AUDIT_FHIR_BASE_URL: 'http://audit:8080/fhir/' }).auditFhirBaseUrl).toBe('http://audit:8080/fhir');

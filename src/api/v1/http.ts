@@ -6,9 +6,10 @@ import { accessOf } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { DomainError } from '../../domain/errors.js';
-import { AppError, badRequest } from '../../outcome/errors.js';
+import { AppError, badRequest, isStoreConflict } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
+import { admit, inProgress, release, requestFingerprint, stillHeld, type AdmissionSettings, type KeyHold } from '../idempotency.js';
 import { etagVersion } from '../fhir/http.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
@@ -151,7 +152,29 @@ function existingWrite(store: FhirStore, key: IdempotencyKey): Promise<Provenanc
   return store.readIfExists<Provenance>('Provenance', key.provenanceId);
 }
 
-/** Runs a write route: replays a retried request, else validates, writes one transaction and presents the result. */
+/** The answer to a request whose key's earlier request completed: that request's result, as it is now. */
+async function replay(route: WriteRoute<never>, ctx: Ctx, res: Response, key: IdempotencyKey): Promise<void> {
+  const ref = (await existingWrite(ctx.store, key))?.target[0]?.reference;
+  if (!ref) throw new AppError(500, { code: 'exception', diagnostics: 'The earlier write left no target' });
+  send(res, route, await route.present(ctx, ref.replace(/\/_history\/.*$/, '')), true);
+}
+
+/**
+ * After a failed write: a lost race for the key itself (another request took it over when this
+ * one's lease ran out) is "in progress"; any other failure frees the key, unless the store could
+ * not be reached (then the write may still land, and the lease decides).
+ */
+async function afterFailure(store: FhirStore, hold: KeyHold, e: unknown, label: string, settings: AdmissionSettings): Promise<unknown> {
+  if (e instanceof AppError && (e.options.reason === 'unavailable' || e.options.reason === 'upstream-error')) return e;
+  if (isStoreConflict(e) && !(await stillHeld(store, hold))) return inProgress(label, settings.retryAfterSeconds);
+  await release(store, hold);
+  return e;
+}
+
+/**
+ * Runs a write route: checks the body, takes the Idempotency-Key (or replays the request that
+ * holds it), writes one transaction that also marks the key completed, and presents the result.
+ */
 async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Request, res: Response, deps: ApiDeps): Promise<void> {
   if (!JSON_TYPE.test((req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '')) {
     throw new AppError(415, { code: 'not-supported', diagnostics: 'Send the body as application/json' });
@@ -164,22 +187,21 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   // The key is the caller's, for this route and this person: the same key elsewhere is another request.
   const key = idempotencyKey(ctx.caller, `${route.method} ${route.path} ${ctx.holderId} ${req.path}`, rawKey);
   ctx.key = key;
-  const earlier = await existingWrite(store, key);
-  if (earlier) {
-    const ref = earlier.target[0]?.reference;
-    if (!ref) throw new AppError(500, { code: 'exception', diagnostics: 'The earlier write left no target' });
-    send(res, route, await route.present(ctx, ref.replace(/\/_history\/.*$/, '')), true);
+  // Checked before any replay: a retry is the same request, so a malformed one is refused as such.
+  const body = validateBody<never>(route.request, req.body);
+  const admission = await admit(store, key.identifier.value ?? '', rawKey, requestFingerprint(req.body, ctx.ifMatch), deps.idempotency);
+  if (admission.kind === 'replay') {
+    await replay(route, ctx, res, key);
     return;
   }
-  const body = validateBody<never>(route.request, req.body);
   let committed: Committed;
   let primary: number;
   try {
     const write = await route.write(ctx, body);
     primary = write.primary;
-    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key);
+    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, admission.hold);
   } catch (e) {
-    throw asProblem(e, req.body);
+    throw asProblem(await afterFailure(store, admission.hold, e, rawKey, deps.idempotency), req.body);
   }
   const target = committed.refs[primary];
   if (!target) throw new AppError(500, { code: 'exception', diagnostics: 'The write has no primary entry' });

@@ -5,6 +5,7 @@ import type { Caller } from '../../auth/caller.js';
 import { SYSTEMS } from '../../fhir/common.js';
 import { AppError, isStoreConflict } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
+import { completionEntry, type KeyHold } from '../idempotency.js';
 
 /**
  * One state change = one FHIR transaction (DESIGN section 7). Mappers produce resources with ids
@@ -113,10 +114,11 @@ function refOf(location: string | undefined): { ref: string; version: string } {
 
 /**
  * Writes the transaction with its Provenance (named by the idempotency key, so a replay finds it)
- * in one atomic call. Nothing is written if any entry fails: a stale If-Match fails it all (409).
+ * and the key's completion in one atomic call. Nothing is written if any entry fails: a stale
+ * If-Match, of a record or of the key, fails it all (409).
  */
 export async function commit(
-  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey,
+  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, hold: KeyHold,
 ): Promise<Committed> {
   const withProv = withProvenance(tx.bundle(), caller, activity);
   const entries = withProv.entry ?? [];
@@ -130,9 +132,11 @@ export async function commit(
     delete last.fullUrl;
     last.request = { method: 'PUT', url: `Provenance/${key.provenanceId}` };
   }
+  // The key is completed in the same transaction, and only if this request still holds it.
+  const bundle: Bundle = { ...withProv, entry: [...entries, completionEntry(hold)] };
   let result: Bundle;
   try {
-    result = await store.transaction(withProv);
+    result = await store.transaction(bundle);
   } catch (e) {
     // HAPI answers a stale If-Match inside a transaction with 409 (sometimes 412): someone else's change won.
     if (isStoreConflict(e)) {
