@@ -13,6 +13,7 @@ import { openApiDocument } from './v1/openapi.js';
 import { loadPolicy } from '../config/policy.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
 import type { RouteDeps } from './protectedRoutes.js';
+import { IdempotencyKeys } from './idempotency.js';
 
 export interface AppDeps {
   store: FhirStore;
@@ -49,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   const requirePermission = permissionGuard(auth);
   const routeDeps: RouteDeps = {
     policy: deps.policy ?? loadPolicy('city-and-hackney'),
-    idempotency: { leaseMs: deps.idempotencyLeaseMs ?? 30000, retryAfterSeconds: deps.retryAfterSeconds },
+    idempotency: new IdempotencyKeys(deps.store, { leaseMs: deps.idempotencyLeaseMs ?? 30000, retryAfterSeconds: deps.retryAfterSeconds }),
   };
   app.use(smartRouter(auth.issuers));
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Basic, BundleEntry } from 'fhir/r4.js';
-import { canonicalJson, judgeKey, type KeyVerdict } from '../domain/idempotency.js';
+import { canonicalJson, judgeKey } from '../domain/idempotency.js';
 import * as keyRecord from '../fhir/idempotencyRecord.js';
 import { log } from '../log/logger.js';
 import { AppError, isStoreConflict } from '../outcome/errors.js';
@@ -36,81 +36,110 @@ export function requestFingerprint(body: unknown, ifMatch: string | undefined): 
   return createHash('sha256').update(canonicalJson({ body, ifMatch: ifMatch ?? null })).digest('hex');
 }
 
-/** Takes the key for this request, or says why it must not execute. Bounded: a key fought over too long answers 409. */
-export async function admit(store: FhirStore, key: string, label: string, fingerprint: string, settings: AdmissionSettings): Promise<Admission> {
-  const mine = (): keyRecord.KeyRecord => ({ key, fingerprint, state: 'in-progress', attempt: randomUUID() });
-  for (let round = 0; round < 4; round++) {
-    let found: Basic | undefined;
-    try {
-      const created = await store.create(keyRecord.toFhir(mine()), { ifNoneExist: keyRecord.recordQuery(key) });
-      if (created.created) return { kind: 'execute', hold: held(created.resource, created.versionId) };
-      found = created.resource;
-    } catch (e) {
-      // Another request created the record at the same instant: judge theirs.
-      if (!isStoreConflict(e)) throw e;
-      found = await findRecord(store, key);
-      if (!found) continue;
+/** Attempts remembered as stopped: enough for every request a busy minute can leave undecided. */
+const ABANDONED_LIMIT = 10000;
+
+export class IdempotencyKeys {
+  /**
+   * Attempts of this process that ended without knowing whether their write landed (the store
+   * could not be reached). A retry finding one of them in progress may take the key at once
+   * instead of waiting out the lease: nothing of this process still runs under it.
+   */
+  private readonly abandoned = new Set<string>();
+
+  constructor(private readonly store: FhirStore, readonly settings: AdmissionSettings) {}
+
+  /** Takes the key for this request, or says why it must not execute. Bounded: a key fought over too long answers 409. */
+  async admit(key: string, label: string, fingerprint: string): Promise<Admission> {
+    const mine = (): keyRecord.KeyRecord => ({ key, fingerprint, state: 'in-progress', attempt: randomUUID() });
+    for (let round = 0; round < 4; round++) {
+      let found: Basic | undefined;
+      try {
+        const created = await this.store.create(keyRecord.toFhir(mine()), { ifNoneExist: keyRecord.recordQuery(key) });
+        if (created.created) return { kind: 'execute', hold: held(created.resource, created.versionId) };
+        found = created.resource;
+      } catch (e) {
+        // Another request created the record at the same instant: judge theirs.
+        if (!isStoreConflict(e)) throw e;
+        found = await this.find(key);
+        if (!found) continue;
+      }
+      const existing = keyRecord.fromFhir(found);
+      if (!existing?.id || existing.version === undefined) throw new AppError(500, { code: 'exception', diagnostics: 'The Idempotency-Key record is unreadable' });
+      const holderGone = this.abandoned.has(existing.attempt);
+      const verdict = judgeKey(
+        { state: existing.state, fingerprint: existing.fingerprint, sinceMs: Date.parse(existing.since ?? '') || 0, holderGone },
+        fingerprint, Date.now(), this.settings.leaseMs,
+      );
+      if (verdict === 'replay') return { kind: 'replay' };
+      if (verdict === 'different-request') {
+        throw new AppError(422, { code: 'business-rule', diagnostics: `Idempotency-Key "${label}" was already used for a different request: send a new key for a new request` });
+      }
+      if (verdict === 'in-progress') throw this.inProgress(label);
+      try {
+        const taken = await this.store.update({ ...keyRecord.toFhir({ ...mine(), id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
+        this.abandoned.delete(existing.attempt);
+        log().info('idempotency key taken over', { from: existing.state, holderGone });
+        return { kind: 'execute', hold: held(taken.resource, taken.versionId) };
+      } catch (e) {
+        // Someone else took it over or completed it first: look again.
+        if (!isStoreConflict(e)) throw e;
+      }
     }
-    const existing = keyRecord.fromFhir(found);
-    if (!existing?.id || existing.version === undefined) throw new AppError(500, { code: 'exception', diagnostics: 'The Idempotency-Key record is unreadable' });
-    const verdict: KeyVerdict = judgeKey(
-      { state: existing.state, fingerprint: existing.fingerprint, sinceMs: Date.parse(existing.since ?? '') || 0 },
-      fingerprint, Date.now(), settings.leaseMs,
-    );
-    if (verdict === 'replay') return { kind: 'replay' };
-    if (verdict === 'different-request') {
-      throw new AppError(422, { code: 'business-rule', diagnostics: `Idempotency-Key "${label}" was already used for a different request: send a new key for a new request` });
+    throw this.inProgress(label);
+  }
+
+  /** The transaction entry that marks the key completed, only if this request still holds it. */
+  completionEntry(hold: KeyHold): BundleEntry {
+    const { id, version } = hold.record;
+    return {
+      resource: keyRecord.toFhir({ ...hold.record, state: 'completed' }),
+      request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
+    };
+  }
+
+  /**
+   * After a failed write, the error to answer with. A lost race for the key itself (another
+   * request took it over) is "in progress". When the store could not be reached the write may
+   * still land: the key stays held (a retry here may take it over at once, elsewhere after the
+   * lease). Any other failure wrote nothing, so the key is freed for a corrected request.
+   */
+  async afterFailure(hold: KeyHold, e: unknown, label: string): Promise<unknown> {
+    if (e instanceof AppError && (e.options.reason === 'unavailable' || e.options.reason === 'upstream-error')) {
+      if (this.abandoned.size >= ABANDONED_LIMIT) this.abandoned.clear();
+      this.abandoned.add(hold.record.attempt);
+      return e;
     }
-    if (verdict === 'in-progress') throw inProgress(label, settings.retryAfterSeconds);
+    if (isStoreConflict(e) && !(await this.stillHeld(hold))) return this.inProgress(label);
+    await this.release(hold);
+    return e;
+  }
+
+  private async stillHeld(hold: KeyHold): Promise<boolean> {
+    const current = await this.store.readIfExists<Basic>('Basic', hold.record.id);
+    return current?.meta?.versionId === hold.record.version;
+  }
+
+  /** Frees the key (conditional on this request's version, so a write that did land keeps it). Best effort: else the lease frees it. */
+  private async release(hold: KeyHold): Promise<void> {
+    const { id, version } = hold.record;
     try {
-      const taken = await store.update({ ...keyRecord.toFhir({ ...mine(), id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
-      log().info('idempotency key taken over', { from: existing.state });
-      return { kind: 'execute', hold: held(taken.resource, taken.versionId) };
+      await this.store.update({ ...keyRecord.toFhir({ ...hold.record, state: 'released' }), id }, { ifMatchVersion: version });
     } catch (e) {
-      // Someone else took it over or completed it first: look again.
-      if (!isStoreConflict(e)) throw e;
+      log().warn('idempotency key not released', { status: e instanceof AppError ? e.status : undefined });
     }
   }
-  throw inProgress(label, settings.retryAfterSeconds);
-}
 
-/** The transaction entry that marks the key completed, only if this request still holds it. */
-export function completionEntry(hold: KeyHold): BundleEntry {
-  const { id, version } = hold.record;
-  return {
-    resource: keyRecord.toFhir({ ...hold.record, state: 'completed' }),
-    request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
-  };
-}
-
-/** Whether this request still holds the key (after a failed write: was the lost race ours or the key's?). */
-export async function stillHeld(store: FhirStore, hold: KeyHold): Promise<boolean> {
-  const current = await store.readIfExists<Basic>('Basic', hold.record.id);
-  return current?.meta?.versionId === hold.record.version;
-}
-
-/**
- * Frees the key after a request that certainly wrote nothing (refused before or by the store),
- * so a corrected retry need not wait for the lease. Best effort: if it fails, the lease frees it.
- */
-export async function release(store: FhirStore, hold: KeyHold): Promise<void> {
-  const { id, version } = hold.record;
-  try {
-    await store.update({ ...keyRecord.toFhir({ ...hold.record, state: 'released' }), id }, { ifMatchVersion: version });
-  } catch (e) {
-    log().warn('idempotency key not released', { status: e instanceof AppError ? e.status : undefined });
+  private inProgress(label: string): AppError {
+    return new AppError(409, {
+      code: 'conflict', diagnostics: `A request with Idempotency-Key "${label}" is still being processed: retry after a few seconds to get its result`,
+    }, { retryAfterSeconds: this.settings.retryAfterSeconds });
   }
-}
 
-export function inProgress(label: string, retryAfterSeconds: number): AppError {
-  return new AppError(409, {
-    code: 'conflict', diagnostics: `A request with Idempotency-Key "${label}" is still being processed: retry after a few seconds to get its result`,
-  }, { retryAfterSeconds });
-}
-
-async function findRecord(store: FhirStore, key: string): Promise<Basic | undefined> {
-  const bundle = await store.search<Basic>('Basic', { identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`, _count: 2 });
-  return bundle.entry?.[0]?.resource;
+  private async find(key: string): Promise<Basic | undefined> {
+    const bundle = await this.store.search<Basic>('Basic', { identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`, _count: 2 });
+    return bundle.entry?.[0]?.resource;
+  }
 }
 
 function held(resource: Basic, versionId: string): KeyHold {

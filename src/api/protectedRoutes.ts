@@ -1,7 +1,7 @@
 import type { Bundle, Consent, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import type { FhirStore } from '../store/fhirStore.js';
-import type { AdmissionSettings } from './idempotency.js';
+import type { IdempotencyKeys } from './idempotency.js';
 import * as consent from '../fhir/consent.js';
 import { accessOf } from '../auth/guard.js';
 import { patientParam, resourceIdParam } from '../auth/compartment.js';
@@ -62,8 +62,8 @@ export interface ProtectedRoute {
 export interface RouteDeps {
   /** The organisation's sign-off policy (SIGN_OFF_POLICY), checked at start. */
   policy: SignOffPolicy;
-  /** Idempotency-Key admission (IDEMPOTENCY_LEASE_MS, RETRY_AFTER_SECONDS). */
-  idempotency: AdmissionSettings;
+  /** Idempotency-Key admission (IDEMPOTENCY_LEASE_MS, RETRY_AFTER_SECONDS), one per app. */
+  idempotency: IdempotencyKeys;
 }
 
 

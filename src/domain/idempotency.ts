@@ -20,6 +20,8 @@ export interface KeyHolding {
   fingerprint: string;
   /** When the holder took the key (ms since the epoch). */
   sinceMs: number;
+  /** The holder is known to have stopped without knowing its outcome (its request ended, e.g. with 503). */
+  holderGone?: boolean;
 }
 
 export function judgeKey(holding: KeyHolding, fingerprint: string, nowMs: number, leaseMs: number): KeyVerdict {
@@ -27,9 +29,9 @@ export function judgeKey(holding: KeyHolding, fingerprint: string, nowMs: number
   if (holding.state === 'released') return 'take-over';
   if (holding.fingerprint !== fingerprint) return 'different-request';
   if (holding.state === 'completed') return 'replay';
-  // A holder that crashed never finishes: after the lease the key is free (the take-over is
-  // conditional on the version the holder writes at its end, so both can never write).
-  return nowMs - holding.sinceMs >= leaseMs ? 'take-over' : 'in-progress';
+  // A holder that stopped, or crashed and never finishes (after the lease), frees the key: the
+  // take-over is conditional on the version the holder writes at its end, so both can never write.
+  return holding.holderGone === true || nowMs - holding.sinceMs >= leaseMs ? 'take-over' : 'in-progress';
 }
 
 /** A stable text of a JSON value (object keys sorted) for fingerprinting a request. */

@@ -18,6 +18,9 @@ describe('Idempotency-Key rules', () => {
     expect(judgeKey(at('released'), 'b', 2000, LEASE)).toBe('take-over');
     expect(judgeKey(at('in-progress'), 'a', 1000 + LEASE - 1, LEASE)).toBe('in-progress');
     expect(judgeKey(at('in-progress'), 'a', 1000 + LEASE, LEASE)).toBe('take-over');
+    // A holder known to have stopped (its request ended without knowing its outcome) frees the key at once.
+    expect(judgeKey({ ...at('in-progress'), holderGone: true }, 'a', 2000, LEASE)).toBe('take-over');
+    expect(judgeKey({ ...at('in-progress'), holderGone: true }, 'b', 2000, LEASE)).toBe('different-request');
   });
 
   it('fingerprints ignore key order and undefined fields, and see every value and the precondition', () => {

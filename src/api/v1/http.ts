@@ -6,10 +6,10 @@ import { accessOf } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { DomainError } from '../../domain/errors.js';
-import { AppError, badRequest, isStoreConflict } from '../../outcome/errors.js';
+import { AppError, badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
-import { admit, inProgress, release, requestFingerprint, stillHeld, type AdmissionSettings, type KeyHold } from '../idempotency.js';
+import { requestFingerprint } from '../idempotency.js';
 import { etagVersion } from '../fhir/http.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
@@ -160,18 +160,6 @@ async function replay(route: WriteRoute<never>, ctx: Ctx, res: Response, key: Id
 }
 
 /**
- * After a failed write: a lost race for the key itself (another request took it over when this
- * one's lease ran out) is "in progress"; any other failure frees the key, unless the store could
- * not be reached (then the write may still land, and the lease decides).
- */
-async function afterFailure(store: FhirStore, hold: KeyHold, e: unknown, label: string, settings: AdmissionSettings): Promise<unknown> {
-  if (e instanceof AppError && (e.options.reason === 'unavailable' || e.options.reason === 'upstream-error')) return e;
-  if (isStoreConflict(e) && !(await stillHeld(store, hold))) return inProgress(label, settings.retryAfterSeconds);
-  await release(store, hold);
-  return e;
-}
-
-/**
  * Runs a write route: checks the body, takes the Idempotency-Key (or replays the request that
  * holds it), writes one transaction that also marks the key completed, and presents the result.
  */
@@ -189,7 +177,7 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   ctx.key = key;
   // Checked before any replay: a retry is the same request, so a malformed one is refused as such.
   const body = validateBody<never>(route.request, req.body);
-  const admission = await admit(store, key.identifier.value ?? '', rawKey, requestFingerprint(req.body, ctx.ifMatch), deps.idempotency);
+  const admission = await deps.idempotency.admit(key.identifier.value ?? '', rawKey, requestFingerprint(req.body, ctx.ifMatch));
   if (admission.kind === 'replay') {
     await replay(route, ctx, res, key);
     return;
@@ -199,9 +187,9 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   try {
     const write = await route.write(ctx, body);
     primary = write.primary;
-    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, admission.hold);
+    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, deps.idempotency.completionEntry(admission.hold));
   } catch (e) {
-    throw asProblem(await afterFailure(store, admission.hold, e, rawKey, deps.idempotency), req.body);
+    throw asProblem(await deps.idempotency.afterFailure(admission.hold, e, rawKey), req.body);
   }
   const target = committed.refs[primary];
   if (!target) throw new AppError(500, { code: 'exception', diagnostics: 'The write has no primary entry' });

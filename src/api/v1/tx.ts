@@ -5,7 +5,6 @@ import type { Caller } from '../../auth/caller.js';
 import { SYSTEMS } from '../../fhir/common.js';
 import { AppError, isStoreConflict } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import { completionEntry, type KeyHold } from '../idempotency.js';
 
 /**
  * One state change = one FHIR transaction (DESIGN section 7). Mappers produce resources with ids
@@ -118,7 +117,7 @@ function refOf(location: string | undefined): { ref: string; version: string } {
  * If-Match, of a record or of the key, fails it all (409).
  */
 export async function commit(
-  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, hold: KeyHold,
+  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, keyCompletion: BundleEntry,
 ): Promise<Committed> {
   const withProv = withProvenance(tx.bundle(), caller, activity);
   const entries = withProv.entry ?? [];
@@ -133,7 +132,7 @@ export async function commit(
     last.request = { method: 'PUT', url: `Provenance/${key.provenanceId}` };
   }
   // The key is completed in the same transaction, and only if this request still holds it.
-  const bundle: Bundle = { ...withProv, entry: [...entries, completionEntry(hold)] };
+  const bundle: Bundle = { ...withProv, entry: [...entries, keyCompletion] };
   let result: Bundle;
   try {
     result = await store.transaction(bundle);
