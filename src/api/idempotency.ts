@@ -51,25 +51,36 @@ export class IdempotencyKeys {
 
   /** Takes the key for this request, or says why it must not execute. Bounded: a key fought over too long answers 409. */
   async admit(key: string, label: string, fingerprint: string): Promise<Admission> {
-    const mine = (): keyRecord.KeyRecord => ({ key, fingerprint, state: 'in-progress', attempt: randomUUID() });
+    // One attempt id for this request: if the store stops answering, it may still write this
+    // attempt's record after we gave up, and a retry must then know the attempt is gone.
+    const attempt = randomUUID();
+    try {
+      return await this.take({ key, fingerprint, state: 'in-progress', attempt }, label);
+    } catch (e) {
+      if (isUnreachable(e)) this.abandon(attempt);
+      throw e;
+    }
+  }
+
+  private async take(mine: keyRecord.KeyRecord, label: string): Promise<Admission> {
     for (let round = 0; round < 4; round++) {
       let found: Basic | undefined;
       try {
-        const created = await this.store.create(keyRecord.toFhir(mine()), { ifNoneExist: keyRecord.recordQuery(key) });
+        const created = await this.store.create(keyRecord.toFhir(mine), { ifNoneExist: keyRecord.recordQuery(mine.key) });
         if (created.created) return { kind: 'execute', hold: held(created.resource, created.versionId) };
         found = created.resource;
       } catch (e) {
         // Another request created the record at the same instant: judge theirs.
         if (!isStoreConflict(e)) throw e;
-        found = await this.find(key);
+        found = await this.find(mine.key);
         if (!found) continue;
       }
       const existing = keyRecord.fromFhir(found);
       if (!existing?.id || existing.version === undefined) throw new AppError(500, { code: 'exception', diagnostics: 'The Idempotency-Key record is unreadable' });
-      const holderGone = this.abandoned.has(existing.attempt);
+      const holderGone = existing.attempt !== mine.attempt && this.abandoned.has(existing.attempt);
       const verdict = judgeKey(
         { state: existing.state, fingerprint: existing.fingerprint, sinceMs: Date.parse(existing.since ?? '') || 0, holderGone },
-        fingerprint, Date.now(), this.settings.leaseMs,
+        mine.fingerprint, Date.now(), this.settings.leaseMs,
       );
       if (verdict === 'replay') return { kind: 'replay' };
       if (verdict === 'different-request') {
@@ -77,7 +88,7 @@ export class IdempotencyKeys {
       }
       if (verdict === 'in-progress') throw this.inProgress(label);
       try {
-        const taken = await this.store.update({ ...keyRecord.toFhir({ ...mine(), id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
+        const taken = await this.store.update({ ...keyRecord.toFhir({ ...mine, id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
         this.abandoned.delete(existing.attempt);
         log().info('idempotency key taken over', { from: existing.state, holderGone });
         return { kind: 'execute', hold: held(taken.resource, taken.versionId) };
@@ -105,14 +116,18 @@ export class IdempotencyKeys {
    * lease). Any other failure wrote nothing, so the key is freed for a corrected request.
    */
   async afterFailure(hold: KeyHold, e: unknown, label: string): Promise<unknown> {
-    if (e instanceof AppError && (e.options.reason === 'unavailable' || e.options.reason === 'upstream-error')) {
-      if (this.abandoned.size >= ABANDONED_LIMIT) this.abandoned.clear();
-      this.abandoned.add(hold.record.attempt);
+    if (isUnreachable(e)) {
+      this.abandon(hold.record.attempt);
       return e;
     }
     if (isStoreConflict(e) && !(await this.stillHeld(hold))) return this.inProgress(label);
     await this.release(hold);
     return e;
+  }
+
+  private abandon(attempt: string): void {
+    if (this.abandoned.size >= ABANDONED_LIMIT) this.abandoned.clear();
+    this.abandoned.add(attempt);
   }
 
   private async stillHeld(hold: KeyHold): Promise<boolean> {
@@ -140,6 +155,11 @@ export class IdempotencyKeys {
     const bundle = await this.store.search<Basic>('Basic', { identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`, _count: 2 });
     return bundle.entry?.[0]?.resource;
   }
+}
+
+/** The store did not answer (or failed): what it did with the call is unknown. */
+function isUnreachable(e: unknown): boolean {
+  return e instanceof AppError && (e.options.reason === 'unavailable' || e.options.reason === 'upstream-error');
 }
 
 function held(resource: Basic, versionId: string): KeyHold {

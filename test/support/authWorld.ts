@@ -60,8 +60,9 @@ function patient(id: string, gpOds: string, nhsNumber: string): Patient & { id: 
   };
 }
 
-export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[] } = {}): Promise<AuthWorld> {
-  const store = testStore();
+export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[]; store?: HapiStore } = {}): Promise<AuthWorld> {
+  // The shared test HAPI, unless the test runs its own (e.g. one it kills).
+  const store = options.store ?? testStore();
   // As the service does at start: the Questionnaires and profiles the routes rely on are in HAPI.
   await loadConformance(store, await readConformanceFiles(path.join(repoRoot, 'profiles')));
   const own = uniqueId('pt-own');
