@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Basic, BundleEntry } from 'fhir/r4.js';
+import type { Basic, BundleEntry, Identifier } from 'fhir/r4.js';
 import { canonicalJson, judgeKey } from '../domain/idempotency.js';
 import * as keyRecord from '../fhir/idempotencyRecord.js';
+import type { Caller } from '../auth/caller.js';
+import { SYSTEMS } from '../fhir/common.js';
 import { log } from '../log/logger.js';
-import { AppError, isStoreConflict } from '../outcome/errors.js';
+import { AppError, badRequest, isStoreConflict } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
 
 /**
@@ -29,6 +31,35 @@ export interface AdmissionSettings {
   /** How long an in-progress record keeps other requests out before one may take the key over. */
   leaseMs: number;
   retryAfterSeconds: number;
+}
+
+export const IDEMPOTENCY_SYSTEM = SYSTEMS.identifier('idempotency-key');
+
+/**
+ * The caller's `Idempotency-Key`, scoped to who sent it and to what, so two people (or two
+ * routes) using the same key never collide. It names the write's Provenance, and is the
+ * business identifier of what the write creates.
+ */
+export interface IdempotencyKey {
+  /** The id of the Provenance that records the write: its existence means the write happened. */
+  provenanceId: string;
+  identifier: Identifier;
+}
+
+export function idempotencyKey(caller: Caller, scope: string, key: string): IdempotencyKey {
+  const digest = createHash('sha256').update(`${caller.issuer}\n${caller.subject}\n${scope}\n${key}`).digest('hex').slice(0, 48);
+  return { provenanceId: `idem-${digest}`, identifier: { system: IDEMPOTENCY_SYSTEM, value: digest } };
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key header's value, checked: 400 when it is malformed, or missing where required. */
+export function keyHeader(value: string | undefined, required: boolean): string | undefined {
+  if (value === undefined && !required) return undefined;
+  if (value === undefined || !KEY_PATTERN.test(value)) {
+    throw badRequest('Send an Idempotency-Key header (1 to 255 visible characters), the same on every retry of this request');
+  }
+  return value;
 }
 
 /** A request's fingerprint: the same body (and version precondition) gives the same one. */

@@ -58,3 +58,19 @@ export function withProvenance(bundle: Bundle, caller: Caller, activity: WriteAc
   };
   return { ...bundle, entry: [...(bundle.entry ?? []), entry] };
 }
+
+/**
+ * The same transaction with its write Provenance at `id` (a PUT): a request under an
+ * Idempotency-Key names its Provenance after the key, so a replay finds what it wrote. The entry
+ * at `primary` is the first target: what the replay presents.
+ */
+export function withNamedProvenance(bundle: Bundle, caller: Caller, activity: WriteActivity, id: string, primary = 0): Bundle {
+  const targets = bundleTargets(bundle);
+  const first = targets[primary];
+  const ordered = first ? [first, ...targets.filter((_, i) => i !== primary)] : targets;
+  const entry: BundleEntry = {
+    resource: { ...writeProvenance(caller, ordered, activity), id },
+    request: { method: 'PUT', url: `Provenance/${id}` },
+  };
+  return { ...bundle, entry: [...(bundle.entry ?? []), entry] };
+}

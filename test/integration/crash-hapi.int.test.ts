@@ -3,12 +3,14 @@ import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, EpisodeOfCare } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
+import { createAuth, type Auth } from '../../src/auth/setup.js';
 import { repoRoot } from '../../src/config/config.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { journeyPeople, storeSubmitter, submitterToken } from '../support/journeyDriver.js';
 import { freshNhsNumber, OwnHapi, uniqueId } from '../support/hapi.js';
+import { TEST_AUDIENCE } from '../support/identity.js';
 
 /**
  * HAPI killed (SIGKILL) or frozen (SIGSTOP) while clients write through /api/v1, each request
@@ -47,26 +49,34 @@ const hapi = new OwnHapi(PORT, path.join(repoRoot, 'data', 'hapi-crash'));
 describe('HAPI crashes under idempotent writes through /api/v1', () => {
   let store: HapiStore;
   let world: AuthWorld;
-  let server: Server;
+  let server: Server | undefined;
+  let facadeAuth: Auth | undefined;
   let token = '';
   let careTeam: string[] = [];
 
   beforeAll(async () => {
     hapi.start();
-    store = hapi.store(TIMEOUT_MS);
+    // Setting up and checking may wait for a busy HAPI; the facade under test has the short deadline.
+    store = hapi.store(60000);
     const people = journeyPeople(0);
     world = await createAuthWorld({ extraUsers: people.users, store });
     await storeSubmitter(store, people);
     token = await submitterToken(world, people);
     careTeam = [world.staffRoleIds['care-coordinator'], people.submitterRoleId];
-    server = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 1, auth: world.auth }).listen(0, '127.0.0.1');
+    const facadeStore = hapi.store(TIMEOUT_MS);
+    facadeAuth = createAuth(facadeStore, {
+      issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256'], jwksCooldownMs: 500, clockToleranceSeconds: 30,
+      phrAppClients: [], timeoutMs: TIMEOUT_MS, retryAfterSeconds: 5,
+    });
+    server = createApp({ store: facadeStore, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: facadeAuth }).listen(0, '127.0.0.1');
   }, 600000);
 
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
-    await world.close();
+    if (server) await new Promise((r) => server?.close(r));
+    await facadeAuth?.audit.flush();
+    await world?.close();
     hapi.stop();
-  }, 120000);
+  }, 180000);
 
   /** CLIENTS loops each making PER_CLIENT referrals, every one retried with its key until 201; `during` runs alongside. */
   async function burst(during: (acknowledged: () => number) => Promise<void>): Promise<Burst> {
@@ -83,7 +93,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
             break;
           }
           const sent = Date.now();
-          const res = await request(server).post('/api/v1/referrals').set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key).send(body);
+          const res = await request(server as Server).post('/api/v1/referrals').set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key).send(body);
           if (res.status === 201) {
             result.acknowledged.push({ nhsNumber, journeyId: res.body.id, holderId: res.body.budgetHolderId });
             break;

@@ -2,8 +2,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import type { Basic, Bundle } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { requestFingerprint } from '../../src/api/idempotency.js';
-import { idempotencyKey } from '../../src/api/v1/tx.js';
+import { idempotencyKey, requestFingerprint } from '../../src/api/idempotency.js';
 import type { Caller } from '../../src/auth/caller.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import * as keyRecord from '../../src/fhir/idempotencyRecord.js';
@@ -51,9 +50,9 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     const [winner] = executed;
     if (!winner) throw new Error('nothing executed');
     for (const w of waiting) {
-      expect(w.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(w.headers['retry-after']).toBe('5');
-      expect(w.body.detail).toMatch(/still being processed/);
+      const detail = w.headers['content-type']?.startsWith('application/problem+json') ? w.body.detail : w.body.issue?.[0]?.diagnostics;
+      expect(detail).toMatch(/still being processed/);
     }
     for (const r of replayed) expect(r.body).toEqual(winner.body);
     // The ones told to wait, retried: the first result, replayed.
@@ -107,6 +106,22 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     const consentKey = uniqueId('same');
     await burst(() => post(cc, `/budget-holders/${holderId}/consents`, { recipient: 'test-phr-app', status: 'active' }, consentKey), 201);
     expect(await count('Consent', { patient: `Patient/${holderId}` })).toBe(1);
+  });
+
+  it('the /fhir operation $send-questionnaire-request: one ServiceRequest, one write Provenance', async () => {
+    const key = uniqueId('same');
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'target', valueReference: { reference: `Patient/${world.own}` } }] };
+    const send = (): request.Test => request(server).post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
+      .set('Authorization', `Bearer ${cc}`).set('Content-Type', 'application/fhir+json').set('Idempotency-Key', key).send(body);
+    const { winner } = await burst(send, 200);
+    const ref = (winner.body.parameter as { name: string; valueReference?: { reference: string } }[]).find((p) => p.name === 'request')?.valueReference?.reference ?? '';
+    expect(ref).toMatch(/^ServiceRequest\//);
+    expect(await count('ServiceRequest', { subject: `Patient/${world.own}` })).toBe(1);
+    expect(await count('Provenance', { target: ref })).toBe(1);
+    const malformed = await request(server).post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
+      .set('Authorization', `Bearer ${cc}`).set('Content-Type', 'application/fhir+json').set('Idempotency-Key', 'has a space').send(body);
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.resourceType).toBe('OperationOutcome');
   });
 
   it('a key reused for a different request is 422 naming the key; a malformed body is 400 before any replay', async () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Identifier, OperationOutcomeIssue, Parameters, Patient, Questionnaire, Reference } from 'fhir/r4.js';
+import type { Request } from 'express';
+import type { Bundle, BundleEntry, Identifier, OperationOutcomeIssue, Parameters, Patient, Provenance, Questionnaire, Reference } from 'fhir/r4.js';
 import { accessOf } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
-import { withProvenance } from '../../audit/provenance.js';
+import { withNamedProvenance, withProvenance } from '../../audit/provenance.js';
 import {
   collapseTargets, MAX_TARGETS, parseTarget, requestKey, targetKey, type Target,
 } from '../../domain/questionnaireRequests.js';
@@ -11,7 +12,8 @@ import { readParameters, type ReadParameter } from '../../fhir/parameters.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import { idempotencyKey, keyHeader, requestFingerprint } from '../idempotency.js';
+import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
 
 /**
  * `POST /fhir/Questionnaire/{id}/$send-questionnaire-request` with Patient Knows Best's
@@ -88,6 +90,58 @@ function idFromLocation(location: string | undefined): string | undefined {
   return /^(?:.*\/)?ServiceRequest\/([^/]+)/.exec(location ?? '')?.[1];
 }
 
+/**
+ * One transaction of conditional creates, one ServiceRequest per person. Under an
+ * Idempotency-Key the key is taken first (one of several simultaneous requests writes; the
+ * others replay from the write's Provenance, or are told to retry) and completed in the same
+ * transaction; without one, the conditional creates alone keep a retry from creating twice.
+ */
+async function sendRequests(
+  store: FhirStore, req: Request, deps: RouteDeps, questionnaireId: string, allowed: string[],
+  options: { requestorId: string | undefined; additional: Identifier | undefined },
+): Promise<{ requests: Reference[]; replayed: boolean }> {
+  const { caller } = accessOf(req);
+  const rawKey = keyHeader(req.get('idempotency-key'), false);
+  const { additional, requestorId } = options;
+  const clientKey = additional ? `${additional.system}|${additional.value}` : rawKey ?? '';
+  const key = rawKey !== undefined ? idempotencyKey(caller, `${OPERATION} ${questionnaireId}`, rawKey) : undefined;
+  const admission = key ? await deps.idempotency.admit(key.identifier.value ?? '', rawKey ?? '', requestFingerprint(req.body, undefined)) : undefined;
+  if (key && admission?.kind === 'replay') {
+    const earlier = await store.readIfExists<Provenance>('Provenance', key.provenanceId);
+    const requests = (earlier?.target ?? []).filter((t) => t.reference?.startsWith('ServiceRequest/')).map((t) => ({ reference: t.reference?.replace(/\/_history\/.*$/, '') }));
+    return { requests, replayed: true };
+  }
+  const authored = new Date().toISOString();
+  const entries: BundleEntry[] = allowed.map((patientId) => {
+    const requestKeyValue = requestKey(questionnaireId, patientId, clientKey);
+    const { id: _unused, ...resource } = serviceRequest.withRequestKey(serviceRequest.toFhir({
+      id: '', budgetHolderId: patientId, questionnaire: questionnaireId, status: 'active', authored,
+      ...(requestorId !== undefined ? { requestedBy: requestorId } : {}),
+    }), requestKeyValue, additional);
+    return {
+      fullUrl: `urn:uuid:${randomUUID()}`, resource,
+      request: { method: 'POST', url: 'ServiceRequest', ifNoneExist: serviceRequest.openRequestQuery(requestKeyValue) },
+    };
+  });
+  const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
+  let result: Bundle;
+  if (key && admission?.kind === 'execute') {
+    const named = withNamedProvenance(transaction, caller, 'CREATE', key.provenanceId);
+    try {
+      result = await store.transaction({ ...named, entry: [...(named.entry ?? []), deps.idempotency.completionEntry(admission.hold)] });
+    } catch (e) {
+      throw await deps.idempotency.afterFailure(admission.hold, e, rawKey ?? '');
+    }
+  } else {
+    result = await store.transaction(withProvenance(transaction, caller, 'CREATE'));
+  }
+  const requests = (result.entry ?? []).slice(0, entries.length).flatMap((e) => {
+    const id = e.resource?.resourceType === 'ServiceRequest' ? e.resource.id : idFromLocation(e.response?.location);
+    return id ? [{ reference: `ServiceRequest/${id}` }] : [];
+  });
+  return { requests, replayed: false };
+}
+
 export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
   face: 'fhir',
   method: 'post',
@@ -100,8 +154,10 @@ export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
   patient: () => undefined,
   urlFor: () => `/fhir/Questionnaire/phb-impact/$${OPERATION}`,
   bodyFor: (patientId) => ({ resourceType: 'Parameters', parameter: [{ name: 'target', valueReference: { reference: `Patient/${patientId}` } }] }),
-  handle: async (store, req, res) => {
+  handle: async (store, req, res, deps) => {
     const access = accessOf(req);
+    // Checked before anything is read or written: a malformed key is the caller's mistake.
+    keyHeader(req.get('idempotency-key'), false);
     const questionnaireId = resourceIdParam(req.params.id);
     const input = readParameters(req.body, SPECS);
     const one = <T>(name: string): ReadParameter<T & ReadParameter['value']> | undefined => input.get(name)?.[0] as ReadParameter<T & ReadParameter['value']> | undefined;
@@ -139,28 +195,9 @@ export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
       else issues.push(unknown(index));
     });
 
-    const requests: Reference[] = [];
-    if (allowed.length > 0) {
-      const clientKey = additional ? `${additional.system}|${additional.value}` : req.get('idempotency-key') ?? '';
-      const authored = new Date().toISOString();
-      const entries: BundleEntry[] = allowed.map((patientId) => {
-        const key = requestKey(questionnaire.id ?? questionnaireId, patientId, clientKey);
-        const { id: _unused, ...resource } = serviceRequest.withRequestKey(serviceRequest.toFhir({
-          id: '', budgetHolderId: patientId, questionnaire: questionnaire.id ?? questionnaireId, status: 'active', authored,
-          ...(requestorId !== undefined ? { requestedBy: requestorId } : {}),
-        }), key, additional);
-        return {
-          fullUrl: `urn:uuid:${randomUUID()}`, resource,
-          request: { method: 'POST', url: 'ServiceRequest', ifNoneExist: serviceRequest.openRequestQuery(key) },
-        };
-      });
-      const bundle: Bundle = withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, access.caller, 'CREATE');
-      const result = await store.transaction(bundle);
-      for (const e of (result.entry ?? []).slice(0, entries.length)) {
-        const id = e.resource?.resourceType === 'ServiceRequest' ? e.resource.id : idFromLocation(e.response?.location);
-        if (id) requests.push({ reference: `ServiceRequest/${id}` });
-      }
-    }
+    const sent = allowed.length > 0 ? await sendRequests(store, req, deps, questionnaire.id ?? questionnaireId, allowed, { requestorId, additional }) : undefined;
+    const requests = sent?.requests ?? [];
+    if (sent?.replayed) res.setHeader('Idempotent-Replayed', 'true');
     const output: Parameters = {
       resourceType: 'Parameters',
       parameter: [

@@ -9,11 +9,11 @@ import { DomainError } from '../../domain/errors.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
-import { requestFingerprint } from '../idempotency.js';
+import { idempotencyKey, keyHeader, requestFingerprint, type IdempotencyKey } from '../idempotency.js';
 import { etagVersion } from '../fhir/http.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
-import { commit, idempotencyKey, type Committed, type IdempotencyKey, type Tx } from './tx.js';
+import { commit, type Committed, type Tx } from './tx.js';
 
 /**
  * The /api/v1 route shape and the one place that turns HTTP into calls and results into
@@ -91,7 +91,6 @@ export interface WriteRoute<B = unknown> extends Common {
 export type ApiRoute = ReadRoute | WriteRoute<never>;
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]+\+)?json$/;
-const KEY = /^[\x21-\x7e]{1,255}$/;
 
 
 function ifMatchOf(req: Request): string | undefined {
@@ -167,10 +166,7 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   if (!JSON_TYPE.test((req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '')) {
     throw new AppError(415, { code: 'not-supported', diagnostics: 'Send the body as application/json' });
   }
-  const rawKey = req.get('idempotency-key');
-  if (rawKey === undefined || !KEY.test(rawKey)) {
-    throw badRequest('Send an Idempotency-Key header (1 to 255 visible characters), the same on every retry of this request');
-  }
+  const rawKey = keyHeader(req.get('idempotency-key'), true) ?? '';
   const ctx = context(store, req, deps, route.scope);
   // The key is the caller's, for this route and this person: the same key elsewhere is another request.
   const key = idempotencyKey(ctx.caller, `${route.method} ${route.path} ${ctx.holderId} ${req.path}`, rawKey);

@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
-import { withProvenance, type WriteActivity } from '../../audit/provenance.js';
+import { IDEMPOTENCY_SYSTEM, type IdempotencyKey } from '../idempotency.js';
+import { withNamedProvenance, type WriteActivity } from '../../audit/provenance.js';
 import type { Caller } from '../../auth/caller.js';
-import { SYSTEMS } from '../../fhir/common.js';
 import { AppError, isStoreConflict } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 
@@ -12,7 +12,6 @@ import type { FhirStore } from '../../store/fhirStore.js';
  * builder turns into a `urn:uuid:` placeholder so HAPI assigns the real id and rewrites every
  * reference to it inside the same transaction.
  */
-export const IDEMPOTENCY_SYSTEM = SYSTEMS.identifier('idempotency-key');
 
 /** A temporary id for something this transaction creates. */
 export function newId(): string {
@@ -78,22 +77,6 @@ export class Tx {
   }
 }
 
-/**
- * The caller's `Idempotency-Key`, scoped to who sent it and to what, so two people (or two
- * routes) using the same key never collide. It names the write's Provenance, and is the
- * business identifier of what the write creates.
- */
-export interface IdempotencyKey {
-  /** The id of the Provenance that records the write: its existence means the write happened. */
-  provenanceId: string;
-  identifier: Identifier;
-}
-
-export function idempotencyKey(caller: Caller, scope: string, key: string): IdempotencyKey {
-  const digest = createHash('sha256').update(`${caller.issuer}\n${caller.subject}\n${scope}\n${key}`).digest('hex').slice(0, 48);
-  return { provenanceId: `idem-${digest}`, identifier: { system: IDEMPOTENCY_SYSTEM, value: digest } };
-}
-
 /** The identifier and If-None-Exist query for one created resource (`n` tells several apart). */
 export function keyedIdentifier(key: IdempotencyKey, n = 0): { identifier: Identifier; ifNoneExist: string } {
   const value = n === 0 ? key.identifier.value ?? '' : `${key.identifier.value ?? ''}-${n}`;
@@ -119,20 +102,9 @@ function refOf(location: string | undefined): { ref: string; version: string } {
 export async function commit(
   store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, keyCompletion: BundleEntry,
 ): Promise<Committed> {
-  const withProv = withProvenance(tx.bundle(), caller, activity);
-  const entries = withProv.entry ?? [];
-  const last = entries[entries.length - 1];
-  if (last?.resource?.resourceType === 'Provenance') {
-    // The primary entry is the first target: a replay presents it.
-    const targets = last.resource.target;
-    const first = targets[primary];
-    if (first) last.resource.target = [first, ...targets.filter((_, i) => i !== primary)];
-    last.resource.id = key.provenanceId;
-    delete last.fullUrl;
-    last.request = { method: 'PUT', url: `Provenance/${key.provenanceId}` };
-  }
+  const withProv = withNamedProvenance(tx.bundle(), caller, activity, key.provenanceId, primary);
   // The key is completed in the same transaction, and only if this request still holds it.
-  const bundle: Bundle = { ...withProv, entry: [...entries, keyCompletion] };
+  const bundle: Bundle = { ...withProv, entry: [...(withProv.entry ?? []), keyCompletion] };
   let result: Bundle;
   try {
     result = await store.transaction(bundle);
