@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
-import type { Basic, Bundle } from 'fhir/r4.js';
+import type { Basic, Bundle, Patient } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
 import { idempotencyKey, requestFingerprint } from '../../src/api/idempotency.js';
 import type { Caller } from '../../src/auth/caller.js';
@@ -9,6 +9,7 @@ import * as keyRecord from '../../src/fhir/idempotencyRecord.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { journeyPeople, storeSubmitter, submitterToken, type JourneyPeople } from '../support/journeyDriver.js';
 import { freshNhsNumber, uniqueId } from '../support/hapi.js';
+import { EHR_GOAL_SYSTEM, ehrBundle } from '../support/ehrBundle.js';
 
 /**
  * One Idempotency-Key, many requests at the same instant, on each kind of /api/v1 write: exactly
@@ -122,6 +123,30 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
       .set('Authorization', `Bearer ${cc}`).set('Content-Type', 'application/fhir+json').set('Idempotency-Key', 'has a space').send(body);
     expect(malformed.status).toBe(400);
     expect(malformed.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('goals in from an EHR (POST /fhir, keyed by the EHR\'s identifiers): the person, referral and goals once', async () => {
+    const ehr = await world.token('ehr-system');
+    const nhsNumber = freshNhsNumber();
+    const goal = uniqueId('G');
+    const bundle = ehrBundle(nhsNumber, [{ id: goal, text: 'I want to get back to work.' }]);
+    const person = bundle.entry?.[0]?.resource as Patient;
+    person.name = [{ text: 'Same Bundle' }];
+    person.birthDate = '1990-05-01';
+    const answers = await Promise.all(Array.from({ length: SIMULTANEOUS }, () => request(server).post('/fhir').set('Authorization', `Bearer ${ehr}`).send(bundle)));
+    const statuses = answers.map((a) => a.status);
+    process.stdout.write(`same EHR Bundle x${SIMULTANEOUS}: ${JSON.stringify(statuses)}\n`);
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      expect(a.status).toBe(409);
+      expect(a.headers['retry-after']).toBeDefined();
+    }
+    // A retry of any refused one is answered as the first.
+    expect((await request(server).post('/fhir').set('Authorization', `Bearer ${ehr}`).send(bundle)).status).toBe(200);
+    const people = ((await world.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).entry ?? []);
+    expect(people).toHaveLength(1);
+    const holder = `Patient/${people[0]?.resource?.id ?? ''}`;
+    expect(await count('EpisodeOfCare', { patient: holder })).toBe(1);
+    expect(await count('Goal', { identifier: `${EHR_GOAL_SYSTEM}|${goal}` })).toBe(1);
   });
 
   it('a key reused for a different request is 422 naming the key; a malformed body is 400 before any replay', async () => {

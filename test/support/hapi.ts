@@ -63,7 +63,12 @@ export class OwnHapi {
 
   /** Starts it without blocking this process (whose own servers must keep answering meanwhile). */
   async startInBackground(): Promise<void> {
-    await promisify(execFile)('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), 'start'], { env: this.env });
+    try {
+      await promisify(execFile)('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), 'start'], { env: this.env });
+    } catch (e) {
+      const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+      throw new Error(`HAPI in ${this.dataDir} did not start: ${stdout ?? ''}${stderr ?? ''}`);
+    }
   }
 
   stop(): void {
