@@ -23,11 +23,11 @@ export default async function globalSetup() {
     return;
   }
   const store = process.env.HAPI_STORE ?? 'postgres';
+  // Every HAPI a test starts (destination, audit repository, restarts) inherits these, on either store.
   process.env.HAPI_STORE = store;
-  // Every HAPI a test starts (destination, audit repository, restarts) inherits these.
+  process.env.PG_PORT = TEST_POSTGRES.port;
+  process.env.PG_DATA_DIR = TEST_POSTGRES.dataDir;
   if (store === 'postgres' && !process.env.HAPI_DB_URL) {
-    process.env.PG_PORT = TEST_POSTGRES.port;
-    process.env.PG_DATA_DIR = TEST_POSTGRES.dataDir;
     const postgres = path.join(root, 'scripts', 'postgres.sh');
     if (spawnSync('bash', [postgres, 'status'], { env: process.env, stdio: 'ignore' }).status !== 0) {
       execFileSync('bash', [postgres, 'start'], { env: process.env, stdio: 'inherit' });
