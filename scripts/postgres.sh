@@ -13,7 +13,8 @@
 #   PG_PORT (5433: never the distro cluster's 5432)  PG_DATA_DIR (<repo>/data/postgres)
 #   PG_BIN_DIR (newest /usr/lib/postgresql/*/bin)    PG_START_TIMEOUT (60, seconds)
 #
-# Layout of PG_DATA_DIR: cluster/ (the database files), postgres.log, hapi.password, and the unix
+# Layout of PG_DATA_DIR (under root: in the postgres user's home when that user cannot reach it):
+# cluster/ (the database files), postgres.log, hapi.password, and the unix
 # socket. The server listens on 127.0.0.1 only; the socket directory is private to the cluster's
 # owner, which is the only one trusted without a password; HAPI connects over TCP as role `hapi`
 # with a password generated at initdb. Settings are PostgreSQL's defaults (fsync and
@@ -69,6 +70,16 @@ fi
 prepare_dir() {
 	mkdir -p "$DIR"
 	DIR="$(cd "$DIR" && pwd)"
+	# Under root, a checkout the postgres user cannot reach (say, under /root) keeps its cluster in
+	# that user's home instead, at a place derived from the path asked for.
+	if [[ "$(id -u)" -eq 0 ]] && ! as_owner test -x "$(dirname "$DIR")"; then
+		local home
+		home="$(getent passwd "$OWNER" | cut -d: -f6)"
+		[[ -n "$home" && -d "$home" ]] || die "$DIR is out of $OWNER's reach and $OWNER has no home directory; set PG_DATA_DIR"
+		DIR="$home/phb-clusters/$(basename "$DIR")-$(printf %s "$DIR" | md5sum | cut -c1-8)"
+		[[ -d "$DIR" ]] || echo "postgres: $OWNER cannot reach PG_DATA_DIR; the cluster lives in $DIR" >&2
+		as_owner mkdir -p "$DIR"
+	fi
 	PGDATA="$DIR/cluster"
 	LOG_FILE="$DIR/postgres.log"
 	PASSWORD_FILE="$DIR/hapi.password"
