@@ -40,14 +40,14 @@ describe('HAPI on PostgreSQL while PostgreSQL stops and starts', () => {
   const refused: string[] = [];
   const refusals: Refusal[] = [];
 
-  beforeAll(() => {
-    hapi = startHapi({ store: 'postgres', port: HAPI_PORT, dataDir: path.join(repoRoot, 'data', 'hapi-outage-test'), postgres: CLUSTER });
+  beforeAll(async () => {
+    hapi = await startHapi({ store: 'postgres', port: HAPI_PORT, dataDir: path.join(repoRoot, 'data', 'hapi-outage-test'), postgres: CLUSTER });
     store = new HapiStore({ baseUrl: hapi.baseUrl, timeoutMs: 10000, retryAfterSeconds: 5 });
   }, BOOT_MS);
 
-  afterAll(() => {
-    hapi?.stop();
-    postgresControl('stop', CLUSTER);
+  afterAll(async () => {
+    await hapi?.stop();
+    await postgresControl('stop', CLUSTER);
   }, 120000);
 
   it('refuses what it cannot store, recovers without a HAPI restart, and keeps every acknowledged write exactly once', async () => {
@@ -68,11 +68,11 @@ describe('HAPI on PostgreSQL while PostgreSQL stops and starts', () => {
     })();
     try {
       await until('three writes before the outage', () => acknowledged.length >= 3, 60000);
-      postgresControl('stop', CLUSTER);
+      await postgresControl('stop', CLUSTER);
       await sleep(OUTAGE_MS);
       // Reads fail too while the database is away.
       await expect(store.search<Patient>('Patient', { identifier: `${SYSTEM}|${acknowledged[0]}` })).rejects.toBeInstanceOf(AppError);
-      postgresControl('start', CLUSTER);
+      await postgresControl('start', CLUSTER);
       const before = acknowledged.length;
       // Hikari replaces the dead connections by itself; a bounded wait for the first success.
       await until('three writes after the restart', () => acknowledged.length >= before + 3, 60000);

@@ -9,10 +9,10 @@ const describeOwned = hapiIsOurs() ? describe : describe.skip;
 const OTHER_STORE_PORT = process.env.TEST_RESTART_HAPI_PORT ?? '8098';
 const BOOT_MS = 600000;
 
-async function writeRestartRead(store: HapiStore, restart: () => void): Promise<void> {
+async function writeRestartRead(store: HapiStore, restart: () => Promise<void>): Promise<void> {
   const id = uniqueId('pt');
   await store.update<Patient & { id: string }>({ resourceType: 'Patient', id, birthDate: '1979-11-23' });
-  restart();
+  await restart();
   const read = await store.read<Patient>('Patient', id);
   expect(read.birthDate).toBe('1979-11-23');
 }
@@ -21,21 +21,21 @@ async function writeRestartRead(store: HapiStore, restart: () => void): Promise<
 describeOwned.each<HapiStoreKind>(['postgres', 'h2'])('HAPI on %s', (kind) => {
   it('keeps data across a stop and start', async () => {
     if (kind === runStore()) {
-      await writeRestartRead(testStore(), () => {
-        hapiControl('stop');
-        hapiControl('start');
+      await writeRestartRead(testStore(), async () => {
+        await hapiControl('stop');
+        await hapiControl('start');
       });
       return;
     }
     const options = { store: kind, port: OTHER_STORE_PORT, dataDir: path.join(repoRoot, 'data', `hapi-restart-${kind}`) };
-    let hapi = startHapi(options);
+    let hapi = await startHapi(options);
     try {
-      await writeRestartRead(new HapiStore({ baseUrl: hapi.baseUrl, timeoutMs: 15000, retryAfterSeconds: 5 }), () => {
-        hapi.stop();
-        hapi = startHapi(options);
+      await writeRestartRead(new HapiStore({ baseUrl: hapi.baseUrl, timeoutMs: 15000, retryAfterSeconds: 5 }), async () => {
+        await hapi.stop();
+        hapi = await startHapi(options);
       });
     } finally {
-      hapi.stop();
+      await hapi.stop();
     }
   }, 2 * BOOT_MS);
 });

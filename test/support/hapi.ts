@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,8 +38,24 @@ export function hapiIsOurs(): boolean {
   return !process.env.TEST_HAPI_EXTERNAL;
 }
 
-export function hapiControl(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: process.env, stdio: 'inherit' });
+/**
+ * Runs one of scripts/ without blocking the event loop. A HAPI boot can outlast HAPI's keep-alive
+ * timeout (60 s): the sockets a server closes meanwhile must be seen closed, or the next request
+ * goes out on a dead one.
+ */
+export function runScript(script: 'hapi.sh' | 'postgres.sh', args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [path.join(repoRoot, 'scripts', script), ...args], { env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`scripts/${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+    );
+  });
+}
+
+/** scripts/hapi.sh on the run's HAPI. */
+export function hapiControl(command: 'start' | 'stop'): Promise<void> {
+  return runScript('hapi.sh', [command]);
 }
 
 export type HapiStoreKind = 'h2' | 'postgres';
@@ -59,7 +75,7 @@ export interface StartedHapi {
   baseUrl: string;
   pid: number;
   /** Stops this HAPI, and the cluster too when this HAPI started it and nothing else uses it. */
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 function clusterEnv(cluster?: PostgresCluster): NodeJS.ProcessEnv {
@@ -71,28 +87,25 @@ function clusterEnv(cluster?: PostgresCluster): NodeJS.ProcessEnv {
  * given cluster (else the run's, from PG_PORT / PG_DATA_DIR) with a database for `dataDir`, and
  * starts the cluster when it is not running.
  */
-export function startHapi(options: {
+export async function startHapi(options: {
   store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster; env?: NodeJS.ProcessEnv;
-}): StartedHapi {
+}): Promise<StartedHapi> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, ...clusterEnv(options.postgres), ...options.env,
     HAPI_STORE: options.store, HAPI_PORT: options.port, HAPI_DATA_DIR: options.dataDir,
   };
   // A database URL from outside would put this HAPI on someone else's database.
   delete env.HAPI_DB_URL;
-  const script = path.join(repoRoot, 'scripts', 'hapi.sh');
-  execFileSync('bash', [script, 'start'], { env, stdio: 'inherit' });
+  await runScript('hapi.sh', ['start'], env);
   return {
     baseUrl: `http://127.0.0.1:${options.port}/fhir`,
     pid: Number(readFileSync(path.join(options.dataDir, 'hapi.pid'), 'utf8').trim()),
-    stop: () => execFileSync('bash', [script, 'stop'], { env, stdio: 'inherit' }),
+    stop: () => runScript('hapi.sh', ['stop'], env),
   };
 }
 
 /** scripts/postgres.sh on a cluster (else the run's): start, stop (fast) or stop immediate (a crash). */
-export function postgresControl(command: 'start' | 'stop' | 'stop-immediate', cluster?: PostgresCluster): void {
+export function postgresControl(command: 'start' | 'stop' | 'stop-immediate', cluster?: PostgresCluster): Promise<void> {
   const args = command === 'stop-immediate' ? ['stop', 'immediate'] : [command];
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'postgres.sh'), ...args], {
-    env: { ...process.env, ...clusterEnv(cluster) }, stdio: 'inherit',
-  });
+  return runScript('postgres.sh', args, { ...process.env, ...clusterEnv(cluster) });
 }
