@@ -9,6 +9,9 @@
 #
 #   BENCH_HAPI_PORT (8092, data in data/hapi-bench: the seeded people are kept between runs)
 #   BENCH_AUDIT_PORT (8094, data in data/hapi-bench-audit)
+#   HAPI_STORE (h2): postgres puts each HAPI on a PostgreSQL cluster of its own, on the HAPI's
+#     CPUs: BENCH_PG_PORT (5435, data/postgres-bench), BENCH_AUDIT_PG_PORT (5436,
+#     data/postgres-bench-audit)
 #   BENCH_PEOPLE, BENCH_CLIENTS, BENCH_REQUESTS: see the benchmark's header.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +20,8 @@ cd "$root"
 topology="${BENCH_TOPOLOGY:-separate}"
 hapi_port="${BENCH_HAPI_PORT:-8092}"
 audit_port="${BENCH_AUDIT_PORT:-8094}"
+pg_port="${BENCH_PG_PORT:-5435}"
+audit_pg_port="${BENCH_AUDIT_PG_PORT:-5436}"
 case "$topology" in
 	separate | shared) ;;
 	*)
@@ -37,24 +42,27 @@ npx --no-install tsc -p tsconfig.json
 stop_list=()
 cleanup() {
 	for entry in "${stop_list[@]}"; do
-		IFS=: read -r port dir <<<"$entry"
-		HAPI_PORT="$port" HAPI_DATA_DIR="$dir" bash scripts/hapi.sh stop || true
+		IFS=: read -r port dir pgport <<<"$entry"
+		# The cluster settings too: stopping a HAPI also stops the cluster it started.
+		HAPI_PORT="$port" HAPI_DATA_DIR="$dir" PG_PORT="$pgport" PG_DATA_DIR="${dir/hapi/postgres}" bash scripts/hapi.sh stop || true
 	done
 }
 trap cleanup EXIT
 
 # Starts a HAPI on the given CPUs in the background unless one already answers there (then it
 # is left running); `wait_for_hapis` waits for every start, so two servers boot side by side.
+# With HAPI_STORE=postgres each HAPI starts its cluster (data/postgres-*) under the same taskset.
 starting=()
 start_hapi() {
-	local port="$1" dir="$2" cpus="$3"
-	shift 3
+	local port="$1" dir="$2" pgport="$3" cpus="$4"
+	shift 4
 	if HAPI_PORT="$port" HAPI_DATA_DIR="$dir" bash scripts/hapi.sh status >/dev/null 2>&1; then
 		echo "bench: using the HAPI already running on port $port (its CPUs are left as they are)"
 		return 0
 	fi
-	stop_list+=("$port:$dir")
-	env HAPI_PORT="$port" HAPI_DATA_DIR="$dir" "$@" taskset -c "$cpus" bash scripts/hapi.sh start &
+	stop_list+=("$port:$dir:$pgport")
+	env HAPI_PORT="$port" HAPI_DATA_DIR="$dir" PG_PORT="$pgport" PG_DATA_DIR="${dir/hapi/postgres}" "$@" \
+		taskset -c "$cpus" bash scripts/hapi.sh start &
 	starting+=($!)
 }
 wait_for_hapis() {
@@ -65,17 +73,17 @@ last_cpu=$(($(nproc) - 1))
 # The servers' pids, so the benchmark can report the CPU time each spends per request.
 pid_of() { cat "$root/$1/hapi.pid" 2>/dev/null || true; }
 if [[ "$topology" == separate ]]; then
-	start_hapi "$hapi_port" data/hapi-bench 0
+	start_hapi "$hapi_port" data/hapi-bench "$pg_port" 0
 	# The audit repository holds nothing but this benchmark's events: it starts empty each run, so runs compare alike.
 	if ! HAPI_PORT="$audit_port" HAPI_DATA_DIR=data/hapi-bench-audit bash scripts/hapi.sh status >/dev/null 2>&1; then
 		rm -rf data/hapi-bench-audit
 	fi
-	start_hapi "$audit_port" data/hapi-bench-audit 1 HAPI_ALLOW_EXTERNAL_REFERENCES=true HAPI_SUBSCRIPTIONS=false
+	start_hapi "$audit_port" data/hapi-bench-audit "$audit_pg_port" 1 HAPI_ALLOW_EXTERNAL_REFERENCES=true HAPI_SUBSCRIPTIONS=false
 	wait_for_hapis
 	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" AUDIT_FHIR_BASE_URL="http://127.0.0.1:$audit_port/fhir" \
 		BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench),audit-hapi:$(pid_of data/hapi-bench-audit)" taskset -c 1 node dist/test/bench/phbSummary.bench.js
 else
-	start_hapi "$hapi_port" data/hapi-bench "0-$last_cpu"
+	start_hapi "$hapi_port" data/hapi-bench "$pg_port" "0-$last_cpu"
 	wait_for_hapis
 	FHIR_BASE_URL="http://127.0.0.1:$hapi_port/fhir" BENCH_TOPOLOGY="$topology" BENCH_WATCH_PIDS="hapi:$(pid_of data/hapi-bench)" \
 		taskset -c "0-$last_cpu" node dist/test/bench/phbSummary.bench.js

@@ -11,10 +11,14 @@
 # Environment:
 #   HAPI_PORT (8090)  HAPI_BIND (127.0.0.1)  HAPI_DATA_DIR (<repo>/data/hapi)
 #   HAPI_JAVA_OPTS ("-Xmx1536m -XX:+UseSerialGC")  HAPI_START_TIMEOUT (300, seconds)
-#   HAPI_DB_URL / HAPI_DB_USERNAME / HAPI_DB_PASSWORD: PostgreSQL instead of the embedded H2
+#   HAPI_STORE (h2): h2 = embedded H2 under the data dir; postgres = PostgreSQL, by default the
+#     local cluster of scripts/postgres.sh (PG_PORT, PG_DATA_DIR), started if it is not running
+#     and stopped again by `stop` when this server started it and no other client remains; each
+#     data dir gets a database of its own
+#   HAPI_DB_URL / HAPI_DB_USERNAME / HAPI_DB_PASSWORD: a PostgreSQL server of your own
+#     (jdbc:postgresql://...) instead of H2 or the local cluster; passed through as they are
 #   HAPI_ALLOW_EXTERNAL_REFERENCES (false): true for a server used as the audit repository
 #   HAPI_SUBSCRIPTIONS (true): false where nothing subscribes (the audit repository)
-#   (jdbc:postgresql://...); passed through to the server as they are.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +30,7 @@ export HAPI_PORT="${HAPI_PORT:-8090}"
 export HAPI_BIND="${HAPI_BIND:-127.0.0.1}"
 DATA="${HAPI_DATA_DIR:-$REPO/data/hapi}"
 START_TIMEOUT="${HAPI_START_TIMEOUT:-300}"
+STORE="${HAPI_STORE:-h2}"
 STOP_TIMEOUT=30
 read -r -a JAVA_OPTS <<<"${HAPI_JAVA_OPTS:--Xmx1536m -XX:+UseSerialGC}"
 
@@ -42,6 +47,10 @@ die() {
 	echo "hapi: $*" >&2
 	exit 1
 }
+case "$STORE" in
+	h2 | postgres) ;;
+	*) die "HAPI_STORE must be h2 or postgres, not '$STORE'" ;;
+esac
 
 # The data dir is handed to the server as an absolute path: its working directory may differ.
 prepare_data_dir() {
@@ -50,6 +59,27 @@ prepare_data_dir() {
 	export HAPI_DATA_DIR="$DATA"
 	PID_FILE="$DATA/hapi.pid"
 	LOG_FILE="$DATA/hapi.log"
+	PG_STARTED_FILE="$DATA/postgres-started"
+}
+
+# HAPI_STORE=postgres without HAPI_DB_URL: this data dir's database in the local cluster.
+connect_store() {
+	[[ "$STORE" == postgres && -z "${HAPI_DB_URL:-}" ]] || return 0
+	if ! bash "$REPO/scripts/postgres.sh" status >/dev/null; then
+		bash "$REPO/scripts/postgres.sh" start
+		touch "$PG_STARTED_FILE"
+	fi
+	local lines line
+	lines="$(bash "$REPO/scripts/postgres.sh" hapi-env "$DATA")"
+	while read -r line; do export "${line?}"; done <<<"$lines"
+	say "store: PostgreSQL ${HAPI_DB_URL#jdbc:postgresql://}"
+}
+
+# The local cluster goes down with the last server that needed it started.
+release_store() {
+	[[ -f "$PG_STARTED_FILE" ]] || return 0
+	rm -f "$PG_STARTED_FILE"
+	bash "$REPO/scripts/postgres.sh" stop-if-idle
 }
 
 needs_build() {
@@ -134,6 +164,7 @@ cmd_start() {
 		fi
 		cmd_build
 		java_cmd
+		connect_store
 		cd "$DATA"
 		nohup "${JAVA_CMD[@]}" >"$LOG_FILE" 2>&1 </dev/null &
 		pid=$!
@@ -151,6 +182,7 @@ cmd_start() {
 			rm -f "$PID_FILE"
 			echo "hapi: server exited during start-up; last log lines:" >&2
 			tail -n 40 "$LOG_FILE" >&2 || true
+			release_store
 			exit 1
 		fi
 		sleep 2
@@ -158,6 +190,7 @@ cmd_start() {
 	echo "hapi: not answering after ${START_TIMEOUT} s; stopping it. Last log lines:" >&2
 	tail -n 40 "$LOG_FILE" >&2 || true
 	stop_pid "$pid"
+	release_store
 	exit 1
 }
 
@@ -185,6 +218,7 @@ cmd_stop() {
 		rm -f "$PID_FILE"
 		say "not running"
 	fi
+	release_store
 }
 
 cmd_status() {
@@ -206,6 +240,7 @@ cmd_run() {
 	prepare_data_dir
 	cmd_build
 	java_cmd
+	connect_store
 	cd "$DATA"
 	# exec keeps this pid, so status/stop work for a foreground server too.
 	echo "$$" >"$PID_FILE"

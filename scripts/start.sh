@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the service with embedded defaults: HAPI FHIR (H2 on disk under data/hapi), the
-# development identity provider (loopback, demo users; not in production) and the facade.
-# Ctrl-C stops all three.
+# Runs the service with embedded defaults: HAPI FHIR (H2 on disk under data/hapi, or with
+# HAPI_STORE=postgres a local PostgreSQL cluster under data/postgres), the development identity
+# provider (loopback, demo users; not in production) and the facade. Ctrl-C stops them all,
+# the cluster included when this run started it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

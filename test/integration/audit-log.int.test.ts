@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
 import type { AuditEvent, Bundle, Reference } from 'fhir/r4.js';
@@ -9,7 +8,7 @@ import { repoRoot } from '../../src/config/config.js';
 import type { StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import { unavailable } from '../../src/outcome/errors.js';
-import { testStore, uniqueId } from '../support/hapi.js';
+import { runScript, testStore, uniqueId } from '../support/hapi.js';
 
 /**
  * The audit log against real servers: the shared test HAPI as the clinical store, and a second
@@ -26,8 +25,8 @@ const AUDIT_ENV = {
 const PUBLIC_BASE = 'https://phb.example.org/fhir';
 const HAPI_BOOT_MS = 300000;
 
-function auditHapi(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: AUDIT_ENV, stdio: 'inherit' });
+function auditHapi(command: 'start' | 'stop'): Promise<void> {
+  return runScript('hapi.sh', [command], AUDIT_ENV);
 }
 
 const access = (patientId: string, requestId: string): AccessRecord => ({

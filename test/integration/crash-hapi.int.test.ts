@@ -44,7 +44,7 @@ interface Burst {
   slowestRefusalMs: number;
 }
 
-const hapi = new OwnHapi(PORT, path.join(repoRoot, 'data', 'hapi-crash'));
+const hapi = new OwnHapi({ store: 'h2', port: PORT, dataDir: path.join(repoRoot, 'data', 'hapi-crash') });
 
 describe('HAPI crashes under idempotent writes through /api/v1', () => {
   let store: HapiStore;
@@ -55,7 +55,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
   let careTeam: string[] = [];
 
   beforeAll(async () => {
-    hapi.start();
+    await hapi.start();
     // Setting up and checking may wait for a busy HAPI; the facade under test has the short deadline.
     store = hapi.store(60000);
     const people = journeyPeople(0);
@@ -75,7 +75,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
     if (server) await new Promise((r) => server?.close(r));
     await facadeAuth?.audit.flush();
     await world?.close();
-    hapi.stop();
+    await hapi.stop();
   }, 180000);
 
   /** CLIENTS loops each making PER_CLIENT referrals, every one retried with its key until 201; `during` runs alongside. */
@@ -154,7 +154,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
       hapi.signal('SIGKILL');
       killedAt = acknowledged();
       await hapi.waitGone(pid);
-      await hapi.startInBackground();
+      await hapi.start();
     });
     const t = await audit(b.acknowledged);
     report('HAPI SIGKILL', b, t);

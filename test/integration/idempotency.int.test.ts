@@ -24,10 +24,12 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
   let people: JourneyPeople;
   let submitter: string;
   let server: Server;
+  /** A second facade instance on the same HAPI: the key's record is in HAPI, not in either process. */
+  let second: Server;
   let cc = '';
 
-  const post = (token: string, path: string, body: unknown, key: string, headers: Record<string, string> = {}): request.Test => {
-    let r = request(server).post(`/api/v1${path}`).set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key);
+  const post = (token: string, path: string, body: unknown, key: string, headers: Record<string, string> = {}, via: Server = server): request.Test => {
+    let r = request(via).post(`/api/v1${path}`).set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key);
     for (const [name, value] of Object.entries(headers)) r = r.set(name, value);
     return r.send(body as object);
   };
@@ -71,17 +73,20 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     submitter = await submitterToken(world, people);
     cc = await world.token('care-coordinator');
     server = createApp({ store: world.store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: world.auth }).listen(0, '127.0.0.1');
+    second = createApp({ store: world.store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: world.auth }).listen(0, '127.0.0.1');
   }, 120000);
 
   afterAll(async () => {
     await new Promise((r) => server.close(r));
+    await new Promise((r) => second.close(r));
     await world.close();
   });
 
-  it('a referral (service route): one person, one journey, one care team, one write Provenance', async () => {
+  it('a referral (service route) sent to two facade instances: one person, one journey, one care team, one write Provenance', async () => {
     const nhsNumber = freshNhsNumber();
     const key = uniqueId('same');
-    const { winner } = await burst(() => post(submitter, '/referrals', referralBody(nhsNumber), key), 201);
+    let turn = 0;
+    const { winner } = await burst(() => post(submitter, '/referrals', referralBody(nhsNumber), key, {}, turn++ % 2 === 0 ? server : second), 201);
     const holder = `Patient/${winner.body.budgetHolderId as string}`;
     expect(await count('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).toBe(1);
     expect(await count('EpisodeOfCare', { patient: holder })).toBe(1);

@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import { repoRoot } from '../../src/config/config.js';
 
@@ -39,46 +38,103 @@ export function hapiIsOurs(): boolean {
   return !process.env.TEST_HAPI_EXTERNAL;
 }
 
-export function hapiControl(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: process.env, stdio: 'inherit' });
+/**
+ * Runs one of scripts/ without blocking the event loop. A HAPI boot can outlast HAPI's keep-alive
+ * timeout (60 s): the sockets a server closes meanwhile must be seen closed, or the next request
+ * goes out on a dead one.
+ */
+export function runScript(script: 'hapi.sh' | 'postgres.sh', args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [path.join(repoRoot, 'scripts', script), ...args], { env, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`scripts/${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+    );
+  });
+}
+
+/** scripts/hapi.sh on the run's HAPI. */
+export function hapiControl(command: 'start' | 'stop'): Promise<void> {
+  return runScript('hapi.sh', [command]);
+}
+
+export type HapiStoreKind = 'h2' | 'postgres';
+
+/** The store the run's HAPI uses (globalSetup sets HAPI_STORE; postgres unless told otherwise). */
+export function runStore(): HapiStoreKind {
+  return process.env.HAPI_STORE === 'h2' ? 'h2' : 'postgres';
+}
+
+/** A PostgreSQL cluster of scripts/postgres.sh: its port and PG_DATA_DIR. */
+export interface PostgresCluster {
+  port: string;
+  dataDir: string;
+}
+
+export interface StartedHapi {
+  baseUrl: string;
+  pid: number;
+  /** Stops this HAPI, and the cluster too when this HAPI started it and nothing else uses it. */
+  stop(): Promise<void>;
+}
+
+function clusterEnv(cluster?: PostgresCluster): NodeJS.ProcessEnv {
+  return cluster ? { PG_PORT: cluster.port, PG_DATA_DIR: cluster.dataDir } : {};
 }
 
 /**
- * A HAPI of our build that a test starts, kills and restarts itself (its own port and data
- * directory), for crash tests that must not disturb the shared test HAPI.
+ * A HAPI of its own for a test, on either store, through scripts/hapi.sh. On postgres it uses the
+ * given cluster (else the run's, from PG_PORT / PG_DATA_DIR) with a database for `dataDir`, and
+ * starts the cluster when it is not running.
+ */
+export async function startHapi(options: {
+  store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster; env?: NodeJS.ProcessEnv;
+}): Promise<StartedHapi> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, ...clusterEnv(options.postgres), ...options.env,
+    HAPI_STORE: options.store, HAPI_PORT: options.port, HAPI_DATA_DIR: options.dataDir,
+  };
+  // A database URL from outside would put this HAPI on someone else's database.
+  delete env.HAPI_DB_URL;
+  await runScript('hapi.sh', ['start'], env);
+  return {
+    baseUrl: `http://127.0.0.1:${options.port}/fhir`,
+    pid: Number(readFileSync(path.join(options.dataDir, 'hapi.pid'), 'utf8').trim()),
+    stop: () => runScript('hapi.sh', ['stop'], env),
+  };
+}
+
+/** scripts/postgres.sh on a cluster (else the run's): start, stop (fast) or stop immediate (a crash). */
+export function postgresControl(command: 'start' | 'stop' | 'stop-immediate', cluster?: PostgresCluster): Promise<void> {
+  const args = command === 'stop-immediate' ? ['stop', 'immediate'] : [command];
+  return runScript('postgres.sh', args, { ...process.env, ...clusterEnv(cluster) });
+}
+
+/**
+ * A HAPI a crash test starts, kills, freezes and restarts itself (its own port and data
+ * directory, on either store), so the run's shared HAPI is never disturbed.
  */
 export class OwnHapi {
   readonly baseUrl: string;
-  private readonly env: NodeJS.ProcessEnv;
+  private started: StartedHapi | undefined;
 
-  constructor(readonly port: string, readonly dataDir: string, extraEnv: Record<string, string> = {}) {
-    this.baseUrl = `http://127.0.0.1:${port}/fhir`;
-    this.env = { ...process.env, ...extraEnv, HAPI_PORT: port, HAPI_DATA_DIR: dataDir };
+  constructor(private readonly options: { store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster }) {
+    this.baseUrl = `http://127.0.0.1:${options.port}/fhir`;
   }
 
-  /** Starts it (building nothing new) and waits until /fhir/metadata answers. */
-  start(): void {
-    execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), 'start'], { env: this.env, stdio: 'inherit' });
+  /** Starts it (or finds it running) and waits until /fhir/metadata answers, without blocking this process. */
+  async start(): Promise<void> {
+    this.started = await startHapi(this.options);
   }
 
-  /** Starts it without blocking this process (whose own servers must keep answering meanwhile). */
-  async startInBackground(): Promise<void> {
-    try {
-      await promisify(execFile)('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), 'start'], { env: this.env });
-    } catch (e) {
-      const { stdout, stderr } = e as { stdout?: string; stderr?: string };
-      throw new Error(`HAPI in ${this.dataDir} did not start: ${stdout ?? ''}${stderr ?? ''}`);
-    }
-  }
-
-  stop(): void {
-    execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), 'stop'], { env: this.env, stdio: 'inherit' });
+  async stop(): Promise<void> {
+    await this.started?.stop();
   }
 
   /** The server's pid, from the pid file scripts/hapi.sh writes. */
   pid(): number {
-    const pid = Number.parseInt(readFileSync(path.join(this.dataDir, 'hapi.pid'), 'utf8').trim(), 10);
-    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid for the HAPI in ${this.dataDir}`);
+    const pid = Number.parseInt(readFileSync(path.join(this.options.dataDir, 'hapi.pid'), 'utf8').trim(), 10);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid for the HAPI in ${this.options.dataDir}`);
     return pid;
   }
 
@@ -87,7 +143,7 @@ export class OwnHapi {
     process.kill(this.pid(), signal);
   }
 
-  /** Waits until the killed process is gone, so a restart does not find the old one. */
+  /** Waits until a killed process is gone, so a restart does not find the old one. */
   async waitGone(pid: number, timeoutMs = 30000): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (;;) {
