@@ -9,17 +9,17 @@ import { SYSTEMS } from '../../src/fhir/common.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { journeyPeople, storeSubmitter, submitterToken } from '../support/journeyDriver.js';
-import { freshNhsNumber, OwnHapi, uniqueId } from '../support/hapi.js';
+import { freshNhsNumber, OwnHapi, uniqueId, type HapiStoreKind } from '../support/hapi.js';
 import { TEST_AUDIENCE } from '../support/identity.js';
 
 /**
  * HAPI killed (SIGKILL) or frozen (SIGSTOP) while clients write through /api/v1, each request
  * with its own Idempotency-Key and retried with it as Retry-After says. Afterwards every write
  * the facade acknowledged is in HAPI exactly once and whole; meanwhile clients saw only 503 with
- * Retry-After. The HAPI is this file's own (port TEST_CRASH_HAPI_PORT, data in data/hapi-crash),
- * so the shared test HAPI is never touched.
+ * Retry-After. On H2 and on PostgreSQL, each a HAPI of this file's own (ports TEST_CRASH_HAPI_PORT
+ * and TEST_CRASH_PG_HAPI_PORT, data in data/hapi-crash-<store>), so the shared test HAPI is never touched.
  */
-const PORT = process.env.TEST_CRASH_HAPI_PORT ?? '8093';
+const PORTS = { h2: process.env.TEST_CRASH_HAPI_PORT ?? '8093', postgres: process.env.TEST_CRASH_PG_HAPI_PORT ?? '8095' };
 const CLIENTS = 10;
 const PER_CLIENT = 25;
 /** The facade's deadline for each HAPI call in this file (FHIR_TIMEOUT_MS). */
@@ -44,9 +44,13 @@ interface Burst {
   slowestRefusalMs: number;
 }
 
-const hapi = new OwnHapi({ store: 'h2', port: PORT, dataDir: path.join(repoRoot, 'data', 'hapi-crash') });
+const STORES: { store: HapiStoreKind; port: string }[] = [
+  { store: 'h2', port: PORTS.h2 },
+  { store: 'postgres', port: PORTS.postgres },
+];
 
-describe('HAPI crashes under idempotent writes through /api/v1', () => {
+describe.each(STORES)('HAPI on $store crashes under idempotent writes through /api/v1', ({ store: kind, port }) => {
+  const hapi = new OwnHapi({ store: kind, port, dataDir: path.join(repoRoot, 'data', `hapi-crash-${kind}`) });
   let store: HapiStore;
   let world: AuthWorld;
   let server: Server | undefined;
@@ -157,7 +161,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
       await hapi.start();
     });
     const t = await audit(b.acknowledged);
-    report('HAPI SIGKILL', b, t);
+    report(`HAPI on ${kind} SIGKILL`, b, t);
     expect(killedAt).toBeGreaterThan(0);
     expect(killedAt).toBeLessThan(CLIENTS * PER_CLIENT);
     expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
@@ -177,7 +181,7 @@ describe('HAPI crashes under idempotent writes through /api/v1', () => {
       }
     });
     const t = await audit(b.acknowledged);
-    report('HAPI SIGSTOP 15 s', b, t);
+    report(`HAPI on ${kind} SIGSTOP 15 s`, b, t);
     expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
     expect(b.others.get(503) ?? 0).toBeGreaterThan(0);
     expect(b.unexpected).toEqual([]);
