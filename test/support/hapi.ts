@@ -29,9 +29,15 @@ export function freshNhsNumber(): string {
     for (let i = 0; i < 9; i++) sum += Number(nine[i]) * (10 - i);
     const check = 11 - (sum % 11);
     if (check === 10) continue;
-    return `${nine}${check === 11 ? 0 : check}`;
+    const number = `${nine}${check === 11 ? 0 : check}`;
+    // The test range holds under a million numbers: never hand out one twice in a run.
+    if (issuedNhsNumbers.has(number)) continue;
+    issuedNhsNumbers.add(number);
+    return number;
   }
 }
+
+const issuedNhsNumbers = new Set<string>();
 
 /** True when this run controls the HAPI process (false when FHIR_BASE_URL was given from outside). */
 export function hapiIsOurs(): boolean {
