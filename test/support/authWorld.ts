@@ -9,6 +9,7 @@ import * as consent from '../../src/fhir/consent.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId, freshNhsNumber } from './hapi.js';
+import { freshSpoolDir } from './spool.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
 import type { DemoUser } from '../../src/devIdentity/provider.js';
 import path from 'node:path';
@@ -113,7 +114,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const auth = createAuth(store, {
     issuers: [identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'],
     jwksCooldownMs: options.jwksCooldownMs ?? 500, clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId],
-    timeoutMs: 10000, retryAfterSeconds: 5,
+    timeoutMs: 10000, retryAfterSeconds: 5, auditSpoolDir: freshSpoolDir(),
   });
   const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
 
@@ -137,7 +138,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   return {
     store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
     close: async () => {
-      await auth.audit.flush();
+      await auth.audit.close();
       await identity.stop();
     },
   };
@@ -149,8 +150,6 @@ export async function auditEventsFor(store: HapiStore, patientId: string): Promi
   return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
 }
 
-export function requestIdOf(event: AuditEvent): string | undefined {
-  return event.entity?.find((e) => e.type?.code === 'XrequestId')?.what?.identifier?.value;
-}
+export { requestIdOf } from '../../src/audit/auditEvent.js';
 
 export { ROLES };
