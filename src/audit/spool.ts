@@ -80,6 +80,8 @@ export class AuditSpool {
   private writing: Promise<void> | undefined;
   private readonly closing = new Set<Promise<unknown>>();
   private closed = false;
+  /** Group writes (each one write and one fdatasync) so far. */
+  groups = 0;
 
   private constructor(private readonly settings: SpoolSettings, lastNumber: number) {
     this.nextNumber = lastNumber + 1;
@@ -135,6 +137,7 @@ export class AuditSpool {
         const data = Buffer.from(group.map((w) => w.line).join(''));
         for (let offset = 0; offset < data.length;) offset += (await (segment.fd as FileHandle).write(data, offset)).bytesWritten;
         await (segment.fd as FileHandle).datasync();
+        this.groups++;
         segment.bytes += data.length;
         segment.unconfirmed += group.length;
         for (const w of group) w.resolve(segment);
