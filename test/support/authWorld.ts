@@ -38,6 +38,8 @@ export interface AuthWorld {
   identity: TestIdentity;
   auth: Auth;
   app: Express;
+  /** The audit log's spool directory. */
+  spoolDir: string;
   /** The patient each caller may see (own / on the team / registered / consented). */
   own: string;
   /** A patient nobody here may see. */
@@ -111,10 +113,11 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
     [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
   await identity.start();
 
+  const spoolDir = freshSpoolDir();
   const auth = createAuth(store, {
     issuers: [identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'],
     jwksCooldownMs: options.jwksCooldownMs ?? 500, clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId],
-    timeoutMs: 10000, retryAfterSeconds: 5, auditSpoolDir: freshSpoolDir(),
+    timeoutMs: 10000, retryAfterSeconds: 5, auditSpoolDir: spoolDir,
   });
   const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
 
@@ -136,7 +139,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const username = (role: Role): string => (role === 'budget-holder' || role === 'phr-app' ? `holder-${suffix}` : role === 'representative' ? `rep-${suffix}` : `${role}-${suffix}`);
 
   return {
-    store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
+    store, identity, auth, app, spoolDir, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
     close: async () => {
       await auth.audit.close();
       await identity.stop();
