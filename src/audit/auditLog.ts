@@ -9,6 +9,8 @@ import { AuditSpool, type Segment } from './spool.js';
 export interface AuditLogSettings {
   attempts: number;
   retryDelayMs: number;
+  /** How long events given up for now (repository unreachable) wait in the spool before they are sent again. */
+  redeliverDelayMs: number;
   /** Events gathered into one HAPI batch: one write per busy moment instead of one per request. */
   maxBatch: number;
   /** How long the first event waits for company when no write is under way. */
@@ -29,7 +31,7 @@ export interface AuditLogSettings {
 }
 
 const DEFAULTS: Omit<AuditLogSettings, 'spoolDir'> = {
-  attempts: 3, retryDelayMs: 250, maxBatch: 100, batchDelayMs: 50, writeTimeoutMs: 60000, segmentBytes: 4 * 1024 * 1024, segmentMaxAgeMs: 10000,
+  attempts: 3, retryDelayMs: 250, redeliverDelayMs: 30000, maxBatch: 100, batchDelayMs: 50, writeTimeoutMs: 60000, segmentBytes: 4 * 1024 * 1024, segmentMaxAgeMs: 10000,
 };
 
 /** An event recorded: `durable` once it is in the spool (the answer waits for it), `stored` with its id once in the audit repository. */
@@ -70,6 +72,9 @@ export class AuditLog {
   private readonly pending = new Set<Promise<unknown>>();
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Events the repository could not take: still in the spool, sent again after `redeliverDelayMs`. */
+  private kept: Queued[] = [];
+  private redeliverTimer: NodeJS.Timeout | undefined;
   /** Writes under way. */
   private writing = 0;
 
@@ -113,6 +118,8 @@ export class AuditLog {
 
   /** Flushes, then closes the spool: segments whose events are all stored are deleted, the lock released. */
   async close(): Promise<void> {
+    clearTimeout(this.redeliverTimer);
+    this.redeliverTimer = undefined;
     await this.flush();
     await this.spool.close();
   }
@@ -200,6 +207,16 @@ export class AuditLog {
     }
   }
 
+  private keep(q: Queued): void {
+    this.kept.push(q);
+    this.redeliverTimer ??= setTimeout(() => {
+      this.redeliverTimer = undefined;
+      for (const { event, segment } of this.kept.splice(0)) this.track(this.enqueue(event, segment));
+    }, this.settings.redeliverDelayMs);
+    // Waiting to send again must not keep a stopping process alive: the spool has the events.
+    this.redeliverTimer.unref();
+  }
+
   private stored(q: Queued, id: string | undefined): void {
     if (q.segment) this.spool.confirm(q.segment);
     q.done(id);
@@ -207,13 +224,14 @@ export class AuditLog {
 
   /**
    * Given up for now. An event the repository refused (4xx) is given up for good, since sending
-   * it again cannot help; one it could not take (unreachable, 5xx) stays in the spool, delivered
-   * by the next start.
+   * it again cannot help; one it could not take (unreachable, 5xx) stays in the spool, sent again
+   * later and, should the process end first, by the next start.
    */
   private lost(q: Queued, status: number | undefined, attempts: number): void {
     const refused = status !== undefined && status >= 400 && status < 500;
     if (refused && q.segment) this.spool.confirm(q.segment);
     q.done(undefined);
+    if (!refused && q.segment) this.keep(q);
     log().error('audit event not written', {
       auditEventId: q.event.id,
       requestId: requestIdOf(q.event),

@@ -1,10 +1,12 @@
 import request from 'supertest';
-import type { AuditEvent } from 'fhir/r4.js';
+import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { AuditLog, SPOOL_FAILED } from '../../src/audit/auditLog.js';
 import { requestIdOf, type AccessRecord } from '../../src/audit/auditEvent.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
+import type { StoreCallOptions } from '../../src/store/fhirStore.js';
+import { unavailable } from '../../src/outcome/errors.js';
 import { auditEventsFor, createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { testStore, uniqueId } from '../support/hapi.js';
+import { fhirBaseUrl, testStore, uniqueId } from '../support/hapi.js';
 import { freshSpoolDir, segmentFiles, spooledEvents } from '../support/spool.js';
 
 /**
@@ -16,6 +18,16 @@ import { freshSpoolDir, segmentFiles, spooledEvents } from '../support/spool.js'
 const access = (patientId: string, requestId: string): AccessRecord => ({
   resource: 'Patient', resourceId: patientId, interaction: 'read', patientId, outcome: 'success', requestId, time: new Date().toISOString(),
 });
+
+/** The real store, unreachable for its first call (a HAPI restarting), then itself again. */
+class DownFirstStore extends HapiStore {
+  calls = 0;
+
+  override async bulkWrite(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle> {
+    if (++this.calls === 1) throw unavailable('The FHIR store is unreachable', 5);
+    return super.bulkWrite(bundle, options);
+  }
+}
 
 describe('audit spool (real facade, real HAPI, real identity provider)', () => {
   let world: AuthWorld;
@@ -98,4 +110,24 @@ describe('audit spool (real facade, real HAPI, real identity provider)', () => {
     expect(events.map(requestIdOf).sort()).toEqual([...requestIds].sort());
     expect(segmentFiles(dir)).toEqual([]);
   }, 60000);
+
+  it('sends what the repository could not take again later, without a restart', async () => {
+    const dir = freshSpoolDir();
+    const person = uniqueId('spool-again');
+    const store = new DownFirstStore({ baseUrl: fhirBaseUrl(), timeoutMs: 15000, retryAfterSeconds: 5 });
+    await store.update({ resourceType: 'Patient', id: person, active: true });
+    const log = new AuditLog(store, { spoolDir: dir, attempts: 1, batchDelayMs: 10, redeliverDelayMs: 200 });
+    const recorded = log.record(access(person, uniqueId('req')));
+    await expect(recorded.stored).resolves.toBeUndefined();
+    let events: AuditEvent[] = [];
+    for (const deadline = Date.now() + 10000; events.length === 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 200));
+      const found = await store.search<AuditEvent>('AuditEvent', { entity: `Patient/${person}`, _count: 10 });
+      events = (found.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    }
+    expect(store.calls).toBe(2);
+    expect(events).toHaveLength(1);
+    await log.close();
+    expect(segmentFiles(dir)).toEqual([]);
+  }, 30000);
 });
