@@ -107,7 +107,9 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('sends full groups at once and gathers the rest while a write is under way', async () => {
     const store = new GroupRecordingStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
-    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), maxBatch: 100, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    // Events reach the writer as the spool's group commits finish: the first one may come alone, and
+    // waits here for company rather than going as a group of one.
+    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), maxBatch: 100, batchDelayMs: 1000, referenceBase: PUBLIC_BASE });
     const person = uniqueId('audit-groups');
     const written = Array.from({ length: 250 }, () => log.record(access(person, uniqueId('req'))).stored);
     await log.flush();
