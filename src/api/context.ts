@@ -41,7 +41,8 @@ function holdAnswer(req: Request, res: Response, context: RequestContext, retryA
     if (held || context.beforeAnswer.length === 0) return end(...args);
     held = true;
     const status = res.statusCode;
-    void Promise.all(context.beforeAnswer.map((hook) => hook())).then(
+    // async: a hook that throws withholds the answer like one that rejects.
+    void Promise.all(context.beforeAnswer.map(async (hook) => hook())).then(
       () => end(...args),
       (e: unknown) => {
         context.log.error('answer withheld: its audit could not be made durable', { status, error: e instanceof Error ? e.message : String(e) });
