@@ -9,7 +9,7 @@ import * as consent from '../../src/fhir/consent.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId, freshNhsNumber } from './hapi.js';
-import { freshSpoolDir } from './spool.js';
+import { freshSpoolDir, removeSpoolDir } from './spool.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
 import type { DemoUser } from '../../src/devIdentity/provider.js';
 import path from 'node:path';
@@ -142,6 +142,7 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
     store, identity, auth, app, spoolDir, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
     close: async () => {
       await auth.audit.close();
+      removeSpoolDir(spoolDir);
       await identity.stop();
     },
   };
