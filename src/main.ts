@@ -10,7 +10,8 @@ import { loadConformance, ConformanceLoadError } from './conformance/loader.js';
 import { AppError } from './outcome/errors.js';
 import { createApp } from './api/app.js';
 import type { Readiness } from './api/readiness.js';
-import { createAuth } from './auth/setup.js';
+import { createAuth, type Auth } from './auth/setup.js';
+import { SpoolLockedError } from './audit/spool.js';
 
 function fail(message: string): never {
   logger.error('start-up stopped', { reason: message });
@@ -65,16 +66,25 @@ async function main(): Promise<void> {
   const auditStore = config.auditFhirBaseUrl !== '' && config.auditFhirBaseUrl !== config.fhirBaseUrl
     ? new HapiStore({ baseUrl: config.auditFhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds })
     : undefined;
-  const auth = createAuth(store, {
-    issuers: config.oidcIssuers,
-    audience: config.oidcAudience,
-    algorithms: config.oidcAlgorithms,
-    jwksCooldownMs: config.oidcJwksCooldownMs,
-    clockToleranceSeconds: config.oidcClockToleranceSeconds,
-    phrAppClients: config.phrAppClients,
-    timeoutMs: config.fhirTimeoutMs,
-    retryAfterSeconds: config.retryAfterSeconds,
-  }, auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined);
+  let auth: Auth;
+  try {
+    auth = createAuth(store, {
+      issuers: config.oidcIssuers,
+      audience: config.oidcAudience,
+      algorithms: config.oidcAlgorithms,
+      jwksCooldownMs: config.oidcJwksCooldownMs,
+      clockToleranceSeconds: config.oidcClockToleranceSeconds,
+      phrAppClients: config.phrAppClients,
+      timeoutMs: config.fhirTimeoutMs,
+      retryAfterSeconds: config.retryAfterSeconds,
+      auditSpoolDir: config.auditSpoolDir,
+    }, auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined);
+  } catch (e) {
+    if (e instanceof SpoolLockedError) fail(e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) fail(`The audit spool ${config.auditSpoolDir} cannot be opened (${code})`);
+    throw e;
+  }
   const app = createApp({ store, ...(auditStore ? { auditStore } : {}), readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy, idempotencyLeaseMs: config.idempotencyLeaseMs });
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
@@ -87,9 +97,9 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string): void => {
     logger.info('shutting down', { signal });
-    // Audit events still in flight are written before the process ends.
-    // The publisher saves its cursors and hands back its leases; audit events in flight are written.
-    server.close(() => void Promise.allSettled([publisher?.stop(), auth.audit.flush()]).finally(() => process.exit(0)));
+    // The publisher saves its cursors and hands back its leases; audit events in flight are written
+    // and the spool released (what is not yet stored stays in it for the next start).
+    server.close(() => void Promise.allSettled([publisher?.stop(), auth.audit.close()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 10000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

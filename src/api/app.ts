@@ -1,4 +1,7 @@
 import express, { type Express } from 'express';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FhirStore } from '../store/fhirStore.js';
 import { AppError } from '../outcome/errors.js';
 import { requestContext } from './context.js';
@@ -39,13 +42,15 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requestContext);
+  app.use(requestContext({ retryAfterSeconds: deps.retryAfterSeconds }));
 
   app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds, deps.auditStore));
   // Deny by default: with no auth given, no issuer is trusted and every protected route answers 401.
   const auth = deps.auth ?? createAuth(deps.store, {
     issuers: [], audience: 'unconfigured', algorithms: ['RS256'], jwksCooldownMs: 30000, clockToleranceSeconds: 0,
     phrAppClients: [], timeoutMs: 5000, retryAfterSeconds: deps.retryAfterSeconds,
+    // A spool of its own, so an unconfigured app never takes the directory of a configured one.
+    auditSpoolDir: mkdtempSync(path.join(os.tmpdir(), 'phb-audit-spool-')),
   });
   const requirePermission = permissionGuard(auth);
   const routeDeps: RouteDeps = {

@@ -80,6 +80,11 @@ function entities(record: AccessRecord): AuditEventEntity[] {
   return list;
 }
 
+/** The request id an event carries (its XrequestId entity). */
+export function requestIdOf(event: AuditEvent): string | undefined {
+  return event.entity?.find((e) => e.type?.code === 'XrequestId')?.what?.identifier?.value;
+}
+
 export function toAuditEvent(record: AccessRecord): AuditEvent {
   return {
     resourceType: 'AuditEvent',

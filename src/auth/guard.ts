@@ -1,6 +1,6 @@
 import type { FhirResource } from 'fhir/r4.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { currentRequestId } from '../log/logger.js';
+import { beforeAnswer, currentRequestId } from '../log/logger.js';
 import { AppError, forbidden, notFound } from '../outcome/errors.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import type { AccessRecord } from '../audit/auditEvent.js';
@@ -70,8 +70,9 @@ function outcomeOf(status: number): AccessRecord['outcome'] {
 
 /**
  * `requirePermission('Consent', 'search', { patient })`: authenticates the bearer token, asks the
- * permission table, and audits the request whatever happens (refusals at once, the rest when the
- * response is finished, with its outcome).
+ * permission table, and audits the request whatever happens (a refusal with its reason, the rest
+ * with the outcome of the answer). The answer waits until its AuditEvent is durable (the request
+ * context's barrier, src/api/context.ts).
  */
 export function permissionGuard(auth: AuthDeps) {
   return function requirePermission(resource: string, interaction: Interaction, options: RouteAccessOptions = {}): RequestHandler {
@@ -102,10 +103,11 @@ export function permissionGuard(auth: AuthDeps) {
         }
       } catch (e) {
         const status = e instanceof AppError ? e.status : 500;
-        void auth.audit.record({
+        const { durable } = auth.audit.record({
           ...base, ...(caller ? { caller } : {}), ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
           outcome: outcomeOf(status), ...(e instanceof AppError ? { reason: e.message } : {}), time: new Date().toISOString(),
         });
+        beforeAnswer(() => durable);
         next(e);
         return;
       }
@@ -114,10 +116,13 @@ export function permissionGuard(auth: AuthDeps) {
         caller: allowedCaller,
         ...(patientId !== undefined ? { patientId } : {}),
         decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
-        audit: (p, outcome, reason) => void auth.audit.record({
-          ...base, caller: allowedCaller, patientId: p, ...(resourceId !== undefined ? { resourceId } : {}),
-          outcome, ...(reason ? { reason } : {}), time: new Date().toISOString(),
-        }),
+        audit: (p, outcome, reason) => {
+          const { durable } = auth.audit.record({
+            ...base, caller: allowedCaller, patientId: p, ...(resourceId !== undefined ? { resourceId } : {}),
+            outcome, ...(reason ? { reason } : {}), time: new Date().toISOString(),
+          });
+          beforeAnswer(() => durable);
+        },
         settleConsent: (resources) => {
           if (!deferred || deferred.settle(resources)) return;
           lateReason = NO_CONSENT.reason;
@@ -129,12 +134,11 @@ export function permissionGuard(auth: AuthDeps) {
           lateReason = 'The route did not settle the consent check';
         });
       }
-      res.on('finish', () => {
-        void auth.audit.record({
-          ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
-          outcome: outcomeOf(res.statusCode), ...(lateReason ? { reason: lateReason } : {}), time: new Date().toISOString(),
-        });
-      });
+      // Built when the answer is ready, so it records the answer's own status.
+      beforeAnswer(() => auth.audit.record({
+        ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
+        outcome: outcomeOf(res.statusCode), ...(lateReason ? { reason: lateReason } : {}), time: new Date().toISOString(),
+      }).durable);
       next();
     };
   };

@@ -14,6 +14,8 @@ export interface AuthSettings {
   phrAppClients: readonly string[];
   timeoutMs: number;
   retryAfterSeconds: number;
+  /** The audit log's local spool (one per live facade): see src/audit/spool.ts. */
+  auditSpoolDir: string;
 }
 
 export interface Auth extends AuthDeps {
@@ -46,6 +48,8 @@ export function createAuth(store: FhirStore, settings: AuthSettings, auditReposi
     }),
     callers: { phrAppClients: settings.phrAppClients },
     facts: new StoreAccessFacts(store),
-    audit: auditRepository ? new AuditLog(auditRepository.store, { referenceBase: auditRepository.referenceBase }) : new AuditLog(store),
+    audit: auditRepository
+      ? new AuditLog(auditRepository.store, { referenceBase: auditRepository.referenceBase, spoolDir: settings.auditSpoolDir })
+      : new AuditLog(store, { spoolDir: settings.auditSpoolDir }),
   };
 }

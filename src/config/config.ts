@@ -16,6 +16,8 @@ export interface Config {
   fhirBaseUrl: string;
   /** FHIR server that keeps the AuditEvents; empty = the clinical store (FHIR_BASE_URL). */
   auditFhirBaseUrl: string;
+  /** Directory of the local spool each AuditEvent is made durable in before its answer leaves. */
+  auditSpoolDir: string;
   fhirTimeoutMs: number;
   retryAfterSeconds: number;
   profilesDir: string;
@@ -51,6 +53,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   port: 'PORT',
   fhirBaseUrl: 'FHIR_BASE_URL',
   auditFhirBaseUrl: 'AUDIT_FHIR_BASE_URL',
+  auditSpoolDir: 'AUDIT_SPOOL_DIR',
   fhirTimeoutMs: 'FHIR_TIMEOUT_MS',
   retryAfterSeconds: 'RETRY_AFTER_SECONDS',
   profilesDir: 'PROFILES_DIR',
@@ -81,6 +84,7 @@ const schema: JSONSchemaType<Config> = {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     fhirBaseUrl: { type: 'string', format: 'uri', pattern: '^https?://' },
     auditFhirBaseUrl: { type: 'string', pattern: '^(https?://[^\\s]+)?$' },
+    auditSpoolDir: { type: 'string', minLength: 1 },
     fhirTimeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
     retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
     profilesDir: { type: 'string', minLength: 1 },
@@ -114,6 +118,7 @@ const DEFAULTS: Config = {
   port: 8080,
   fhirBaseUrl: 'http://127.0.0.1:8090/fhir',
   auditFhirBaseUrl: '',
+  auditSpoolDir: path.join(repoRoot, 'data', 'audit-spool'),
   fhirTimeoutMs: 10000,
   retryAfterSeconds: 5,
   profilesDir: path.join(repoRoot, 'profiles'),

@@ -19,6 +19,8 @@ export function setLogLevel(level: string): void {
 export interface RequestContext {
   requestId: string;
   log: winston.Logger;
+  /** Work the answer waits for (its AuditEvent made durable): the response ends only when all have settled. */
+  beforeAnswer: (() => Promise<void>)[];
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -34,4 +36,14 @@ export function log(): winston.Logger {
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+/**
+ * Holds the current request's answer until `hook` has resolved (a rejection turns the answer into
+ * a 503). Outside a request there is no answer to hold: a wiring bug.
+ */
+export function beforeAnswer(hook: () => Promise<void>): void {
+  const context = storage.getStore();
+  if (!context) throw new Error('beforeAnswer outside a request');
+  context.beforeAnswer.push(hook);
 }

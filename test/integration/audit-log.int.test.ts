@@ -9,6 +9,7 @@ import type { StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import { unavailable } from '../../src/outcome/errors.js';
 import { runScript, testStore, uniqueId } from '../support/hapi.js';
+import { freshSpoolDir } from '../support/spool.js';
 
 /**
  * The audit log against real servers: the shared test HAPI as the clinical store, and a second
@@ -67,8 +68,8 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     const known = uniqueId('audit-known');
     await clinical.update({ resourceType: 'Patient', id: known, active: true });
     const unknown = uniqueId('audit-unknown');
-    const log = new AuditLog(clinical, { batchDelayMs: 50 });
-    const written = [log.record(access(known, uniqueId('req'))), log.record(access(unknown, uniqueId('req'))), log.record(access(known, uniqueId('req')))];
+    const log = new AuditLog(clinical, { spoolDir: freshSpoolDir(), batchDelayMs: 50 });
+    const written = [log.record(access(known, uniqueId('req'))).stored, log.record(access(unknown, uniqueId('req'))).stored, log.record(access(known, uniqueId('req'))).stored];
     await log.flush();
     const ids = await Promise.all(written);
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
@@ -83,9 +84,9 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('writes into a separate audit repository with references made absolute under the public base, searchable there', async () => {
     const people = [uniqueId('audit-repo'), uniqueId('audit-repo')];
-    const log = new AuditLog(repository, { batchDelayMs: 50, referenceBase: PUBLIC_BASE });
+    const log = new AuditLog(repository, { spoolDir: freshSpoolDir(), batchDelayMs: 50, referenceBase: PUBLIC_BASE });
     const requestIds = people.map(() => uniqueId('req'));
-    const written = people.map((p, i) => log.record(access(p, requestIds[i] as string)));
+    const written = people.map((p, i) => log.record(access(p, requestIds[i] as string)).stored);
     await log.flush();
     const ids = await Promise.all(written);
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
@@ -105,9 +106,11 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('sends full groups at once and gathers the rest while a write is under way', async () => {
     const store = new GroupRecordingStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
-    const log = new AuditLog(store, { maxBatch: 100, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    // Events reach the writer as the spool's group commits finish: the first one may come alone, and
+    // waits here for company rather than going as a group of one.
+    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), maxBatch: 100, batchDelayMs: 1000, referenceBase: PUBLIC_BASE });
     const person = uniqueId('audit-groups');
-    const written = Array.from({ length: 250 }, () => log.record(access(person, uniqueId('req'))));
+    const written = Array.from({ length: 250 }, () => log.record(access(person, uniqueId('req'))).stored);
     await log.flush();
     expect(store.groups).toEqual([100, 100, 50]);
     const ids = await Promise.all(written);
@@ -118,9 +121,9 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('stores each event once when a group is written again after its answer was lost', async () => {
     const store = new LostFirstAnswerStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
-    const log = new AuditLog(store, { batchDelayMs: 10, retryDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), batchDelayMs: 10, retryDelayMs: 10, referenceBase: PUBLIC_BASE });
     const person = uniqueId('audit-again');
-    const written = Array.from({ length: 5 }, () => log.record(access(person, uniqueId('req'))));
+    const written = Array.from({ length: 5 }, () => log.record(access(person, uniqueId('req'))).stored);
     await log.flush();
     expect(store.calls).toBe(2);
     expect((await Promise.all(written)).every((id) => typeof id === 'string')).toBe(true);
@@ -130,8 +133,8 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('gives up on an unreachable repository after its attempts: the event is reported lost, never thrown', async () => {
     const nowhere = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1000, retryAfterSeconds: 5 });
-    const log = new AuditLog(nowhere, { attempts: 2, retryDelayMs: 10, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
-    const written = log.record(access(uniqueId('audit-lost'), uniqueId('req')));
+    const log = new AuditLog(nowhere, { spoolDir: freshSpoolDir(), attempts: 2, retryDelayMs: 10, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const written = log.record(access(uniqueId('audit-lost'), uniqueId('req'))).stored;
     await log.flush();
     await expect(written).resolves.toBeUndefined();
   }, 30000);

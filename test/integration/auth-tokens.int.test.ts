@@ -137,7 +137,7 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
 
   it('still audits a request about a patient id HAPI does not hold (as a logical reference)', async () => {
     const missing = `no-such-${Date.now()}`;
-    const id = await world.auth.audit.record({ resource: 'Patient', resourceId: missing, interaction: 'read', patientId: missing, outcome: 'denied', reason: 'test', requestId: 'probe-123456', time: new Date().toISOString() });
+    const id = await world.auth.audit.record({ resource: 'Patient', resourceId: missing, interaction: 'read', patientId: missing, outcome: 'denied', reason: 'test', requestId: 'probe-123456', time: new Date().toISOString() }).stored;
     expect(id).toBeDefined();
     const stored = await world.store.read<AuditEvent>('AuditEvent', id ?? '');
     expect(stored.entity?.[1]?.what).toEqual({ type: 'Patient', identifier: { system: 'https://phb.fhir.example.org/Id/unresolved-reference', value: missing } });

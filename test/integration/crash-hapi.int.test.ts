@@ -12,6 +12,7 @@ import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { journeyPeople, storeSubmitter, submitterToken } from '../support/journeyDriver.js';
 import { freshNhsNumber, OwnHapi, uniqueId, type HapiStoreKind } from '../support/hapi.js';
 import { TEST_AUDIENCE } from '../support/identity.js';
+import { freshSpoolDir } from '../support/spool.js';
 
 /**
  * HAPI killed (SIGKILL) or frozen (SIGSTOP) while clients write through /api/v1, each request
@@ -75,14 +76,14 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
     const facadeStore = hapi.store(TIMEOUT_MS);
     facadeAuth = createAuth(facadeStore, {
       issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256'], jwksCooldownMs: 500, clockToleranceSeconds: 30,
-      phrAppClients: [], timeoutMs: TIMEOUT_MS, retryAfterSeconds: 5,
+      phrAppClients: [], timeoutMs: TIMEOUT_MS, retryAfterSeconds: 5, auditSpoolDir: freshSpoolDir(),
     });
     server = createApp({ store: facadeStore, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: facadeAuth }).listen(0, '127.0.0.1');
   }, 600000);
 
   afterAll(async () => {
     if (server) await new Promise((r) => server?.close(r));
-    await facadeAuth?.audit.flush();
+    await facadeAuth?.audit.close();
     await world?.close();
     await hapi.stop();
   }, 180000);

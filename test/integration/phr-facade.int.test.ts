@@ -6,6 +6,7 @@ import { patientOf } from '../../src/auth/compartment.js';
 import { createAuth, type Auth } from '../../src/auth/setup.js';
 import type { SearchParams, StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
+import { freshSpoolDir } from '../support/spool.js';
 import { auditEventsFor, CLIENTS, createAuthWorld, requestIdOf, type AuthWorld } from '../support/authWorld.js';
 import { fhirBaseUrl, uniqueId } from '../support/hapi.js';
 import { TEST_AUDIENCE } from '../support/identity.js';
@@ -224,12 +225,13 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
       auth = createAuth(store, {
         issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'], jwksCooldownMs: 500,
         clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId], timeoutMs: 10000, retryAfterSeconds: 5,
+        auditSpoolDir: freshSpoolDir(),
       });
       app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
       // The Questionnaires' scoring rules are cached after the first summary (definitions, not personal data).
       expect((await summary()).status).toBe(200);
     });
-    afterAll(async () => auth.audit.flush());
+    afterAll(async () => auth.audit.close());
 
     it('answers from one HAPI search, and no Consent leaves', async () => {
       const res = await summary();

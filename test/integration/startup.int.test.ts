@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../src/config/config.js';
 import { fhirBaseUrl } from '../support/hapi.js';
+import { freshSpoolDir } from '../support/spool.js';
 
 const mainJs = path.join(repoRoot, 'dist', 'src', 'main.js');
 
@@ -69,8 +70,18 @@ describe('service start-up (built service as a real process)', () => {
     expect(run.output).toMatch(/Sign-off policy \S*policies\/atlantis\.json:\\n {2}\(document\): cannot be read \(ENOENT\)/);
   });
 
+  it('stops naming the audit spool directory when a live process holds it', async () => {
+    const dir = freshSpoolDir();
+    // This test process holds it, as another facade would.
+    await writeFile(path.join(dir, 'lock'), String(process.pid));
+    const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl(), AUDIT_SPOOL_DIR: dir });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`The audit spool ${dir} is in use by process ${process.pid}`);
+    expect(run.output).not.toContain('facade listening');
+  });
+
   it('loads the shipped profiles and logs JSON lines', async () => {
-    const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl() }, /conformance resources loaded/);
+    const run = await runService({ PORT: '0', FHIR_BASE_URL: fhirBaseUrl(), AUDIT_SPOOL_DIR: freshSpoolDir() }, /conformance resources loaded/);
     const lines = run.output.trim().split('\n').map((l) => JSON.parse(l) as { message: string; level: string });
     expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['sign-off policy loaded', 'facade listening', 'conformance resources loaded']));
   });

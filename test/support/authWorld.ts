@@ -9,6 +9,7 @@ import * as consent from '../../src/fhir/consent.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId, freshNhsNumber } from './hapi.js';
+import { freshSpoolDir, removeSpoolDir } from './spool.js';
 import { PASSWORD, TEST_AUDIENCE, TestIdentity } from './identity.js';
 import type { DemoUser } from '../../src/devIdentity/provider.js';
 import path from 'node:path';
@@ -37,6 +38,8 @@ export interface AuthWorld {
   identity: TestIdentity;
   auth: Auth;
   app: Express;
+  /** The audit log's spool directory. */
+  spoolDir: string;
   /** The patient each caller may see (own / on the team / registered / consented). */
   own: string;
   /** A patient nobody here may see. */
@@ -111,10 +114,11 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
     [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
   await identity.start();
 
+  const spoolDir = freshSpoolDir();
   const auth = createAuth(store, {
     issuers: [identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'],
     jwksCooldownMs: options.jwksCooldownMs ?? 500, clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId],
-    timeoutMs: 10000, retryAfterSeconds: 5,
+    timeoutMs: 10000, retryAfterSeconds: 5, auditSpoolDir: spoolDir,
   });
   const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
 
@@ -136,9 +140,10 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const username = (role: Role): string => (role === 'budget-holder' || role === 'phr-app' ? `holder-${suffix}` : role === 'representative' ? `rep-${suffix}` : `${role}-${suffix}`);
 
   return {
-    store, identity, auth, app, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
+    store, identity, auth, app, spoolDir, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
     close: async () => {
-      await auth.audit.flush();
+      await auth.audit.close();
+      removeSpoolDir(spoolDir);
       await identity.stop();
     },
   };
@@ -150,8 +155,6 @@ export async function auditEventsFor(store: HapiStore, patientId: string): Promi
   return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
 }
 
-export function requestIdOf(event: AuditEvent): string | undefined {
-  return event.entity?.find((e) => e.type?.code === 'XrequestId')?.what?.identifier?.value;
-}
+export { requestIdOf } from '../../src/audit/auditEvent.js';
 
 export { ROLES };

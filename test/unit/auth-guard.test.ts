@@ -62,15 +62,15 @@ function world(records: FhirResource[] | undefined, options: Partial<RouteAccess
     verify: async (token: string) => TOKENS[token] ?? Promise.reject(unauthorized('unknown test token', 'Bearer')),
   } as unknown as TokenVerifier;
   const audit = {
-    record: async (record: AccessRecord) => {
+    record: (record: AccessRecord) => {
       audited.push(record);
-      return undefined;
+      return { durable: Promise.resolve(), stored: Promise.resolve(undefined) };
     },
   } as unknown as AuditLog;
   const requirePermission = permissionGuard({ verifier, callers: { phrAppClients: ['phr'] }, facts, audit });
 
   const app = express();
-  app.use(requestContext);
+  app.use(requestContext({ retryAfterSeconds: 5 }));
   const route = async (req: Request, res: Response): Promise<void> => {
     asked.route += 1;
     if (records) accessOf(req).settleConsent(records);

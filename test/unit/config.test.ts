@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import path from 'node:path';
+import { ConfigError, loadConfig, repoRoot } from '../../src/config/config.js';
 
 describe('configuration from the environment', () => {
   it('has defaults that run on loopback against the local HAPI', () => {
@@ -35,6 +36,11 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).auditFhirBaseUrl).toBe('');
     expect(loadConfig({ AUDIT_FHIR_BASE_URL: 'http://audit:8080/fhir/' }).auditFhirBaseUrl).toBe('http://audit:8080/fhir');
     expect(() => loadConfig({ AUDIT_FHIR_BASE_URL: 'audit:8080' })).toThrow(/AUDIT_FHIR_BASE_URL="audit:8080": must match pattern/);
+  });
+
+  it('spools AuditEvents under data/ in the repository unless AUDIT_SPOOL_DIR names a directory', () => {
+    expect(loadConfig({}).auditSpoolDir).toBe(path.join(repoRoot, 'data', 'audit-spool'));
+    expect(loadConfig({ AUDIT_SPOOL_DIR: '/var/lib/phb/audit-spool' }).auditSpoolDir).toBe('/var/lib/phb/audit-spool');
   });
 });
 
