@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
@@ -21,7 +20,7 @@ import { deliveryStatus, type DestinationStatus } from '../../src/publish/status
 import type { ScenarioDomain } from '../support/scenarioDomain.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
 import { loadScenarios } from '../support/scenarios.js';
-import { testStore, uniqueId } from '../support/hapi.js';
+import { hapiControl, testStore, uniqueId } from '../support/hapi.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { DestinationProxy } from '../support/destinationProxy.js';
 
@@ -38,7 +37,7 @@ const DEST_ENV = { ...process.env, HAPI_PORT: DEST_PORT, HAPI_DATA_DIR: path.joi
 const HAPI_BOOT_MS = 300000;
 
 function destinationHapi(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: DEST_ENV, stdio: 'inherit' });
+  hapiControl(command, DEST_ENV);
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 400): Promise<T> {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import { repoRoot } from '../../src/config/config.js';
@@ -37,6 +38,30 @@ export function hapiIsOurs(): boolean {
   return !process.env.TEST_HAPI_EXTERNAL;
 }
 
-export function hapiControl(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: process.env, stdio: 'inherit' });
+/**
+ * Starts or stops a HAPI of ours through scripts/hapi.sh. `env` chooses which one (HAPI_PORT, HAPI_DATA_DIR, and
+ * HAPI_DB_URL for another database); by default the one globalSetup runs.
+ */
+export function hapiControl(command: 'start' | 'stop', env: NodeJS.ProcessEnv = process.env): void {
+  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env, stdio: 'inherit' });
+}
+
+/**
+ * Kills a HAPI of ours with SIGKILL, as a crash would (no shutdown hooks, nothing flushed), and waits until the
+ * process is gone. Its pid comes from <HAPI_DATA_DIR>/hapi.pid, written by scripts/hapi.sh; returns that pid.
+ */
+export async function killHapi(env: NodeJS.ProcessEnv & { HAPI_DATA_DIR: string }): Promise<number> {
+  const pid = Number(readFileSync(path.join(env.HAPI_DATA_DIR, 'hapi.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no HAPI pid in ${env.HAPI_DATA_DIR}/hapi.pid`);
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return pid;
+    }
+    if (Date.now() > deadline) throw new Error(`HAPI pid ${pid} still alive 30 s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
