@@ -28,6 +28,56 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
 /** Reads that can be repeated without effect. */
 const SAFE_ACTIONS = new Set(['read', 'search', 'history', 'capabilities', 'validate']);
 
+/** Writes that HAPI runs in one database transaction each (a batch: one per entry). */
+const WRITE_ACTIONS = new Set(['create', 'update', 'transaction', 'batch']);
+
+/**
+ * How often HAPI itself runs a write again in a fresh transaction after it lost a race on one of HAPI's unique
+ * indexes (X-Retry-On-Version-Conflict, docker/hapi registers the interceptor), and how often the adapter then
+ * sends it again itself, after a short jittered pause.
+ */
+const HAPI_RACE_RETRIES = 3;
+const ADAPTER_RACE_RETRIES = 3;
+const RACE_BACKOFF_MS = 40;
+
+/**
+ * HAPI's codes for a write that lost a race with a concurrent one on one of its unique indexes: the same new
+ * version (0823), the same new client id (0825), the same If-None-Exist (2745). HAPI rolled the attempt back.
+ */
+const RACE_CODES = /\bHAPI-(0823|0825|2745)\b/;
+
+function diagnosticsOf(data: unknown): string {
+  return isOperationOutcome(data) ? (data.issue ?? []).map((i) => i.diagnostics ?? '').join(' ') : '';
+}
+
+/**
+ * True when HAPI refused a write because it lost a race on one of HAPI's own unique indexes and rolled back the
+ * whole attempt, so nothing of it was written and sending it again is safe: a 409 naming one of RACE_CODES, or a
+ * 500 for a transaction that was "silently rolled back" (HAPI-2223: an inner insert into one of HAPI's own tables
+ * failed on its unique index). Never a stale If-Match (HAPI-0989) or any other refusal.
+ */
+function isLostIndexRace(e: unknown): boolean {
+  if (!isClientHttpError(e)) return false;
+  const { status, data } = e.response;
+  const text = diagnosticsOf(data);
+  if (status === 409) return RACE_CODES.test(text);
+  return status === 500 && /\bHAPI-2223\b/.test(text) && /rolled back/i.test(text);
+}
+
+/**
+ * HAPI's 500 when its database is out of reach or busy: no connection free within the pool's
+ * timeout (HAPI-0389 wrapping a failure to open a transaction), or a pooled connection that died
+ * (PostgreSQL stopped). Later it will likely work; whether a write that lost its connection
+ * mid-way was stored is not known, so it is retried with the same Idempotency-Key, never blindly.
+ */
+const DATABASE_UNAVAILABLE = /CannotCreateTransactionException|Unable to acquire JDBC Connection|Unable to rollback against JDBC Connection|JDBCConnectionException/;
+
+function isDatabaseUnavailable(status: number, data: unknown): boolean {
+  return status === 500 && DATABASE_UNAVAILABLE.test(diagnosticsOf(data));
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 // Errors from fetch come from Node's own realm, so `instanceof Error` can be false (e.g. in
 // jest's VM): look at their fields instead.
 function errorName(e: unknown): string {
@@ -168,6 +218,9 @@ export class HapiStore implements FhirStore {
    * Runs one HAPI exchange with a deadline and turns every failure into an AppError. A read
    * that fails at the connection (e.g. a pooled socket HAPI closed when it restarted) is tried
    * once more: it is safe to repeat, and otherwise the first request after a restart fails.
+   * A write not conditional on a version asks HAPI to retry the unique-index races it loses, and
+   * is sent again here (a few times, within its deadline) if HAPI still lost one: HAPI rolled it
+   * back, so it wrote nothing. A write with If-Match is never repeated: losing is a version conflict.
    */
   private async call<R = FhirResponse>(
     action: string,
@@ -179,21 +232,34 @@ export class HapiStore implements FhirStore {
     const started = Date.now();
     // The request being served, unless the caller names another: HAPI's logs join ours by it.
     const requestId = options.requestId ?? currentRequestId();
-    const allHeaders = { ...STORE_HEADERS, ...headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
+    const retriesRaces = WRITE_ACTIONS.has(action) && !conditionalOnVersion;
+    const allHeaders = {
+      ...STORE_HEADERS,
+      ...headers,
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+      ...(retriesRaces ? { 'x-retry-on-version-conflict': `retry; max-retries=${HAPI_RACE_RETRIES}` } : {}),
+    };
     const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
     const attempt = async (): Promise<R> =>
       (await exchange({ headers: allHeaders, signal: AbortSignal.timeout(timeoutMs) })) as unknown as R;
-    try {
-      return await attempt();
-    } catch (first) {
-      if (SAFE_ACTIONS.has(action) && isConnectionFailure(first)) {
-        try {
-          return await attempt();
-        } catch (second) {
-          throw this.translate(second, action, false, Date.now() - started, timeoutMs);
+    for (let racesLost = 0; ; racesLost++) {
+      try {
+        return await attempt();
+      } catch (first) {
+        if (retriesRaces && racesLost < ADAPTER_RACE_RETRIES && Date.now() - started < timeoutMs && isLostIndexRace(first)) {
+          log().info('fhir store write lost a race and was rolled back; sending it again', { action, racesLost: racesLost + 1 });
+          await pause(RACE_BACKOFF_MS * 2 ** racesLost * (0.5 + Math.random()));
+          continue;
         }
+        if (SAFE_ACTIONS.has(action) && isConnectionFailure(first)) {
+          try {
+            return await attempt();
+          } catch (second) {
+            throw this.translate(second, action, false, Date.now() - started, timeoutMs);
+          }
+        }
+        throw this.translate(first, action, conditionalOnVersion, Date.now() - started, timeoutMs);
       }
-      throw this.translate(first, action, conditionalOnVersion, Date.now() - started, timeoutMs);
     }
   }
 
@@ -208,6 +274,16 @@ export class HapiStore implements FhirStore {
     }
     const { status, data } = e.response;
     const outcome = isOperationOutcome(data) ? data : undefined;
+    // A race HAPI kept losing (with If-Match a 409 is a lost version race, below), or no database connection free:
+    // nothing was written, and later it will likely work.
+    if (isLostIndexRace(e) && (status >= 500 || !conditionalOnVersion)) {
+      log().warn('fhir store busy', { action, status, elapsedMs, race: true });
+      return unavailable('The FHIR store is busy with concurrent writes; nothing was written, try again', this.settings.retryAfterSeconds);
+    }
+    if (isDatabaseUnavailable(status, data)) {
+      log().warn('fhir store database unavailable', { action, status, elapsedMs });
+      return unavailable('The FHIR store cannot reach its database just now; try again', this.settings.retryAfterSeconds);
+    }
     if (status >= 500) {
       log().error('fhir store error', { action, status, elapsedMs });
       const upstreamUnavailable = status === 503 || status === 504;

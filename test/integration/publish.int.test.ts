@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
@@ -21,7 +20,7 @@ import { deliveryStatus, type DestinationStatus } from '../../src/publish/status
 import type { ScenarioDomain } from '../support/scenarioDomain.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
 import { loadScenarios } from '../support/scenarios.js';
-import { testStore, uniqueId } from '../support/hapi.js';
+import { hapiControl, testStore, uniqueId } from '../support/hapi.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
 import { DestinationProxy } from '../support/destinationProxy.js';
 
@@ -37,8 +36,8 @@ const DEST_HAPI = `http://127.0.0.1:${DEST_PORT}/fhir`;
 const DEST_ENV = { ...process.env, HAPI_PORT: DEST_PORT, HAPI_DATA_DIR: path.join(repoRoot, 'data', 'hapi-dest') };
 const HAPI_BOOT_MS = 300000;
 
-function destinationHapi(command: 'start' | 'stop'): void {
-  execFileSync('bash', [path.join(repoRoot, 'scripts', 'hapi.sh'), command], { env: DEST_ENV, stdio: 'inherit' });
+function destinationHapi(command: 'start' | 'stop'): Promise<void> {
+  return hapiControl(command, DEST_ENV);
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 400): Promise<T> {
@@ -133,7 +132,7 @@ describe('publishing to a PHR and a GP system (real destination HAPI, real OIDC)
   const newPublisher = (): Publisher => new Publisher({ store, destinations, intervalMs: 300, settleMs: 300 });
 
   beforeAll(async () => {
-    destinationHapi('start');
+    await destinationHapi('start');
     await proxy.start();
     idp = await startIdentityProvider({
       host: '127.0.0.1', port: 0, audience: proxy.baseUrl, users: [], keys: [await newSigningKey()], clientClaims: {},
@@ -165,7 +164,7 @@ describe('publishing to a PHR and a GP system (real destination HAPI, real OIDC)
     await world?.close();
     await idp?.close();
     await proxy.close();
-    if (!process.env.KEEP_DEST_HAPI) destinationHapi('stop');
+    if (!process.env.KEEP_DEST_HAPI) await destinationHapi('stop');
     process.stdout.write(`publish: ${JSON.stringify(timings)}\n`);
   }, 120000);
 
@@ -262,7 +261,7 @@ describe('publishing to a PHR and a GP system (real destination HAPI, real OIDC)
   }, 90000);
 
   it('survives the destination going down and a publisher restart: everything arrives exactly once and the lag drains to zero', async () => {
-    destinationHapi('stop');
+    await destinationHapi('stop');
     const downAt = Date.now();
     // Changes while the destination is down: a second consenting person and another edit.
     const second = await writeScenario('ch-laptop-gcse', phrId);
@@ -280,7 +279,7 @@ describe('publishing to a PHR and a GP system (real destination HAPI, real OIDC)
     publisher.start();
     const lagBeforeRestart = (await status())?.lagMs ?? 0;
 
-    destinationHapi('start');
+    await destinationHapi('start');
     const upAt = Date.now();
     timings.destinationDownMs = upAt - downAt;
     await waitFor('everything at the destination', async () => (await arrivedOnce(second.expected)) && (await arrivedOnce(laptop.expected)), 120000);

@@ -59,9 +59,33 @@ export function runScript(script: 'hapi.sh' | 'postgres.sh', args: string[], env
   });
 }
 
-/** scripts/hapi.sh on the run's HAPI. */
-export function hapiControl(command: 'start' | 'stop'): Promise<void> {
-  return runScript('hapi.sh', [command]);
+/**
+ * Starts or stops a HAPI of ours through scripts/hapi.sh. `env` chooses which one (HAPI_PORT,
+ * HAPI_DATA_DIR, HAPI_STORE); by default the one globalSetup runs.
+ */
+export function hapiControl(command: 'start' | 'stop', env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return runScript('hapi.sh', [command], env);
+}
+
+/**
+ * Kills a HAPI of ours with SIGKILL, as a crash would (no shutdown hooks, nothing flushed), and
+ * waits until the process is gone. Its pid comes from <HAPI_DATA_DIR>/hapi.pid, written by
+ * scripts/hapi.sh; returns that pid.
+ */
+export async function killHapi(env: NodeJS.ProcessEnv & { HAPI_DATA_DIR: string }): Promise<number> {
+  const pid = Number(readFileSync(path.join(env.HAPI_DATA_DIR, 'hapi.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no HAPI pid in ${env.HAPI_DATA_DIR}/hapi.pid`);
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return pid;
+    }
+    if (Date.now() > deadline) throw new Error(`HAPI pid ${pid} still alive 30 s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export type HapiStoreKind = 'h2' | 'postgres';
@@ -144,23 +168,14 @@ export class OwnHapi {
     return pid;
   }
 
-  /** Sends a signal to our server only (SIGKILL to crash it, SIGSTOP / SIGCONT to freeze it). */
-  signal(signal: NodeJS.Signals): void {
+  /** Freezes or thaws our server only (SIGSTOP / SIGCONT). */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
     process.kill(this.pid(), signal);
   }
 
-  /** Waits until a killed process is gone, so a restart does not find the old one. */
-  async waitGone(pid: number, timeoutMs = 30000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
-      if (Date.now() > until) throw new Error(`HAPI pid ${pid} still alive after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** Crashes it (SIGKILL) and waits until the process is gone, so a restart does not find the old one. */
+  async kill(): Promise<void> {
+    await killHapi({ HAPI_DATA_DIR: this.options.dataDir });
   }
 
   store(timeoutMs = 10000): HapiStore {
