@@ -27,6 +27,23 @@ export interface KeyHold {
 
 export type Admission = { kind: 'execute'; hold: KeyHold } | { kind: 'replay' };
 
+/** What the answers say when the key is busy, or was used for something else. */
+export interface KeyWords {
+  busy: string;
+  reused: string;
+}
+
+/** The answers' words for a client's Idempotency-Key. */
+export function clientKeyWords(label: string): KeyWords {
+  return {
+    busy: `A request with Idempotency-Key "${label}" is still being processed: retry after a few seconds to get its result`,
+    reused: `Idempotency-Key "${label}" was already used for a different request: send a new key for a new request`,
+  };
+}
+
+/** Every holder of a lock asks the same: the lock is about who goes first, not what they send. */
+const LOCK_FINGERPRINT = 'lock';
+
 export interface AdmissionSettings {
   /** How long an in-progress record keeps other requests out before one may take the key over. */
   leaseMs: number;
@@ -81,19 +98,19 @@ export class IdempotencyKeys {
   constructor(private readonly store: FhirStore, readonly settings: AdmissionSettings) {}
 
   /** Takes the key for this request, or says why it must not execute. Bounded: a key fought over too long answers 409. */
-  async admit(key: string, label: string, fingerprint: string): Promise<Admission> {
+  async admit(key: string, words: KeyWords, fingerprint: string): Promise<Admission> {
     // One attempt id for this request: if the store stops answering, it may still write this
     // attempt's record after we gave up, and a retry must then know the attempt is gone.
     const attempt = randomUUID();
     try {
-      return await this.take({ key, fingerprint, state: 'in-progress', attempt }, label);
+      return await this.take({ key, fingerprint, state: 'in-progress', attempt }, words);
     } catch (e) {
       if (isUnreachable(e)) this.abandon(attempt);
       throw e;
     }
   }
 
-  private async take(mine: keyRecord.KeyRecord, label: string): Promise<Admission> {
+  private async take(mine: keyRecord.KeyRecord, words: KeyWords): Promise<Admission> {
     for (let round = 0; round < 4; round++) {
       let found: Basic | undefined;
       try {
@@ -115,9 +132,9 @@ export class IdempotencyKeys {
       );
       if (verdict === 'replay') return { kind: 'replay' };
       if (verdict === 'different-request') {
-        throw new AppError(422, { code: 'business-rule', diagnostics: `Idempotency-Key "${label}" was already used for a different request: send a new key for a new request` });
+        throw new AppError(422, { code: 'business-rule', diagnostics: words.reused });
       }
-      if (verdict === 'in-progress') throw this.inProgress(label);
+      if (verdict === 'in-progress') throw this.inProgress(words);
       try {
         const taken = await this.store.update({ ...keyRecord.toFhir({ ...mine, id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
         this.abandoned.delete(existing.attempt);
@@ -128,7 +145,18 @@ export class IdempotencyKeys {
         if (!isStoreConflict(e)) throw e;
       }
     }
-    throw this.inProgress(label);
+    throw this.inProgress(words);
+  }
+
+  /**
+   * A lock on `key` (e.g. one person) for one write at a time: the holder's transaction frees it
+   * (`releaseEntry`), conditional on the version it holds, and a crashed holder's lock frees
+   * itself after the lease. Others meanwhile get 409 with Retry-After and `words.busy`.
+   */
+  async lock(key: string, words: Pick<KeyWords, 'busy'>): Promise<KeyHold> {
+    const admission = await this.admit(key, { ...words, reused: words.busy }, LOCK_FINGERPRINT);
+    if (admission.kind !== 'execute') throw new AppError(500, { code: 'exception', diagnostics: 'A lock record was completed' });
+    return admission.hold;
   }
 
   /** The transaction entry that marks the key completed, only if this request still holds it. */
@@ -140,18 +168,27 @@ export class IdempotencyKeys {
     };
   }
 
+  /** The transaction entry that frees a lock as the write lands, only if this request still holds it. */
+  releaseEntry(hold: KeyHold): BundleEntry {
+    const { id, version } = hold.record;
+    return {
+      resource: keyRecord.toFhir({ ...hold.record, state: 'released' }),
+      request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
+    };
+  }
+
   /**
    * After a failed write, the error to answer with. A lost race for the key itself (another
    * request took it over) is "in progress". When the store could not be reached the write may
    * still land: the key stays held (a retry here may take it over at once, elsewhere after the
    * lease). Any other failure wrote nothing, so the key is freed for a corrected request.
    */
-  async afterFailure(hold: KeyHold, e: unknown, label: string): Promise<unknown> {
+  async afterFailure(hold: KeyHold, e: unknown, words: Pick<KeyWords, 'busy'>): Promise<unknown> {
     if (isUnreachable(e)) {
       this.abandon(hold.record.attempt);
       return e;
     }
-    if (isStoreConflict(e) && !(await this.stillHeld(hold))) return this.inProgress(label);
+    if (isStoreConflict(e) && !(await this.stillHeld(hold))) return this.inProgress(words);
     await this.release(hold);
     return e;
   }
@@ -176,10 +213,8 @@ export class IdempotencyKeys {
     }
   }
 
-  private inProgress(label: string): AppError {
-    return new AppError(409, {
-      code: 'conflict', diagnostics: `A request with Idempotency-Key "${label}" is still being processed: retry after a few seconds to get its result`,
-    }, { retryAfterSeconds: this.settings.retryAfterSeconds });
+  private inProgress(words: Pick<KeyWords, 'busy'>): AppError {
+    return new AppError(409, { code: 'conflict', diagnostics: words.busy }, { retryAfterSeconds: this.settings.retryAfterSeconds });
   }
 
   private async find(key: string): Promise<Basic | undefined> {

@@ -66,11 +66,15 @@ function isLostIndexRace(e: unknown): boolean {
 
 /**
  * HAPI's 500 when its database is out of reach or busy: no connection free within the pool's
- * timeout (HAPI-0389 wrapping a failure to open a transaction), or a pooled connection that died
- * (PostgreSQL stopped). Later it will likely work; whether a write that lost its connection
+ * timeout (HAPI-0389 wrapping a failure to open a transaction), a pooled connection that died, or
+ * a statement cut off as PostgreSQL stopped. Later it will likely work; whether a write that lost its connection
  * mid-way was stored is not known, so it is retried with the same Idempotency-Key, never blindly.
  */
-const DATABASE_UNAVAILABLE = /CannotCreateTransactionException|Unable to acquire JDBC Connection|Unable to rollback against JDBC Connection|JDBCConnectionException/;
+const DATABASE_UNAVAILABLE = new RegExp([
+  'CannotCreateTransactionException', 'Unable to acquire JDBC Connection', 'Unable to rollback against JDBC Connection', 'JDBCConnectionException',
+  // PostgreSQL's words when it goes away under a statement (a shutdown, a lost socket).
+  'terminating connection due to administrator command', 'An I/O error occurred while sending to the backend', 'This connection has been closed',
+].join('|'));
 
 function isDatabaseUnavailable(status: number, data: unknown): boolean {
   return status === 500 && DATABASE_UNAVAILABLE.test(diagnosticsOf(data));

@@ -12,7 +12,7 @@ import { readParameters, type ReadParameter } from '../../fhir/parameters.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import { idempotencyKey, keyHeader, requestFingerprint } from '../idempotency.js';
+import { clientKeyWords, idempotencyKey, keyHeader, requestFingerprint } from '../idempotency.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
 
 /**
@@ -105,7 +105,8 @@ async function sendRequests(
   const { additional, requestorId } = options;
   const clientKey = additional ? `${additional.system}|${additional.value}` : rawKey ?? '';
   const key = rawKey !== undefined ? idempotencyKey(caller, `${OPERATION} ${questionnaireId}`, rawKey) : undefined;
-  const admission = key ? await deps.idempotency.admit(key.identifier.value ?? '', rawKey ?? '', requestFingerprint(req.body, undefined)) : undefined;
+  const words = clientKeyWords(rawKey ?? '');
+  const admission = key ? await deps.idempotency.admit(key.identifier.value ?? '', words, requestFingerprint(req.body, undefined)) : undefined;
   if (key && admission?.kind === 'replay') {
     const earlier = await store.readIfExists<Provenance>('Provenance', key.provenanceId);
     const requests = (earlier?.target ?? []).filter((t) => t.reference?.startsWith('ServiceRequest/')).map((t) => ({ reference: t.reference?.replace(/\/_history\/.*$/, '') }));
@@ -130,7 +131,7 @@ async function sendRequests(
     try {
       result = await store.transaction({ ...named, entry: [...(named.entry ?? []), deps.idempotency.completionEntry(admission.hold)] });
     } catch (e) {
-      throw await deps.idempotency.afterFailure(admission.hold, e, rawKey ?? '');
+      throw await deps.idempotency.afterFailure(admission.hold, e, words);
     }
   } else {
     result = await store.transaction(withProvenance(transaction, caller, 'CREATE'));

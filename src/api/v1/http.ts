@@ -9,7 +9,7 @@ import { DomainError } from '../../domain/errors.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
-import { idempotencyKey, keyHeader, requestFingerprint, type IdempotencyKey } from '../idempotency.js';
+import { clientKeyWords, idempotencyKey, keyHeader, requestFingerprint, type IdempotencyKey } from '../idempotency.js';
 import { etagVersion } from '../fhir/http.js';
 import { exampleId } from '../fhir/served.js';
 import { checkResponse, validateBody } from './validation.js';
@@ -173,7 +173,8 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   ctx.key = key;
   // Checked before any replay: a retry is the same request, so a malformed one is refused as such.
   const body = validateBody<never>(route.request, req.body);
-  const admission = await deps.idempotency.admit(key.identifier.value ?? '', rawKey, requestFingerprint(req.body, ctx.ifMatch));
+  const words = clientKeyWords(rawKey);
+  const admission = await deps.idempotency.admit(key.identifier.value ?? '', words, requestFingerprint(req.body, ctx.ifMatch));
   if (admission.kind === 'replay') {
     await replay(route, ctx, res, key);
     return;
@@ -185,7 +186,7 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
     primary = write.primary;
     committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, deps.idempotency.completionEntry(admission.hold));
   } catch (e) {
-    throw asProblem(await deps.idempotency.afterFailure(admission.hold, e, rawKey), req.body);
+    throw asProblem(await deps.idempotency.afterFailure(admission.hold, e, words), req.body);
   }
   const target = committed.refs[primary];
   if (!target) throw new AppError(500, { code: 'exception', diagnostics: 'The write has no primary entry' });
