@@ -74,6 +74,16 @@ describe('docker-compose.yml', () => {
     for (const n of names) expect(Object.keys(compose.volumes)).toContain(n);
   });
 
+  it('keeps the facade\'s audit spool on a named volume where the image\'s user can write', () => {
+    const spool = service('facade').environment?.AUDIT_SPOOL_DIR;
+    expect(spool).toBe('/var/lib/phb/audit-spool');
+    expect(service('facade').volumes).toContain(`facade-audit-spool:${spool ?? ''}`);
+    expect(Object.keys(compose.volumes)).toContain('facade-audit-spool');
+    const dockerfile = read('docker/Dockerfile');
+    expect(dockerfile).toContain(`ENV AUDIT_SPOOL_DIR=${spool ?? ''}`);
+    expect(dockerfile).toMatch(/chown -R node:node \/var\/lib\/phb/);
+  });
+
   it('runs the HAPI release docker/hapi/pom.xml builds against', () => {
     expect(hapiVersion).toMatch(/^\d+\.\d+\.\d+$/);
     const from = /^FROM hapiproject\/hapi:v(\d+\.\d+\.\d+)-(\d+)$/m.exec(read('docker/hapi-image/Dockerfile'));
