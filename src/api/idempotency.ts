@@ -161,21 +161,15 @@ export class IdempotencyKeys {
 
   /** The transaction entry that marks the key completed, only if this request still holds it. */
   completionEntry(hold: KeyHold): BundleEntry {
-    const { id, version } = hold.record;
-    return {
-      resource: keyRecord.toFhir({ ...hold.record, state: 'completed' }),
-      request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
-    };
+    return stateEntry(hold, 'completed');
   }
+
 
   /** The transaction entry that frees a lock as the write lands, only if this request still holds it. */
   releaseEntry(hold: KeyHold): BundleEntry {
-    const { id, version } = hold.record;
-    return {
-      resource: keyRecord.toFhir({ ...hold.record, state: 'released' }),
-      request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
-    };
+    return stateEntry(hold, 'released');
   }
+
 
   /**
    * After a failed write, the error to answer with. A lost race for the key itself (another
@@ -221,6 +215,12 @@ export class IdempotencyKeys {
     const bundle = await this.store.search<Basic>('Basic', { identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`, _count: 2 });
     return bundle.entry?.[0]?.resource;
   }
+}
+
+/** A transaction entry moving the key's record to `state`, conditional on the version this request holds. */
+function stateEntry(hold: KeyHold, state: keyRecord.KeyState): BundleEntry {
+  const { id, version } = hold.record;
+  return { resource: keyRecord.toFhir({ ...hold.record, state }), request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` } };
 }
 
 /** The store did not answer (or failed): what it did with the call is unknown. */

@@ -67,14 +67,20 @@ export function hapiControl(command: 'start' | 'stop', env: NodeJS.ProcessEnv = 
   return runScript('hapi.sh', [command], env);
 }
 
+/** The pid of the HAPI running on `dataDir`, from the pid file scripts/hapi.sh writes. */
+export function hapiPid(dataDir: string): number {
+  const pid = Number(readFileSync(path.join(dataDir, 'hapi.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no HAPI pid in ${dataDir}/hapi.pid`);
+  return pid;
+}
+
 /**
  * Kills a HAPI of ours with SIGKILL, as a crash would (no shutdown hooks, nothing flushed), and
  * waits until the process is gone. Its pid comes from <HAPI_DATA_DIR>/hapi.pid, written by
  * scripts/hapi.sh; returns that pid.
  */
 export async function killHapi(env: NodeJS.ProcessEnv & { HAPI_DATA_DIR: string }): Promise<number> {
-  const pid = Number(readFileSync(path.join(env.HAPI_DATA_DIR, 'hapi.pid'), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no HAPI pid in ${env.HAPI_DATA_DIR}/hapi.pid`);
+  const pid = hapiPid(env.HAPI_DATA_DIR);
   process.kill(pid, 'SIGKILL');
   const deadline = Date.now() + 30000;
   for (;;) {
@@ -129,7 +135,7 @@ export async function startHapi(options: {
   await runScript('hapi.sh', ['start'], env);
   return {
     baseUrl: `http://127.0.0.1:${options.port}/fhir`,
-    pid: Number(readFileSync(path.join(options.dataDir, 'hapi.pid'), 'utf8').trim()),
+    pid: hapiPid(options.dataDir),
     stop: () => runScript('hapi.sh', ['stop'], env),
   };
 }
@@ -161,16 +167,9 @@ export class OwnHapi {
     await this.started?.stop();
   }
 
-  /** The server's pid, from the pid file scripts/hapi.sh writes. */
-  pid(): number {
-    const pid = Number.parseInt(readFileSync(path.join(this.options.dataDir, 'hapi.pid'), 'utf8').trim(), 10);
-    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid for the HAPI in ${this.options.dataDir}`);
-    return pid;
-  }
-
   /** Freezes or thaws our server only (SIGSTOP / SIGCONT). */
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
-    process.kill(this.pid(), signal);
+    process.kill(hapiPid(this.options.dataDir), signal);
   }
 
   /** Crashes it (SIGKILL) and waits until the process is gone, so a restart does not find the old one. */
