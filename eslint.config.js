@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'docker/', 'data/', '.m2/', 'coverage/'] },
@@ -18,4 +19,6 @@ export default tseslint.config(
     files: ['**/*.js', 'scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  // Layout is Prettier's (npm run format); rules that would fight it are off.
+  prettier,
 );

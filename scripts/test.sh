@@ -11,6 +11,7 @@ started=$(date +%s)
 bash scripts/ensure-deps.sh
 bash scripts/hapi.sh build
 npx --no-install eslint .
+npx --no-install prettier --check .
 npx --no-install tsc -p tsconfig.json --noEmit
 npm run --silent build
 npm run --silent jest -- "$@"

@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   let destinations: ReturnType<typeof loadDestinations> = [];
   if (config.publishDestinationsFile !== '') {
     try {
-      destinations = loadDestinations(config.publishDestinationsFile, { secret: (name) => secretFromEnvironment(name), production: config.nodeEnv === 'production' });
+      destinations = loadDestinations(config.publishDestinationsFile, {
+        secret: (name) => secretFromEnvironment(name),
+        production: config.nodeEnv === 'production',
+      });
     } catch (e) {
       if (e instanceof DestinationsError) fail(e.message);
       throw e;
@@ -60,39 +63,67 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const store = new HapiStore({ baseUrl: config.fhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
+  const store = new HapiStore({
+    baseUrl: config.fhirBaseUrl,
+    timeoutMs: config.fhirTimeoutMs,
+    retryAfterSeconds: config.retryAfterSeconds,
+  });
   const readiness: Readiness = { conformanceLoaded: false };
   // A separate audit repository, when configured, keeps the audit trail's writes off the clinical store.
-  const auditStore = config.auditFhirBaseUrl !== '' && config.auditFhirBaseUrl !== config.fhirBaseUrl
-    ? new HapiStore({ baseUrl: config.auditFhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds })
-    : undefined;
+  const auditStore =
+    config.auditFhirBaseUrl !== '' && config.auditFhirBaseUrl !== config.fhirBaseUrl
+      ? new HapiStore({
+          baseUrl: config.auditFhirBaseUrl,
+          timeoutMs: config.fhirTimeoutMs,
+          retryAfterSeconds: config.retryAfterSeconds,
+        })
+      : undefined;
   let auth: Auth;
   try {
-    auth = createAuth(store, {
-      issuers: config.oidcIssuers,
-      audience: config.oidcAudience,
-      algorithms: config.oidcAlgorithms,
-      jwksCooldownMs: config.oidcJwksCooldownMs,
-      clockToleranceSeconds: config.oidcClockToleranceSeconds,
-      phrAppClients: config.phrAppClients,
-      timeoutMs: config.fhirTimeoutMs,
-      retryAfterSeconds: config.retryAfterSeconds,
-      auditSpoolDir: config.auditSpoolDir,
-    }, auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined);
+    auth = createAuth(
+      store,
+      {
+        issuers: config.oidcIssuers,
+        audience: config.oidcAudience,
+        algorithms: config.oidcAlgorithms,
+        jwksCooldownMs: config.oidcJwksCooldownMs,
+        clockToleranceSeconds: config.oidcClockToleranceSeconds,
+        phrAppClients: config.phrAppClients,
+        timeoutMs: config.fhirTimeoutMs,
+        retryAfterSeconds: config.retryAfterSeconds,
+        auditSpoolDir: config.auditSpoolDir,
+      },
+      auditStore ? { store: auditStore, referenceBase: config.oidcAudience.replace(/\/+$/, '') } : undefined,
+    );
   } catch (e) {
     if (e instanceof SpoolLockedError) fail(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code) fail(`The audit spool ${config.auditSpoolDir} cannot be opened (${code})`);
     throw e;
   }
-  const app = createApp({ store, ...(auditStore ? { auditStore } : {}), readiness, retryAfterSeconds: config.retryAfterSeconds, auth, policy, idempotencyLeaseMs: config.idempotencyLeaseMs });
+  const app = createApp({
+    store,
+    ...(auditStore ? { auditStore } : {}),
+    readiness,
+    retryAfterSeconds: config.retryAfterSeconds,
+    auth,
+    policy,
+    idempotencyLeaseMs: config.idempotencyLeaseMs,
+  });
   const server: Server = app.listen(config.port, config.host, () => {
-    logger.info('facade listening', { host: config.host, port: config.port, fhirBaseUrl: config.fhirBaseUrl, oidcIssuers: config.oidcIssuers });
+    logger.info('facade listening', {
+      host: config.host,
+      port: config.port,
+      fhirBaseUrl: config.fhirBaseUrl,
+      oidcIssuers: config.oidcIssuers,
+    });
   });
   server.on('error', (e) => fail(`Cannot listen on ${config.host}:${config.port} (${e.message})`));
 
   // The publisher runs only when destinations are configured; it waits out HAPI by itself.
-  const publisher = destinations.length ? new Publisher({ store, destinations, intervalMs: config.publishIntervalMs }) : undefined;
+  const publisher = destinations.length
+    ? new Publisher({ store, destinations, intervalMs: config.publishIntervalMs })
+    : undefined;
   publisher?.start();
 
   const shutdown = (signal: string): void => {

@@ -9,6 +9,9 @@ export default async function globalTeardown() {
   execFileSync('bash', [path.join(root, 'scripts', 'hapi.sh'), 'stop'], { env: process.env, stdio: 'inherit' });
   // The cluster this run started goes down with it, unless a HAPI kept on purpose still uses it.
   if (process.env.TEST_PG_STARTED) {
-    execFileSync('bash', [path.join(root, 'scripts', 'postgres.sh'), 'stop-if-idle'], { env: process.env, stdio: 'inherit' });
+    execFileSync('bash', [path.join(root, 'scripts', 'postgres.sh'), 'stop-if-idle'], {
+      env: process.env,
+      stdio: 'inherit',
+    });
   }
 }

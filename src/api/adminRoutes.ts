@@ -16,7 +16,8 @@ const DESTINATION = /^[a-z0-9][a-z0-9-]{0,39}$/;
 function destinationParam(req: Request): string | undefined {
   const value = (req.query as Record<string, unknown>).destination;
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !DESTINATION.test(value)) throw badRequest('destination must be a destination id', '/destination');
+  if (typeof value !== 'string' || !DESTINATION.test(value))
+    throw badRequest('destination must be a destination id', '/destination');
   return value;
 }
 
@@ -58,7 +59,9 @@ export const ADMIN_ROUTES: readonly ProtectedRoute[] = [
     handle: async (store, req, res) => {
       const destination = destinationParam(req);
       const status = statusParam(req);
-      res.json(await listDeadLetters(store, { ...(destination ? { destination } : {}), ...(status ? { status } : {}) }));
+      res.json(
+        await listDeadLetters(store, { ...(destination ? { destination } : {}), ...(status ? { status } : {}) }),
+      );
     },
   },
   {

@@ -46,16 +46,27 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds, deps.auditStore));
   // Deny by default: with no auth given, no issuer is trusted and every protected route answers 401.
-  const auth = deps.auth ?? createAuth(deps.store, {
-    issuers: [], audience: 'unconfigured', algorithms: ['RS256'], jwksCooldownMs: 30000, clockToleranceSeconds: 0,
-    phrAppClients: [], timeoutMs: 5000, retryAfterSeconds: deps.retryAfterSeconds,
-    // A spool of its own, so an unconfigured app never takes the directory of a configured one.
-    auditSpoolDir: mkdtempSync(path.join(os.tmpdir(), 'phb-audit-spool-')),
-  });
+  const auth =
+    deps.auth ??
+    createAuth(deps.store, {
+      issuers: [],
+      audience: 'unconfigured',
+      algorithms: ['RS256'],
+      jwksCooldownMs: 30000,
+      clockToleranceSeconds: 0,
+      phrAppClients: [],
+      timeoutMs: 5000,
+      retryAfterSeconds: deps.retryAfterSeconds,
+      // A spool of its own, so an unconfigured app never takes the directory of a configured one.
+      auditSpoolDir: mkdtempSync(path.join(os.tmpdir(), 'phb-audit-spool-')),
+    });
   const requirePermission = permissionGuard(auth);
   const routeDeps: RouteDeps = {
     policy: deps.policy ?? loadPolicy('city-and-hackney'),
-    idempotency: new IdempotencyKeys(deps.store, { leaseMs: deps.idempotencyLeaseMs ?? 30000, retryAfterSeconds: deps.retryAfterSeconds }),
+    idempotency: new IdempotencyKeys(deps.store, {
+      leaseMs: deps.idempotencyLeaseMs ?? 30000,
+      retryAfterSeconds: deps.retryAfterSeconds,
+    }),
   };
   app.use(smartRouter(auth.issuers));
 
@@ -65,7 +76,12 @@ export function createApp(deps: AppDeps): Express {
   fhir.use(metadataRouter(auth.issuers));
   mountProtected(fhir, 'fhir', requirePermission, deps.store, routeDeps);
   fhir.use((req, _res, next) => {
-    next(new AppError(404, { code: 'not-supported', diagnostics: `${req.method} ${req.baseUrl}${req.path} is not supported by this server` }));
+    next(
+      new AppError(404, {
+        code: 'not-supported',
+        diagnostics: `${req.method} ${req.baseUrl}${req.path} is not supported by this server`,
+      }),
+    );
   });
   fhir.use(fhirErrorHandler);
   app.use('/fhir', fhir);
@@ -78,7 +94,9 @@ export function createApp(deps: AppDeps): Express {
   });
   mountProtected(api, 'api', requirePermission, deps.store, routeDeps);
   api.use((req, _res, next) => {
-    next(new AppError(404, { code: 'not-found', diagnostics: `${req.method} ${req.baseUrl}${req.path} does not exist` }));
+    next(
+      new AppError(404, { code: 'not-found', diagnostics: `${req.method} ${req.baseUrl}${req.path} does not exist` }),
+    );
   });
   api.use(problemErrorHandler);
   app.use('/api', api);
@@ -91,7 +109,13 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /** Each protected route behind the guard that asks the permission table for its row. */
-function mountProtected(router: express.Router, face: 'fhir' | 'api', requirePermission: RequirePermission, store: FhirStore, routeDeps: RouteDeps): void {
+function mountProtected(
+  router: express.Router,
+  face: 'fhir' | 'api',
+  requirePermission: RequirePermission,
+  store: FhirStore,
+  routeDeps: RouteDeps,
+): void {
   for (const route of PROTECTED_ROUTES.filter((r) => r.face === face)) {
     const { resolvePatient } = route;
     router[route.method](

@@ -45,7 +45,10 @@ function holdAnswer(req: Request, res: Response, context: RequestContext, retryA
     void Promise.all(context.beforeAnswer.map(async (hook) => hook())).then(
       () => end(...args),
       (e: unknown) => {
-        context.log.error('answer withheld: its audit could not be made durable', { status, error: e instanceof Error ? e.message : String(e) });
+        context.log.error('answer withheld: its audit could not be made durable', {
+          status,
+          error: e instanceof Error ? e.message : String(e),
+        });
         // Headers already sent (a streamed answer): cutting the connection is all that is left.
         if (res.headersSent) {
           res.destroy();
@@ -54,7 +57,12 @@ function holdAnswer(req: Request, res: Response, context: RequestContext, retryA
         for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
         const refused = unavailable('The audit trail cannot be written just now; try again later', retryAfterSeconds);
         runWithContext(context, () => {
-          (req.originalUrl.startsWith('/fhir') ? fhirErrorHandler : problemErrorHandler)(refused, req, res, () => undefined);
+          (req.originalUrl.startsWith('/fhir') ? fhirErrorHandler : problemErrorHandler)(
+            refused,
+            req,
+            res,
+            () => undefined,
+          );
         });
       },
     );

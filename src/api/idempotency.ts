@@ -64,7 +64,10 @@ export interface IdempotencyKey {
 }
 
 export function idempotencyKey(caller: Caller, scope: string, key: string): IdempotencyKey {
-  const digest = createHash('sha256').update(`${caller.issuer}\n${caller.subject}\n${scope}\n${key}`).digest('hex').slice(0, 48);
+  const digest = createHash('sha256')
+    .update(`${caller.issuer}\n${caller.subject}\n${scope}\n${key}`)
+    .digest('hex')
+    .slice(0, 48);
   return { provenanceId: `idem-${digest}`, identifier: { system: IDEMPOTENCY_SYSTEM, value: digest } };
 }
 
@@ -74,14 +77,18 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export function keyHeader(value: string | undefined, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
   if (value === undefined || !KEY_PATTERN.test(value)) {
-    throw badRequest('Send an Idempotency-Key header (1 to 255 visible characters), the same on every retry of this request');
+    throw badRequest(
+      'Send an Idempotency-Key header (1 to 255 visible characters), the same on every retry of this request',
+    );
   }
   return value;
 }
 
 /** A request's fingerprint: the same body (and version precondition) gives the same one. */
 export function requestFingerprint(body: unknown, ifMatch: string | undefined): string {
-  return createHash('sha256').update(canonicalJson({ body, ifMatch: ifMatch ?? null })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ body, ifMatch: ifMatch ?? null }))
+    .digest('hex');
 }
 
 /** Attempts remembered as stopped: enough for every request a busy minute can leave undecided. */
@@ -95,7 +102,10 @@ export class IdempotencyKeys {
    */
   private readonly abandoned = new Set<string>();
 
-  constructor(private readonly store: FhirStore, readonly settings: AdmissionSettings) {}
+  constructor(
+    private readonly store: FhirStore,
+    readonly settings: AdmissionSettings,
+  ) {}
 
   /** Takes the key for this request, or says why it must not execute. Bounded: a key fought over too long answers 409. */
   async admit(key: string, words: KeyWords, fingerprint: string): Promise<Admission> {
@@ -114,7 +124,9 @@ export class IdempotencyKeys {
     for (let round = 0; round < 4; round++) {
       let found: Basic | undefined;
       try {
-        const created = await this.store.create(keyRecord.toFhir(mine), { ifNoneExist: keyRecord.recordQuery(mine.key) });
+        const created = await this.store.create(keyRecord.toFhir(mine), {
+          ifNoneExist: keyRecord.recordQuery(mine.key),
+        });
         if (created.created) return { kind: 'execute', hold: held(created.resource, created.versionId) };
         found = created.resource;
       } catch (e) {
@@ -124,11 +136,19 @@ export class IdempotencyKeys {
         if (!found) continue;
       }
       const existing = keyRecord.fromFhir(found);
-      if (!existing?.id || existing.version === undefined) throw new AppError(500, { code: 'exception', diagnostics: 'The Idempotency-Key record is unreadable' });
+      if (!existing?.id || existing.version === undefined)
+        throw new AppError(500, { code: 'exception', diagnostics: 'The Idempotency-Key record is unreadable' });
       const holderGone = existing.attempt !== mine.attempt && this.abandoned.has(existing.attempt);
       const verdict = judgeKey(
-        { state: existing.state, fingerprint: existing.fingerprint, sinceMs: Date.parse(existing.since ?? '') || 0, holderGone },
-        mine.fingerprint, Date.now(), this.settings.leaseMs,
+        {
+          state: existing.state,
+          fingerprint: existing.fingerprint,
+          sinceMs: Date.parse(existing.since ?? '') || 0,
+          holderGone,
+        },
+        mine.fingerprint,
+        Date.now(),
+        this.settings.leaseMs,
       );
       if (verdict === 'replay') return { kind: 'replay' };
       if (verdict === 'different-request') {
@@ -136,7 +156,10 @@ export class IdempotencyKeys {
       }
       if (verdict === 'in-progress') throw this.inProgress(words);
       try {
-        const taken = await this.store.update({ ...keyRecord.toFhir({ ...mine, id: existing.id }), id: existing.id }, { ifMatchVersion: existing.version });
+        const taken = await this.store.update(
+          { ...keyRecord.toFhir({ ...mine, id: existing.id }), id: existing.id },
+          { ifMatchVersion: existing.version },
+        );
         this.abandoned.delete(existing.attempt);
         log().info('idempotency key taken over', { from: existing.state, holderGone });
         return { kind: 'execute', hold: held(taken.resource, taken.versionId) };
@@ -155,7 +178,8 @@ export class IdempotencyKeys {
    */
   async lock(key: string, words: Pick<KeyWords, 'busy'>): Promise<KeyHold> {
     const admission = await this.admit(key, { ...words, reused: words.busy }, LOCK_FINGERPRINT);
-    if (admission.kind !== 'execute') throw new AppError(500, { code: 'exception', diagnostics: 'A lock record was completed' });
+    if (admission.kind !== 'execute')
+      throw new AppError(500, { code: 'exception', diagnostics: 'A lock record was completed' });
     return admission.hold;
   }
 
@@ -164,12 +188,10 @@ export class IdempotencyKeys {
     return stateEntry(hold, 'completed');
   }
 
-
   /** The transaction entry that frees a lock as the write lands, only if this request still holds it. */
   releaseEntry(hold: KeyHold): BundleEntry {
     return stateEntry(hold, 'released');
   }
-
 
   /**
    * After a failed write, the error to answer with. A lost race for the key itself (another
@@ -201,18 +223,28 @@ export class IdempotencyKeys {
   private async release(hold: KeyHold): Promise<void> {
     const { id, version } = hold.record;
     try {
-      await this.store.update({ ...keyRecord.toFhir({ ...hold.record, state: 'released' }), id }, { ifMatchVersion: version });
+      await this.store.update(
+        { ...keyRecord.toFhir({ ...hold.record, state: 'released' }), id },
+        { ifMatchVersion: version },
+      );
     } catch (e) {
       log().warn('idempotency key not released', { status: e instanceof AppError ? e.status : undefined });
     }
   }
 
   private inProgress(words: Pick<KeyWords, 'busy'>): AppError {
-    return new AppError(409, { code: 'conflict', diagnostics: words.busy }, { retryAfterSeconds: this.settings.retryAfterSeconds });
+    return new AppError(
+      409,
+      { code: 'conflict', diagnostics: words.busy },
+      { retryAfterSeconds: this.settings.retryAfterSeconds },
+    );
   }
 
   private async find(key: string): Promise<Basic | undefined> {
-    const bundle = await this.store.search<Basic>('Basic', { identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`, _count: 2 });
+    const bundle = await this.store.search<Basic>('Basic', {
+      identifier: `${keyRecord.IDEMPOTENCY_RECORD_SYSTEM}|${key}`,
+      _count: 2,
+    });
     return bundle.entry?.[0]?.resource;
   }
 }
@@ -220,7 +252,10 @@ export class IdempotencyKeys {
 /** A transaction entry moving the key's record to `state`, conditional on the version this request holds. */
 function stateEntry(hold: KeyHold, state: keyRecord.KeyState): BundleEntry {
   const { id, version } = hold.record;
-  return { resource: keyRecord.toFhir({ ...hold.record, state }), request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` } };
+  return {
+    resource: keyRecord.toFhir({ ...hold.record, state }),
+    request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
+  };
 }
 
 /** The store did not answer (or failed): what it did with the call is unknown. */
@@ -230,6 +265,10 @@ function isUnreachable(e: unknown): boolean {
 
 function held(resource: Basic, versionId: string): KeyHold {
   const record = keyRecord.fromFhir(resource);
-  if (!record?.id) throw new AppError(502, { code: 'exception', diagnostics: 'The FHIR store answered the Idempotency-Key record without an id' });
+  if (!record?.id)
+    throw new AppError(502, {
+      code: 'exception',
+      diagnostics: 'The FHIR store answered the Idempotency-Key record without an id',
+    });
   return { record: { ...record, id: record.id, version: versionId || record.version || '' } };
 }

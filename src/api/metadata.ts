@@ -4,7 +4,13 @@ import type { IssuerRegistry } from '../auth/issuers.js';
 import { capabilitySecurity } from '../auth/smart.js';
 import { PROTECTED_ROUTES } from './protectedRoutes.js';
 
-const INTERACTION_CODE = { read: 'read', search: 'search-type', create: 'create', update: 'update', delete: 'delete' } as const;
+const INTERACTION_CODE = {
+  read: 'read',
+  search: 'search-type',
+  create: 'create',
+  update: 'update',
+  delete: 'delete',
+} as const;
 
 /**
  * The CapabilityStatement for /fhir, built from the protected route table so it lists exactly
@@ -23,7 +29,10 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
     byType.set(type, entry);
     // An operation is listed as an operation, not as the interaction whose permission it needs.
     if (route.operation) {
-      entry.operation = [...(entry.operation ?? []), { name: route.operation.name, definition: route.operation.definition }];
+      entry.operation = [
+        ...(entry.operation ?? []),
+        { name: route.operation.name, definition: route.operation.definition },
+      ];
       continue;
     }
     const code = INTERACTION_CODE[route.interaction];
@@ -53,10 +62,22 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
     implementation: { description: 'Personal health budget FHIR facade', url: baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    rest: [{
-      mode: 'server', ...(security ? { security } : {}), resource,
-      ...(systemInteractions.size ? { interaction: [...systemInteractions].map((code) => ({ code, documentation: 'A secondary care EHR sends a person\'s goals (and its care plan) as a transaction or document Bundle' })) } : {}),
-    }],
+    rest: [
+      {
+        mode: 'server',
+        ...(security ? { security } : {}),
+        resource,
+        ...(systemInteractions.size
+          ? {
+              interaction: [...systemInteractions].map((code) => ({
+                code,
+                documentation:
+                  "A secondary care EHR sends a person's goals (and its care plan) as a transaction or document Bundle",
+              })),
+            }
+          : {}),
+      },
+    ],
   };
 }
 

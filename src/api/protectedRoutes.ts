@@ -66,7 +66,6 @@ export interface RouteDeps {
   idempotency: IdempotencyKeys;
 }
 
-
 function queryValue(req: Request, name: string): unknown {
   return (req.query as Record<string, unknown>)[name];
 }
@@ -111,7 +110,11 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
         resourceType: 'Bundle',
         type: 'searchset',
         total: found.length,
-        entry: found.map((resource) => ({ fullUrl: `${base}/Consent/${resource.id ?? ''}`, resource, search: { mode: 'match' } })),
+        entry: found.map((resource) => ({
+          fullUrl: `${base}/Consent/${resource.id ?? ''}`,
+          resource,
+          search: { mode: 'match' },
+        })),
       };
       res.type('application/fhir+json').json(bundle);
     },

@@ -19,7 +19,12 @@ async function reachable(store: FhirStore): Promise<'reachable' | 'unreachable'>
   }
 }
 
-export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterSeconds: number, auditStore?: FhirStore): Router {
+export function healthRouter(
+  store: FhirStore,
+  readiness: Readiness,
+  retryAfterSeconds: number,
+  auditStore?: FhirStore,
+): Router {
   const router = Router();
 
   router.get('/health', (_req, res) => {
@@ -27,7 +32,10 @@ export function healthRouter(store: FhirStore, readiness: Readiness, retryAfterS
   });
 
   router.get('/ready', async (_req, res) => {
-    const [fhirStore, auditRepository] = await Promise.all([reachable(store), auditStore ? reachable(auditStore) : undefined]);
+    const [fhirStore, auditRepository] = await Promise.all([
+      reachable(store),
+      auditStore ? reachable(auditStore) : undefined,
+    ]);
     const ready = fhirStore === 'reachable' && auditRepository !== 'unreachable' && readiness.conformanceLoaded;
     if (!ready) res.setHeader('Retry-After', String(retryAfterSeconds));
     res.status(ready ? 200 : 503).json({

@@ -10,9 +10,12 @@ function asAppError(err: unknown): AppError {
   const status = (err as { status?: unknown } | null)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const type = (err as { type?: unknown }).type;
-    const diagnostics = type === 'entity.parse.failed' ? 'The request body is not valid JSON'
-      : type === 'entity.too.large' ? 'The request body is too large'
-      : 'The request body could not be read';
+    const diagnostics =
+      type === 'entity.parse.failed'
+        ? 'The request body is not valid JSON'
+        : type === 'entity.too.large'
+          ? 'The request body is too large'
+          : 'The request body could not be read';
     return new AppError(status, { code: type === 'entity.too.large' ? 'too-long' : 'structure', diagnostics });
   }
   return new AppError(500, { code: 'exception', diagnostics: 'An unexpected error occurred' });
@@ -62,13 +65,20 @@ export function problemErrorHandler(err: unknown, req: Request, res: Response, _
   logError(err, app, status);
   setRetryAfter(res, app);
   const [first] = app.issues;
-  res.status(status).type('application/problem+json').json({
-    type: `urn:phb-facade:problem:${first?.code ?? 'exception'}`,
-    title: first?.code ?? 'exception',
-    status,
-    detail: app.message,
-    instance: req.originalUrl.split('?')[0],
-    requestId: currentRequestId(),
-    errors: app.issues.map((i) => ({ code: i.code, detail: i.diagnostics, ...(i.location ? { pointer: i.location } : {}) })),
-  });
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: `urn:phb-facade:problem:${first?.code ?? 'exception'}`,
+      title: first?.code ?? 'exception',
+      status,
+      detail: app.message,
+      instance: req.originalUrl.split('?')[0],
+      requestId: currentRequestId(),
+      errors: app.issues.map((i) => ({
+        code: i.code,
+        detail: i.diagnostics,
+        ...(i.location ? { pointer: i.location } : {}),
+      })),
+    });
 }

@@ -27,8 +27,20 @@ export const UNRESOLVED_SYSTEM = SYSTEMS.identifier('unresolved-reference');
 export const CALLER_ROLE_SYSTEM = SYSTEMS.codeSystem('caller-role');
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 
-const ACTION: Record<Interaction, AuditEvent['action']> = { create: 'C', read: 'R', update: 'U', delete: 'D', search: 'E' };
-const SUBTYPE: Record<Interaction, string> = { create: 'create', read: 'read', update: 'update', delete: 'delete', search: 'search-type' };
+const ACTION: Record<Interaction, AuditEvent['action']> = {
+  create: 'C',
+  read: 'R',
+  update: 'U',
+  delete: 'D',
+  search: 'E',
+};
+const SUBTYPE: Record<Interaction, string> = {
+  create: 'create',
+  read: 'read',
+  update: 'update',
+  delete: 'delete',
+  search: 'search-type',
+};
 /** 0 success, 4 minor failure (refused), 8 serious failure. */
 const OUTCOME: Record<AccessRecord['outcome'], AuditEvent['outcome']> = { success: '0', denied: '4', failed: '8' };
 
@@ -88,7 +100,11 @@ export function requestIdOf(event: AuditEvent): string | undefined {
 export function toAuditEvent(record: AccessRecord): AuditEvent {
   return {
     resourceType: 'AuditEvent',
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    type: {
+      system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+      code: 'rest',
+      display: 'RESTful Operation',
+    },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: SUBTYPE[record.interaction] }],
     action: ACTION[record.interaction],
     recorded: record.time,
@@ -98,7 +114,13 @@ export function toAuditEvent(record: AccessRecord): AuditEvent {
     source: {
       site: 'phb-facade',
       observer: { display: 'phb-facade' },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
     },
     entity: entities(record),
   };
@@ -123,7 +145,9 @@ function mapReferences(event: AuditEvent, change: (ref: Reference) => Reference)
 export function withLogicalReferences(event: AuditEvent): AuditEvent {
   return mapReferences(event, (ref) => {
     const match = LITERAL.exec(ref.reference ?? '');
-    return match ? { type: match[1] as string, identifier: { system: UNRESOLVED_SYSTEM, value: match[2] as string } } : ref;
+    return match
+      ? { type: match[1] as string, identifier: { system: UNRESOLVED_SYSTEM, value: match[2] as string } }
+      : ref;
   });
 }
 
@@ -132,5 +156,9 @@ export function withLogicalReferences(event: AuditEvent): AuditEvent {
  * repository that is not the store holding the records.
  */
 export function withReferenceBase(event: AuditEvent, base: string): AuditEvent {
-  return mapReferences(event, (ref) => (ref.reference !== undefined && LITERAL.test(ref.reference) ? { ...ref, reference: `${base}/${ref.reference}` } : ref));
+  return mapReferences(event, (ref) =>
+    ref.reference !== undefined && LITERAL.test(ref.reference)
+      ? { ...ref, reference: `${base}/${ref.reference}` }
+      : ref,
+  );
 }

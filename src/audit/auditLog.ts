@@ -3,7 +3,13 @@ import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { log } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
-import { requestIdOf, toAuditEvent, withLogicalReferences, withReferenceBase, type AccessRecord } from './auditEvent.js';
+import {
+  requestIdOf,
+  toAuditEvent,
+  withLogicalReferences,
+  withReferenceBase,
+  type AccessRecord,
+} from './auditEvent.js';
 import { AuditSpool, type Segment } from './spool.js';
 
 export interface AuditLogSettings {
@@ -31,7 +37,14 @@ export interface AuditLogSettings {
 }
 
 const DEFAULTS: Omit<AuditLogSettings, 'spoolDir'> = {
-  attempts: 3, retryDelayMs: 250, redeliverDelayMs: 30000, maxBatch: 100, batchDelayMs: 50, writeTimeoutMs: 60000, segmentBytes: 4 * 1024 * 1024, segmentMaxAgeMs: 10000,
+  attempts: 3,
+  retryDelayMs: 250,
+  redeliverDelayMs: 30000,
+  maxBatch: 100,
+  batchDelayMs: 50,
+  writeTimeoutMs: 60000,
+  segmentBytes: 4 * 1024 * 1024,
+  segmentMaxAgeMs: 10000,
 };
 
 /** An event recorded: `durable` once it is in the spool (the answer waits for it), `stored` with its id once in the audit repository. */
@@ -81,13 +94,24 @@ export class AuditLog {
   private readonly spool: AuditSpool;
 
   /** Takes the spool directory (a SpoolLockedError when another live process has it) and delivers what it holds. */
-  constructor(private readonly store: FhirStore, settings: Partial<AuditLogSettings> & Pick<AuditLogSettings, 'spoolDir'>) {
+  constructor(
+    private readonly store: FhirStore,
+    settings: Partial<AuditLogSettings> & Pick<AuditLogSettings, 'spoolDir'>,
+  ) {
     this.settings = { ...DEFAULTS, ...settings };
-    const { spool, leftovers } = AuditSpool.open({ dir: this.settings.spoolDir, segmentBytes: this.settings.segmentBytes, segmentMaxAgeMs: this.settings.segmentMaxAgeMs });
+    const { spool, leftovers } = AuditSpool.open({
+      dir: this.settings.spoolDir,
+      segmentBytes: this.settings.segmentBytes,
+      segmentMaxAgeMs: this.settings.segmentMaxAgeMs,
+    });
     this.spool = spool;
     for (const { segment, events } of leftovers) for (const event of events) this.track(this.enqueue(event, segment));
     if (leftovers.length) {
-      log().info('audit spool leftovers being delivered', { dir: this.settings.spoolDir, segments: leftovers.length, events: leftovers.reduce((n, l) => n + l.events.length, 0) });
+      log().info('audit spool leftovers being delivered', {
+        dir: this.settings.spoolDir,
+        segments: leftovers.length,
+        events: leftovers.reduce((n, l) => n + l.events.length, 0),
+      });
     }
   }
 
@@ -156,10 +180,12 @@ export class AuditLog {
 
   private write(group: Queued[]): void {
     this.writing++;
-    this.track(this.writeBatch(group).finally(() => {
-      this.writing--;
-      this.drain();
-    }));
+    this.track(
+      this.writeBatch(group).finally(() => {
+        this.writing--;
+        this.drain();
+      }),
+    );
   }
 
   private async writeBatch(batch: Queued[]): Promise<void> {
@@ -168,11 +194,17 @@ export class AuditLog {
     for (let attempt = 1; unwritten.length > 0; attempt++) {
       let response: Bundle;
       try {
-        response = await this.store.bulkWrite({
-          resourceType: 'Bundle',
-          type: atomic ? 'transaction' : 'batch',
-          entry: unwritten.map(({ event }) => ({ resource: event, request: { method: 'PUT', url: `AuditEvent/${event.id ?? ''}` } })),
-        }, { timeoutMs: this.settings.writeTimeoutMs });
+        response = await this.store.bulkWrite(
+          {
+            resourceType: 'Bundle',
+            type: atomic ? 'transaction' : 'batch',
+            entry: unwritten.map(({ event }) => ({
+              resource: event,
+              request: { method: 'PUT', url: `AuditEvent/${event.id ?? ''}` },
+            })),
+          },
+          { timeoutMs: this.settings.writeTimeoutMs },
+        );
       } catch (e) {
         // A refused transaction names no culprit: write the group again as a batch to learn which.
         if (atomic && e instanceof AppError && e.status >= 400 && e.status < 500) {
@@ -195,12 +227,12 @@ export class AuditLog {
         const status = Number.parseInt(answer?.status ?? '', 10);
         if (status >= 200 && status < 300) this.stored(q, answer?.location?.split('/')[1]);
         // A reference to something HAPI does not hold is refused: record it as a logical reference instead.
-        else if (status >= 400 && status < 500 && !q.logical) again.push({ ...q, event: withLogicalReferences(q.event), logical: true });
+        else if (status >= 400 && status < 500 && !q.logical)
+          again.push({ ...q, event: withLogicalReferences(q.event), logical: true });
         else if ((Number.isNaN(status) || status >= 500) && attempt < this.settings.attempts) {
           again.push(q);
           transient = true;
-        }
-        else this.lost(q, Number.isNaN(status) ? undefined : status, attempt);
+        } else this.lost(q, Number.isNaN(status) ? undefined : status, attempt);
       });
       unwritten = again;
       if (transient) await new Promise((r) => setTimeout(r, this.settings.retryDelayMs * attempt));

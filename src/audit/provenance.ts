@@ -18,10 +18,18 @@ function client(clientId: string): Reference {
   return { type: 'Device', identifier: { system: CLIENT_SYSTEM, value: clientId } };
 }
 
-export function writeProvenance(caller: Caller, targets: Reference[], activity: WriteActivity, recorded = new Date().toISOString()): Provenance {
+export function writeProvenance(
+  caller: Caller,
+  targets: Reference[],
+  activity: WriteActivity,
+  recorded = new Date().toISOString(),
+): Provenance {
   const who = callerReference(caller);
   // A representative or an app acts for the person; the person's own writes are on nobody's behalf.
-  const onBehalfOf = isPatientCaller(caller) && caller.fhirUser !== `Patient/${caller.patientId}` ? { onBehalfOf: { reference: `Patient/${caller.patientId}` } } : {};
+  const onBehalfOf =
+    isPatientCaller(caller) && caller.fhirUser !== `Patient/${caller.patientId}`
+      ? { onBehalfOf: { reference: `Patient/${caller.patientId}` } }
+      : {};
   return {
     resourceType: 'Provenance',
     target: targets,
@@ -34,7 +42,9 @@ export function writeProvenance(caller: Caller, targets: Reference[], activity: 
         who: who ? { reference: who } : client(caller.clientId),
         ...onBehalfOf,
       },
-      ...(who ? [{ type: { coding: [{ system: PARTICIPANT, code: 'performer' }] }, who: client(caller.clientId) }] : []),
+      ...(who
+        ? [{ type: { coding: [{ system: PARTICIPANT, code: 'performer' }] }, who: client(caller.clientId) }]
+        : []),
     ],
   };
 }
@@ -64,7 +74,13 @@ export function withProvenance(bundle: Bundle, caller: Caller, activity: WriteAc
  * Idempotency-Key names its Provenance after the key, so a replay finds what it wrote. The entry
  * at `primary` is the first target: what the replay presents.
  */
-export function withNamedProvenance(bundle: Bundle, caller: Caller, activity: WriteActivity, id: string, primary = 0): Bundle {
+export function withNamedProvenance(
+  bundle: Bundle,
+  caller: Caller,
+  activity: WriteActivity,
+  id: string,
+  primary = 0,
+): Bundle {
   const targets = bundleTargets(bundle);
   const first = targets[primary];
   const ordered = first ? [first, ...targets.filter((_, i) => i !== primary)] : targets;

@@ -32,8 +32,13 @@ export interface Leftover {
 }
 
 export class SpoolLockedError extends Error {
-  constructor(readonly dir: string, readonly pid: number) {
-    super(`The audit spool ${dir} is in use by process ${pid}: give each facade its own AUDIT_SPOOL_DIR (or delete ${path.join(dir, LOCK)} if that process is not a facade)`);
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `The audit spool ${dir} is in use by process ${pid}: give each facade its own AUDIT_SPOOL_DIR (or delete ${path.join(dir, LOCK)} if that process is not a facade)`,
+    );
     this.name = 'SpoolLockedError';
   }
 }
@@ -83,7 +88,10 @@ export class AuditSpool {
   /** Group writes (each one write and one fdatasync) so far. */
   groups = 0;
 
-  private constructor(private readonly settings: SpoolSettings, lastNumber: number) {
+  private constructor(
+    private readonly settings: SpoolSettings,
+    lastNumber: number,
+  ) {
     this.nextNumber = lastNumber + 1;
   }
 
@@ -91,13 +99,22 @@ export class AuditSpool {
   static open(settings: SpoolSettings): { spool: AuditSpool; leftovers: Leftover[] } {
     mkdirSync(settings.dir, { recursive: true });
     lock(settings.dir);
-    const names = readdirSync(settings.dir).filter((n) => SEGMENT.test(n)).sort();
+    const names = readdirSync(settings.dir)
+      .filter((n) => SEGMENT.test(n))
+      .sort();
     const last = names.length ? Number(SEGMENT.exec(names[names.length - 1] as string)?.[1]) : 0;
     const spool = new AuditSpool(settings, last);
     const leftovers: Leftover[] = [];
     for (const name of names) {
       const events = readSegment(settings.dir, name);
-      const segment: Segment = { name, path: path.join(settings.dir, name), bytes: 0, openedAt: 0, unconfirmed: events.length, sealed: true };
+      const segment: Segment = {
+        name,
+        path: path.join(settings.dir, name),
+        bytes: 0,
+        openedAt: 0,
+        unconfirmed: events.length,
+        sealed: true,
+      };
       if (events.length) leftovers.push({ segment, events });
       else spool.remove(segment);
     }
@@ -135,7 +152,8 @@ export class AuditSpool {
       try {
         const segment = await this.segmentForWrite();
         const data = Buffer.from(group.map((w) => w.line).join(''));
-        for (let offset = 0; offset < data.length;) offset += (await (segment.fd as FileHandle).write(data, offset)).bytesWritten;
+        for (let offset = 0; offset < data.length;)
+          offset += (await (segment.fd as FileHandle).write(data, offset)).bytesWritten;
         await (segment.fd as FileHandle).datasync();
         this.groups++;
         segment.bytes += data.length;
@@ -144,7 +162,11 @@ export class AuditSpool {
       } catch (e) {
         // The segment may end in part of a line now: the next group starts a new one (a reader skips the part).
         if (this.current) this.seal(this.current);
-        logger.error('audit spool write failed', { dir: this.settings.dir, events: group.length, code: (e as NodeJS.ErrnoException).code });
+        logger.error('audit spool write failed', {
+          dir: this.settings.dir,
+          events: group.length,
+          code: (e as NodeJS.ErrnoException).code,
+        });
         for (const w of group) w.reject(e);
       }
     }
@@ -153,10 +175,22 @@ export class AuditSpool {
 
   private async segmentForWrite(): Promise<Segment> {
     const current = this.current;
-    if (current && current.bytes < this.settings.segmentBytes && Date.now() - current.openedAt < this.settings.segmentMaxAgeMs) return current;
+    if (
+      current &&
+      current.bytes < this.settings.segmentBytes &&
+      Date.now() - current.openedAt < this.settings.segmentMaxAgeMs
+    )
+      return current;
     if (current) this.seal(current);
     const name = `segment-${String(this.nextNumber++).padStart(12, '0')}.jsonl`;
-    const segment: Segment = { name, path: path.join(this.settings.dir, name), bytes: 0, openedAt: Date.now(), unconfirmed: 0, sealed: false };
+    const segment: Segment = {
+      name,
+      path: path.join(this.settings.dir, name),
+      bytes: 0,
+      openedAt: Date.now(),
+      unconfirmed: 0,
+      sealed: false,
+    };
     segment.fd = await open(segment.path, 'ax');
     syncDir(this.settings.dir);
     this.current = segment;
@@ -170,17 +204,24 @@ export class AuditSpool {
     const fd = segment.fd;
     segment.fd = undefined;
     const closed = fd ? fd.close() : Promise.resolve();
-    this.track(closed.then(() => {
-      if (segment.unconfirmed === 0) this.remove(segment);
-    }));
+    this.track(
+      closed.then(() => {
+        if (segment.unconfirmed === 0) this.remove(segment);
+      }),
+    );
   }
 
   private remove(segment: Segment): void {
     if (segment.removed) return;
     segment.removed = true;
-    this.track(unlink(segment.path).catch((e: unknown) => {
-      logger.warn('audit spool segment not removed', { segment: segment.name, code: (e as NodeJS.ErrnoException).code });
-    }));
+    this.track(
+      unlink(segment.path).catch((e: unknown) => {
+        logger.warn('audit spool segment not removed', {
+          segment: segment.name,
+          code: (e as NodeJS.ErrnoException).code,
+        });
+      }),
+    );
   }
 
   private track(p: Promise<unknown>): void {
@@ -201,7 +242,10 @@ function lock(dir: string): void {
     }
     const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
     if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new SpoolLockedError(dir, pid);
-    logger.warn('audit spool lock left by a stopped process taken over', { dir, pid: Number.isNaN(pid) ? undefined : pid });
+    logger.warn('audit spool lock left by a stopped process taken over', {
+      dir,
+      pid: Number.isNaN(pid) ? undefined : pid,
+    });
     rmSync(file, { force: true });
   }
 }
@@ -220,7 +264,12 @@ function readSegment(dir: string, name: string): AuditEvent[] {
     }
     const e = event as Partial<AuditEvent> | undefined;
     if (e?.resourceType === 'AuditEvent' && typeof e.id === 'string') events.push(e as AuditEvent);
-    else logger.warn('audit spool line skipped: not a whole AuditEvent', { segment: name, line: i + 1, last: i >= lines.length - 2 });
+    else
+      logger.warn('audit spool line skipped: not a whole AuditEvent', {
+        segment: name,
+        line: i + 1,
+        last: i >= lines.length - 2,
+      });
   });
   return events;
 }

@@ -18,7 +18,12 @@ export type DenialStage = 'grant' | 'scope' | 'reach' | 'standing';
 
 export type Decision =
   | { allowed: true; grant: Grant }
-  | { allowed: false; reason: string; stage: DenialStage; /** The scope that would have been needed, for the challenge. */ missingScope?: string };
+  | {
+      allowed: false;
+      reason: string;
+      stage: DenialStage;
+      /** The scope that would have been needed, for the challenge. */ missingScope?: string;
+    };
 
 /** Facts that live in the FHIR store; the decision asks for them, it does not fetch them itself. */
 export interface AccessFacts {
@@ -34,11 +39,18 @@ export interface AccessFacts {
 
 export type Denial = Extract<Decision, { allowed: false }>;
 
-const deny = (reason: string, stage: DenialStage = 'reach', missingScope?: string): Denial =>
-  ({ allowed: false, reason, stage, ...(missingScope ? { missingScope } : {}) });
+const deny = (reason: string, stage: DenialStage = 'reach', missingScope?: string): Denial => ({
+  allowed: false,
+  reason,
+  stage,
+  ...(missingScope ? { missingScope } : {}),
+});
 
 /** No active Consent for this PHR app: also what the guard answers when a route settles the consent check from its own records. */
-export const NO_CONSENT: Denial = deny('The person has no active consent to share their record with this app', 'standing');
+export const NO_CONSENT: Denial = deny(
+  'The person has no active consent to share their record with this app',
+  'standing',
+);
 
 /**
  * The permission table and the token's scopes, without the reach: for operations that touch
@@ -66,21 +78,31 @@ export async function authorize(caller: Caller, request: AccessRequest, facts: A
     case 'own':
     case 'own-consented': {
       if (!isPatientCaller(caller)) return deny(`The ${caller.role} role has no patient of its own`);
-      if (patientId !== caller.patientId) return deny('The record is outside the patient compartment of this access token');
-      if (caller.fhirUser.startsWith('RelatedPerson/') && !(await facts.represents(caller.fhirUser.slice('RelatedPerson/'.length), patientId))) {
+      if (patientId !== caller.patientId)
+        return deny('The record is outside the patient compartment of this access token');
+      if (
+        caller.fhirUser.startsWith('RelatedPerson/') &&
+        !(await facts.represents(caller.fhirUser.slice('RelatedPerson/'.length), patientId))
+      ) {
         return deny('The representative is not recorded as acting for this patient', 'standing');
       }
-      if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId))) return NO_CONSENT;
+      if (grant.reach === 'own-consented' && !(await facts.consentActive(patientId, caller.clientId)))
+        return NO_CONSENT;
       return allowed;
     }
     case 'team':
       if (caller.kind !== 'staff') return deny(`The ${caller.role} role has no team`);
-      if (patientId === undefined) return deny('Name the patient (staff see their own team\'s patients only)');
-      return (await facts.onTeam(caller.practitionerRoleId, caller.role, patientId)) ? allowed : deny('The patient is not on the caller\'s team');
+      if (patientId === undefined) return deny("Name the patient (staff see their own team's patients only)");
+      return (await facts.onTeam(caller.practitionerRoleId, caller.role, patientId))
+        ? allowed
+        : deny("The patient is not on the caller's team");
     case 'registered':
-      if (caller.kind !== 'system' || caller.organisationOds === undefined) return deny('The client names no GP practice (phb_org)');
+      if (caller.kind !== 'system' || caller.organisationOds === undefined)
+        return deny('The client names no GP practice (phb_org)');
       if (patientId === undefined) return deny('Name the patient (a GP system sees its registered patients only)');
-      return (await facts.registeredWith(patientId, caller.organisationOds)) ? allowed : deny('The patient is not registered with this GP practice');
+      return (await facts.registeredWith(patientId, caller.organisationOds))
+        ? allowed
+        : deny('The patient is not registered with this GP practice');
     case 'import':
       // Such rows serve the EHR import alone, which checks them itself (grantAndScope); any other route is refused.
       return deny(`The ${caller.role} role writes only through the EHR import (POST /fhir)`);

@@ -4,7 +4,15 @@ import { forbidden } from '../outcome/errors.js';
 import { parseScopes, type ResourceScope, type ScopeContext } from './scopes.js';
 
 /** Every role the permission table knows: staff roles, the people the data is about, and machines. */
-export const ROLES = [...STAFF_ROLES, 'budget-holder', 'representative', 'phr-app', 'gp-system', 'ehr-system', 'service-operator'] as const;
+export const ROLES = [
+  ...STAFF_ROLES,
+  'budget-holder',
+  'representative',
+  'phr-app',
+  'gp-system',
+  'ehr-system',
+  'service-operator',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -102,10 +110,19 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
   if (patient !== undefined && !ID.test(patient)) refuse('its patient claim is not a resource id');
 
   if (settings.phrAppClients.includes(clientId)) {
-    if (!user || (user.type !== 'Patient' && user.type !== 'RelatedPerson')) refuse('a PHR app token must carry fhirUser Patient or RelatedPerson');
-    const patientId = patient ?? (user?.type === 'Patient' ? user.id : refuse('a PHR app token must carry the patient in context'));
+    if (!user || (user.type !== 'Patient' && user.type !== 'RelatedPerson'))
+      refuse('a PHR app token must carry fhirUser Patient or RelatedPerson');
+    const patientId =
+      patient ?? (user?.type === 'Patient' ? user.id : refuse('a PHR app token must carry the patient in context'));
     if (user?.type === 'Patient' && user.id !== patientId) refuse('its patient does not match its fhirUser');
-    return { ...base, kind: 'phr-app', role: 'phr-app', fhirUser: `${user?.type}/${user?.id}`, patientId, scopeContext: 'patient' };
+    return {
+      ...base,
+      kind: 'phr-app',
+      role: 'phr-app',
+      fhirUser: `${user?.type}/${user?.id}`,
+      patientId,
+      scopeContext: 'patient',
+    };
   }
   if (role === 'gp-system' || role === 'ehr-system' || role === 'service-operator') {
     if (user) refuse('a system token must not carry a user');
@@ -115,15 +132,35 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
   if (role !== undefined && role !== 'budget-holder' && role !== 'representative') {
     if (!isCode(STAFF_ROLES, role)) refuse(`its role ${JSON.stringify(role)} is not one this service knows`);
     if (user?.type !== 'PractitionerRole') refuse('a staff token must carry fhirUser PractitionerRole/<id>');
-    return { ...base, kind: 'staff', role: role as StaffRole, practitionerRoleId: user?.id as string, scopeContext: 'user' };
+    return {
+      ...base,
+      kind: 'staff',
+      role: role as StaffRole,
+      practitionerRoleId: user?.id as string,
+      scopeContext: 'user',
+    };
   }
   if (user?.type === 'Patient') {
     if (patient !== undefined && patient !== user.id) refuse('its patient does not match its fhirUser');
-    return { ...base, kind: 'person', role: 'budget-holder', fhirUser: `Patient/${user.id}`, patientId: user.id, scopeContext: 'patient' };
+    return {
+      ...base,
+      kind: 'person',
+      role: 'budget-holder',
+      fhirUser: `Patient/${user.id}`,
+      patientId: user.id,
+      scopeContext: 'patient',
+    };
   }
   if (user?.type === 'RelatedPerson') {
     const patientId = patient ?? refuse('a representative token must carry the patient they act for');
-    return { ...base, kind: 'person', role: 'representative', fhirUser: `RelatedPerson/${user.id}`, patientId, scopeContext: 'patient' };
+    return {
+      ...base,
+      kind: 'person',
+      role: 'representative',
+      fhirUser: `RelatedPerson/${user.id}`,
+      patientId,
+      scopeContext: 'patient',
+    };
   }
   return refuse('it identifies no staff role, person or known client');
 }
@@ -131,9 +168,12 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
 /** Who the caller is as a FHIR reference (for AuditEvent and Provenance agents). */
 export function callerReference(caller: Caller): string | undefined {
   switch (caller.kind) {
-    case 'staff': return `PractitionerRole/${caller.practitionerRoleId}`;
+    case 'staff':
+      return `PractitionerRole/${caller.practitionerRoleId}`;
     case 'person':
-    case 'phr-app': return caller.fhirUser;
-    case 'system': return undefined;
+    case 'phr-app':
+      return caller.fhirUser;
+    case 'system':
+      return undefined;
   }
 }

@@ -46,7 +46,13 @@ export class DeferredConsent {
 
 const UNSETTLED: OperationOutcome = {
   resourceType: 'OperationOutcome',
-  issue: [{ severity: 'error', code: 'exception', diagnostics: 'The route did not settle the consent check its guard left to it' }],
+  issue: [
+    {
+      severity: 'error',
+      code: 'exception',
+      diagnostics: 'The route did not settle the consent check its guard left to it',
+    },
+  ],
 };
 
 /** Headers a route may have set about the data it meant to send. */

@@ -29,31 +29,56 @@ export class StoreAccessFacts implements AccessFacts {
   constructor(private readonly store: FhirStore) {}
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
-    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, status: 'active', _count: 100 });
+    const bundle = await this.store.search<Consent>('Consent', {
+      patient: `Patient/${patientId}`,
+      status: 'active',
+      _count: 100,
+    });
     return consentGrants(resourcesOf<Consent>(bundle, 'Consent'), patientId, clientId);
   }
 
   async onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean> {
     const staff = await this.store.readIfExists<PractitionerRole>('PractitionerRole', practitionerRoleId);
     // The token's role must be the one HAPI holds for this person: data, not the token, is authoritative.
-    const holdsRole = staff?.code?.some((c) => c.coding?.some((k) => k.system === SYSTEMS.codeSystem('staff-role') && k.code === role));
+    const holdsRole = staff?.code?.some((c) =>
+      c.coding?.some((k) => k.system === SYSTEMS.codeSystem('staff-role') && k.code === role),
+    );
     if (!staff || staff.active === false || !holdsRole) return false;
-    const me = new Set([`PractitionerRole/${practitionerRoleId}`, ...(staff.practitioner?.reference ? [staff.practitioner.reference] : [])]);
-    const teams = new Set((staff.healthcareService ?? []).flatMap((h) => (h.identifier?.system === TEAM_SYSTEM && h.identifier.value ? [h.identifier.value] : [])));
+    const me = new Set([
+      `PractitionerRole/${practitionerRoleId}`,
+      ...(staff.practitioner?.reference ? [staff.practitioner.reference] : []),
+    ]);
+    const teams = new Set(
+      (staff.healthcareService ?? []).flatMap((h) =>
+        h.identifier?.system === TEAM_SYSTEM && h.identifier.value ? [h.identifier.value] : [],
+      ),
+    );
 
-    const careTeams = await this.store.search<CareTeam>('CareTeam', { subject: `Patient/${patientId}`, status: 'active', _count: 100 });
+    const careTeams = await this.store.search<CareTeam>('CareTeam', {
+      subject: `Patient/${patientId}`,
+      status: 'active',
+      _count: 100,
+    });
     const onCareTeam = resourcesOf<CareTeam>(careTeams, 'CareTeam').some(
-      (t) => (t.participant ?? []).some((p) => isOneOf(p.member, me)) || (t.identifier ?? []).some((i) => i.system === TEAM_SYSTEM && i.value !== undefined && teams.has(i.value)),
+      (t) =>
+        (t.participant ?? []).some((p) => isOneOf(p.member, me)) ||
+        (t.identifier ?? []).some((i) => i.system === TEAM_SYSTEM && i.value !== undefined && teams.has(i.value)),
     );
     if (onCareTeam) return true;
     if (!staff.practitioner?.reference) return false;
-    const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, 'care-manager': staff.practitioner.reference, _count: 1 });
+    const led = await this.store.search<EpisodeOfCare>('EpisodeOfCare', {
+      patient: `Patient/${patientId}`,
+      'care-manager': staff.practitioner.reference,
+      _count: 1,
+    });
     return resourcesOf(led, 'EpisodeOfCare').length > 0;
   }
 
   async registeredWith(patientId: string, ods: string): Promise<boolean> {
     const patient = await this.store.readIfExists<Patient>('Patient', patientId);
-    return (patient?.generalPractitioner ?? []).some((gp) => gp.identifier?.system === SYSTEMS.odsOrganisation && gp.identifier.value === ods);
+    return (patient?.generalPractitioner ?? []).some(
+      (gp) => gp.identifier?.system === SYSTEMS.odsOrganisation && gp.identifier.value === ods,
+    );
   }
 
   async represents(relatedPersonId: string, patientId: string): Promise<boolean> {
@@ -61,7 +86,6 @@ export class StoreAccessFacts implements AccessFacts {
     return person !== undefined && person.active !== false && person.patient.reference === `Patient/${patientId}`;
   }
 }
-
 
 function isOneOf(ref: Reference | undefined, refs: ReadonlySet<string>): boolean {
   return ref?.reference !== undefined && refs.has(ref.reference);

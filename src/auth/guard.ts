@@ -75,7 +75,11 @@ function outcomeOf(status: number): AccessRecord['outcome'] {
  * context's barrier, src/api/context.ts).
  */
 export function permissionGuard(auth: AuthDeps) {
-  return function requirePermission(resource: string, interaction: Interaction, options: RouteAccessOptions = {}): RequestHandler {
+  return function requirePermission(
+    resource: string,
+    interaction: Interaction,
+    options: RouteAccessOptions = {},
+  ): RequestHandler {
     return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
       const base = { resource, interaction, requestId: currentRequestId() };
       let caller: Caller | undefined;
@@ -95,17 +99,28 @@ export function permissionGuard(auth: AuthDeps) {
         if (!roleDecision.allowed) throw refusal(roleDecision);
         if (options.resolvePatient) patientId = await options.resolvePatient(req);
         patientId = options.reachPerPatient ? undefined : patientInScope(caller, patientId);
-        const decision = options.reachPerPatient ? roleDecision
-          : await authorize(caller, { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) }, deferred?.over(auth.facts) ?? auth.facts);
+        const decision = options.reachPerPatient
+          ? roleDecision
+          : await authorize(
+              caller,
+              { resource, interaction, ...(patientId !== undefined ? { patientId } : {}) },
+              deferred?.over(auth.facts) ?? auth.facts,
+            );
         if (!decision.allowed) {
-          if (options.resolvePatient && decision.stage === 'reach') throw notFound(`${resource}/${resourceId ?? ''} is not known`);
+          if (options.resolvePatient && decision.stage === 'reach')
+            throw notFound(`${resource}/${resourceId ?? ''} is not known`);
           throw refusal(decision);
         }
       } catch (e) {
         const status = e instanceof AppError ? e.status : 500;
         const { durable } = auth.audit.record({
-          ...base, ...(caller ? { caller } : {}), ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
-          outcome: outcomeOf(status), ...(e instanceof AppError ? { reason: e.message } : {}), time: new Date().toISOString(),
+          ...base,
+          ...(caller ? { caller } : {}),
+          ...(patientId !== undefined ? { patientId } : {}),
+          ...(resourceId !== undefined ? { resourceId } : {}),
+          outcome: outcomeOf(status),
+          ...(e instanceof AppError ? { reason: e.message } : {}),
+          time: new Date().toISOString(),
         });
         beforeAnswer(() => durable);
         next(e);
@@ -118,8 +133,13 @@ export function permissionGuard(auth: AuthDeps) {
         decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
         audit: (p, outcome, reason) => {
           const { durable } = auth.audit.record({
-            ...base, caller: allowedCaller, patientId: p, ...(resourceId !== undefined ? { resourceId } : {}),
-            outcome, ...(reason ? { reason } : {}), time: new Date().toISOString(),
+            ...base,
+            caller: allowedCaller,
+            patientId: p,
+            ...(resourceId !== undefined ? { resourceId } : {}),
+            outcome,
+            ...(reason ? { reason } : {}),
+            time: new Date().toISOString(),
           });
           beforeAnswer(() => durable);
         },
@@ -135,10 +155,18 @@ export function permissionGuard(auth: AuthDeps) {
         });
       }
       // Built when the answer is ready, so it records the answer's own status.
-      beforeAnswer(() => auth.audit.record({
-        ...base, caller: allowedCaller, ...(patientId !== undefined ? { patientId } : {}), ...(resourceId !== undefined ? { resourceId } : {}),
-        outcome: outcomeOf(res.statusCode), ...(lateReason ? { reason: lateReason } : {}), time: new Date().toISOString(),
-      }).durable);
+      beforeAnswer(
+        () =>
+          auth.audit.record({
+            ...base,
+            caller: allowedCaller,
+            ...(patientId !== undefined ? { patientId } : {}),
+            ...(resourceId !== undefined ? { resourceId } : {}),
+            outcome: outcomeOf(res.statusCode),
+            ...(lateReason ? { reason: lateReason } : {}),
+            time: new Date().toISOString(),
+          }).durable,
+      );
       next();
     };
   };
@@ -146,7 +174,10 @@ export function permissionGuard(auth: AuthDeps) {
 
 function refusal(decision: Decision): AppError {
   const missingScope = decision.allowed ? undefined : decision.missingScope;
-  return forbidden(decision.allowed ? 'Refused' : decision.reason, missingScope ? { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, missingScope) } : undefined);
+  return forbidden(
+    decision.allowed ? 'Refused' : decision.reason,
+    missingScope ? { 'WWW-Authenticate': bearerChallenge('insufficient_scope', undefined, missingScope) } : undefined,
+  );
 }
 
 export type RequirePermission = ReturnType<typeof permissionGuard>;

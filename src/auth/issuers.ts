@@ -20,7 +20,6 @@ export interface TrustedIssuer {
   keys: JWTVerifyGetKey;
 }
 
-
 /**
  * The configured OpenID Connect issuers, discovered lazily with openid-client and cached. A failed
  * discovery is not cached, so an identity provider that starts after the facade is picked up.
@@ -54,7 +53,8 @@ export class IssuerRegistry {
   /** The first configured issuer: the one SMART apps are sent to. */
   async primary(): Promise<TrustedIssuer> {
     const [first] = this.settings.issuers;
-    if (first === undefined) throw unavailable('No OpenID Connect issuer is configured', this.settings.retryAfterSeconds);
+    if (first === undefined)
+      throw unavailable('No OpenID Connect issuer is configured', this.settings.retryAfterSeconds);
     return this.get(first);
   }
 
@@ -70,9 +70,13 @@ export class IssuerRegistry {
       metadata = configuration.serverMetadata();
     } catch (e) {
       log().warn('identity provider discovery failed', { issuer, error: e instanceof Error ? e.name : typeof e });
-      throw unavailable('The identity provider cannot be reached to check the access token', this.settings.retryAfterSeconds);
+      throw unavailable(
+        'The identity provider cannot be reached to check the access token',
+        this.settings.retryAfterSeconds,
+      );
     }
-    if (!metadata.jwks_uri) throw unavailable('The identity provider publishes no signing keys (jwks_uri)', this.settings.retryAfterSeconds);
+    if (!metadata.jwks_uri)
+      throw unavailable('The identity provider publishes no signing keys (jwks_uri)', this.settings.retryAfterSeconds);
     const keys = createRemoteJWKSet(new URL(metadata.jwks_uri), {
       cooldownDuration: this.settings.jwksCooldownMs,
       timeoutDuration: this.settings.timeoutMs,

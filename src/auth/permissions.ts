@@ -44,24 +44,52 @@ const DEFINITIONS = grants('any', [['Questionnaire', RS]]);
 /** What a clinician running the journey for their team's patients does. */
 const CLINICAL_TEAM = [
   ...grants('team', [
-    ['Patient', CRUS], ['RelatedPerson', CRUS], ['Consent', CRUS], ['EpisodeOfCare', CRUS], ['Coverage', CRUS],
-    ['CarePlan', CRUS], ['Goal', CRUS], ['QuestionnaireResponse', CRUS], ['Observation', CRS], ['Task', CRUS],
-    ['ServiceRequest', CRUS], ['DocumentReference', CRS], ['Provenance', CRS], ['Account', CRUS], ['ChargeItem', CRUS],
+    ['Patient', CRUS],
+    ['RelatedPerson', CRUS],
+    ['Consent', CRUS],
+    ['EpisodeOfCare', CRUS],
+    ['Coverage', CRUS],
+    ['CarePlan', CRUS],
+    ['Goal', CRUS],
+    ['QuestionnaireResponse', CRUS],
+    ['Observation', CRS],
+    ['Task', CRUS],
+    ['ServiceRequest', CRUS],
+    ['DocumentReference', CRS],
+    ['Provenance', CRS],
+    ['Account', CRUS],
+    ['ChargeItem', CRUS],
   ]),
   ...DEFINITIONS,
 ];
 
 const PANEL = [
-  ...grants('team', [['CarePlan', RS], ['Coverage', RS], ['Task', RUS], ['Provenance', CRS], ['ChargeItem', RS]]),
+  ...grants('team', [
+    ['CarePlan', RS],
+    ['Coverage', RS],
+    ['Task', RUS],
+    ['Provenance', CRS],
+    ['ChargeItem', RS],
+  ]),
   ...DEFINITIONS,
 ];
 
 /** What the person sees and does about their own PHB. */
 const OWN = [
   ...grants('own', [
-    ['Patient', R], ['RelatedPerson', RS], ['Consent', CRUS], ['EpisodeOfCare', RS], ['Coverage', RS], ['CarePlan', RS],
-    ['Goal', RUS], ['QuestionnaireResponse', CRUS], ['Observation', RS], ['Task', RUS], ['ServiceRequest', RS],
-    ['DocumentReference', CRS], ['Provenance', CRS],
+    ['Patient', R],
+    ['RelatedPerson', RS],
+    ['Consent', CRUS],
+    ['EpisodeOfCare', RS],
+    ['Coverage', RS],
+    ['CarePlan', RS],
+    ['Goal', RUS],
+    ['QuestionnaireResponse', CRUS],
+    ['Observation', RS],
+    ['Task', RUS],
+    ['ServiceRequest', RS],
+    ['DocumentReference', CRS],
+    ['Provenance', CRS],
   ]),
   ...DEFINITIONS,
 ];
@@ -69,13 +97,27 @@ const OWN = [
 export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
   'care-coordinator': CLINICAL_TEAM,
   'team-lead': CLINICAL_TEAM,
-  'phb-lead-clinician': [...PANEL, ...grants('team', [['Patient', R], ['Goal', RS], ['EpisodeOfCare', RS]])],
+  'phb-lead-clinician': [
+    ...PANEL,
+    ...grants('team', [
+      ['Patient', R],
+      ['Goal', RS],
+      ['EpisodeOfCare', RS],
+    ]),
+  ],
   'lived-experience-reviewer': [...PANEL, ...grants('team', [['Goal', RS]])],
   commissioner: PANEL,
   'phb-advisor': [
     ...grants('team', [
-      ['Patient', R], ['Consent', RS], ['EpisodeOfCare', RS], ['Coverage', RS], ['CarePlan', RS], ['Goal', RS],
-      ['Account', CRUS], ['ChargeItem', CRUS], ['DocumentReference', CRS],
+      ['Patient', R],
+      ['Consent', RS],
+      ['EpisodeOfCare', RS],
+      ['Coverage', RS],
+      ['CarePlan', RS],
+      ['Goal', RS],
+      ['Account', CRUS],
+      ['ChargeItem', CRUS],
+      ['DocumentReference', CRS],
     ]),
     ...DEFINITIONS,
   ],
@@ -83,8 +125,15 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
   representative: OWN,
   'phr-app': [
     ...grants('own-consented', [
-      ['Patient', R], ['Consent', RS], ['CarePlan', RS], ['Goal', RUS], ['Coverage', RS], ['QuestionnaireResponse', CRUS],
-      ['Observation', RS], ['Task', RUS], ['ServiceRequest', RS],
+      ['Patient', R],
+      ['Consent', RS],
+      ['CarePlan', RS],
+      ['Goal', RUS],
+      ['Coverage', RS],
+      ['QuestionnaireResponse', CRUS],
+      ['Observation', RS],
+      ['Task', RUS],
+      ['ServiceRequest', RS],
       // The journey's stage and dates, so the app can show where the person's PHB is.
       ['EpisodeOfCare', RS],
     ]),
@@ -92,13 +141,22 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
   ],
   'gp-system': [
     // Discharge documents for its registered patients, and goals sent in from primary care.
-    ...grants('registered', [['Patient', R], ['Bundle', R], ['DocumentReference', RS], ['Goal', ['create']]]),
+    ...grants('registered', [
+      ['Patient', R],
+      ['Bundle', R],
+      ['DocumentReference', RS],
+      ['Goal', ['create']],
+    ]),
   ],
   // A secondary care EHR sending a person's goals (and its care plan) on discharge. It may send for
   // anyone it treats, which we cannot check per person, so its rows are `import`: usable by the
   // import alone, never a read. The Bundle row is the import itself; the others are what it writes.
   'ehr-system': grants('import', [
-    ['Bundle', ['create']], ['Goal', ['create', 'update']], ['CarePlan', ['create', 'update']], ['Patient', ['create']], ['EpisodeOfCare', ['create']],
+    ['Bundle', ['create']],
+    ['Goal', ['create', 'update']],
+    ['CarePlan', ['create', 'update']],
+    ['Patient', ['create']],
+    ['EpisodeOfCare', ['create']],
   ]),
   // Operations tooling for the outbound publisher: delivery status and dead letters (the
   // publisher's own Basic resources: ids, statuses and destinations' OperationOutcomes), read and

@@ -45,12 +45,21 @@ export function parseScopes(scope: string | undefined): ResourceScope[] {
   return (scope ?? '').split(' ').flatMap((s) => parseScope(s) ?? []);
 }
 
-export function scopesAllow(scopes: readonly ResourceScope[], context: ScopeContext, resource: string, interaction: Interaction): boolean {
-  return scopes.some((s) => s.context === context && (s.resource === '*' || s.resource === resource) && s.interactions.has(interaction));
+export function scopesAllow(
+  scopes: readonly ResourceScope[],
+  context: ScopeContext,
+  resource: string,
+  interaction: Interaction,
+): boolean {
+  return scopes.some(
+    (s) => s.context === context && (s.resource === '*' || s.resource === resource) && s.interactions.has(interaction),
+  );
 }
 
 /** The v2 scope naming exactly these interactions, e.g. `patient/CarePlan.rs`. */
 export function scopeString(context: ScopeContext, resource: string, interactions: Iterable<Interaction>): string {
   const wanted = new Set(interactions);
-  return `${context}/${resource}.${INTERACTIONS.filter((i) => wanted.has(i)).map((i) => LETTER[i]).join('')}`;
+  return `${context}/${resource}.${INTERACTIONS.filter((i) => wanted.has(i))
+    .map((i) => LETTER[i])
+    .join('')}`;
 }

@@ -49,7 +49,10 @@ export function createAuth(store: FhirStore, settings: AuthSettings, auditReposi
     callers: { phrAppClients: settings.phrAppClients },
     facts: new StoreAccessFacts(store),
     audit: auditRepository
-      ? new AuditLog(auditRepository.store, { referenceBase: auditRepository.referenceBase, spoolDir: settings.auditSpoolDir })
+      ? new AuditLog(auditRepository.store, {
+          referenceBase: auditRepository.referenceBase,
+          spoolDir: settings.auditSpoolDir,
+        })
       : new AuditLog(store, { spoolDir: settings.auditSpoolDir }),
   };
 }

@@ -6,9 +6,18 @@ import { scopeString, type ScopeContext } from './scopes.js';
 
 /** The SMART scope context each role's tokens are checked in (see callerFromClaims). */
 const CONTEXT: Record<Role, ScopeContext> = {
-  'care-coordinator': 'user', 'team-lead': 'user', 'phb-lead-clinician': 'user', 'lived-experience-reviewer': 'user',
-  commissioner: 'user', 'phb-advisor': 'user', 'budget-holder': 'patient', representative: 'patient', 'phr-app': 'patient',
-  'gp-system': 'system', 'ehr-system': 'system', 'service-operator': 'system',
+  'care-coordinator': 'user',
+  'team-lead': 'user',
+  'phb-lead-clinician': 'user',
+  'lived-experience-reviewer': 'user',
+  commissioner: 'user',
+  'phb-advisor': 'user',
+  'budget-holder': 'patient',
+  representative: 'patient',
+  'phr-app': 'patient',
+  'gp-system': 'system',
+  'ehr-system': 'system',
+  'service-operator': 'system',
 };
 
 /** Every resource scope some role can use, from the permission table, so discovery cannot drift from it. */
@@ -61,8 +70,11 @@ const SMART_EXTENSION = 'http://fhir-registry.smarthealthit.org/StructureDefinit
 export function capabilitySecurity(metadata: ServerMetadata): CapabilityStatementRestSecurity {
   return {
     cors: false,
-    service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-    description: 'OAuth 2.0 bearer tokens (JWT) from the OpenID Connect issuer below; SMART App Launch v2 scopes. See /.well-known/smart-configuration.',
+    service: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] },
+    ],
+    description:
+      'OAuth 2.0 bearer tokens (JWT) from the OpenID Connect issuer below; SMART App Launch v2 scopes. See /.well-known/smart-configuration.',
     extension: [
       {
         url: SMART_EXTENSION,

@@ -12,7 +12,11 @@ export interface VerifierSettings {
 const REALM = 'phb-facade';
 
 /** RFC 6750 challenge; the reason is ours, so it never carries quotes or token content. */
-export function bearerChallenge(error?: 'invalid_token' | 'insufficient_scope', description?: string, scope?: string): string {
+export function bearerChallenge(
+  error?: 'invalid_token' | 'insufficient_scope',
+  description?: string,
+  scope?: string,
+): string {
   const parts = [`realm="${REALM}"`];
   if (error) parts.push(`error="${error}"`);
   if (description) parts.push(`error_description="${description}"`);
@@ -57,7 +61,10 @@ function reasonFor(e: unknown): string | undefined {
  * nbf and the algorithm allow-list. Anything else about the caller is the permission table's job.
  */
 export class TokenVerifier {
-  constructor(private readonly issuers: IssuerRegistry, private readonly settings: VerifierSettings) {}
+  constructor(
+    private readonly issuers: IssuerRegistry,
+    private readonly settings: VerifierSettings,
+  ) {}
 
   async verify(token: string): Promise<JWTPayload> {
     let alg: string | undefined;

@@ -92,7 +92,14 @@ const schema: JSONSchemaType<Config> = {
     oidcIssuers: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^https?://' }, uniqueItems: true },
     oidcAudience: { type: 'string', minLength: 1 },
     // Asymmetric only: HMAC with a published key and `none` are the classic JWT forgeries.
-    oidcAlgorithms: { type: 'array', minItems: 1, items: { type: 'string', enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] } },
+    oidcAlgorithms: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'string',
+        enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+      },
+    },
     oidcJwksCooldownMs: { type: 'integer', minimum: 0, maximum: 3600000 },
     oidcClockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300 },
     phrAppClients: { type: 'array', items: { type: 'string', minLength: 1 } },
@@ -153,10 +160,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [field, name] of Object.entries(ENV_NAMES)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    candidate[field] = LIST_FIELDS.has(field as keyof Config) ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : raw;
+    candidate[field] = LIST_FIELDS.has(field as keyof Config)
+      ? raw
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '')
+      : raw;
   }
   if (validate(candidate)) {
-    const config = { ...candidate, fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, ''), auditFhirBaseUrl: candidate.auditFhirBaseUrl.replace(/\/+$/, '') };
+    const config = {
+      ...candidate,
+      fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, ''),
+      auditFhirBaseUrl: candidate.auditFhirBaseUrl.replace(/\/+$/, ''),
+    };
     const problems = identityProblems(config, env);
     if (problems.length) throw new ConfigError(problems);
     return withDevelopmentIdentity(config, env);
@@ -179,7 +195,9 @@ function identityProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
   for (const issuer of config.oidcIssuers) {
     if (issuer.startsWith('https://')) continue;
     if (config.nodeEnv === 'production' || !LOOPBACK_HTTP.test(issuer)) {
-      problems.push(`${ENV_NAMES.oidcIssuers}=${JSON.stringify(env[ENV_NAMES.oidcIssuers])}: ${issuer} must use https (plain http only on loopback outside production)`);
+      problems.push(
+        `${ENV_NAMES.oidcIssuers}=${JSON.stringify(env[ENV_NAMES.oidcIssuers])}: ${issuer} must use https (plain http only on loopback outside production)`,
+      );
     }
   }
   if (config.nodeEnv === 'production' && config.oidcIssuers.length === 0) {

@@ -14,7 +14,15 @@ export const DESTINATION_KINDS = ['phr', 'gp'] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];
 
 /** What the publisher can send; a destination lists the kinds it accepts. */
-export const PUBLISHED_KINDS = ['CarePlan', 'Goal', 'DocumentReference', 'Coverage', 'QuestionnaireResponse', 'Observation', 'Bundle'] as const;
+export const PUBLISHED_KINDS = [
+  'CarePlan',
+  'Goal',
+  'DocumentReference',
+  'Coverage',
+  'QuestionnaireResponse',
+  'Observation',
+  'Bundle',
+] as const;
 export type PublishedKind = (typeof PUBLISHED_KINDS)[number];
 
 export interface DestinationAuthSpec {
@@ -63,7 +71,10 @@ export interface DestinationsFile {
 }
 
 /** A destination ready to use: defaults filled in and the secret resolved. */
-export interface Destination extends Omit<DestinationSpec, 'auth' | 'retry' | 'timeoutMs' | 'pageSize' | 'removes' | 'headers'> {
+export interface Destination extends Omit<
+  DestinationSpec,
+  'auth' | 'retry' | 'timeoutMs' | 'pageSize' | 'removes' | 'headers'
+> {
   auth: DestinationAuthSpec & { clientSecret: string; method: 'client_secret_post' | 'client_secret_basic' };
   headers: Record<string, string>;
   removes: PublishedKind[];
@@ -155,17 +166,28 @@ export interface DestinationProblem {
 }
 
 export class DestinationsError extends Error {
-  constructor(readonly file: string, readonly problems: DestinationProblem[]) {
-    super(`Publish destinations ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`);
+  constructor(
+    readonly file: string,
+    readonly problems: DestinationProblem[],
+  ) {
+    super(
+      `Publish destinations ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`,
+    );
     this.name = 'DestinationsError';
   }
 }
 
 function schemaProblem(e: ErrorObject): DestinationProblem {
-  const pointer = e.keyword === 'required' ? `${e.instancePath}/${String(e.params.missingProperty)}`
-    : e.keyword === 'additionalProperties' ? `${e.instancePath}/${String(e.params.additionalProperty)}`
-      : e.instancePath;
-  const message = e.keyword === 'enum' ? `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}` : (e.message ?? 'is invalid');
+  const pointer =
+    e.keyword === 'required'
+      ? `${e.instancePath}/${String(e.params.missingProperty)}`
+      : e.keyword === 'additionalProperties'
+        ? `${e.instancePath}/${String(e.params.additionalProperty)}`
+        : e.instancePath;
+  const message =
+    e.keyword === 'enum'
+      ? `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
+      : (e.message ?? 'is invalid');
   return { pointer, message };
 }
 
@@ -187,33 +209,56 @@ function ruleProblems(file: DestinationsFile, options: DestinationOptions): Dest
     if (ids.has(d.id)) problems.push({ pointer: `${at}/id`, message: `duplicates destination ${d.id}` });
     ids.add(d.id);
     const urls: [string, string | undefined][] = [
-      ['fhirBaseUrl', d.fhirBaseUrl], ['auth/issuer', d.auth.issuer], ['auth/tokenEndpoint', d.auth.tokenEndpoint], ['gp/documentBaseUrl', d.gp?.documentBaseUrl],
+      ['fhirBaseUrl', d.fhirBaseUrl],
+      ['auth/issuer', d.auth.issuer],
+      ['auth/tokenEndpoint', d.auth.tokenEndpoint],
+      ['gp/documentBaseUrl', d.gp?.documentBaseUrl],
     ];
     for (const [field, value] of urls) {
       if (value === undefined || value.startsWith('https://')) continue;
-      if (options.production || !LOOPBACK_HTTP.test(value)) problems.push({ pointer: `${at}/${field}`, message: 'must use https (plain http only on loopback outside production)' });
+      if (options.production || !LOOPBACK_HTTP.test(value))
+        problems.push({
+          pointer: `${at}/${field}`,
+          message: 'must use https (plain http only on loopback outside production)',
+        });
     }
     if (options.secret(d.auth.clientSecretEnv) === undefined) {
-      problems.push({ pointer: `${at}/auth/clientSecretEnv`, message: `the environment variable ${d.auth.clientSecretEnv} is not set` });
+      problems.push({
+        pointer: `${at}/auth/clientSecretEnv`,
+        message: `the environment variable ${d.auth.clientSecretEnv} is not set`,
+      });
     }
     for (const name of Object.keys(d.headers ?? {})) {
       // We set these ourselves: the token, and what the body is.
-      if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ pointer: `${at}/headers/${name}`, message: 'is set by the publisher itself' });
+      if (RESERVED_HEADERS.has(name.toLowerCase()))
+        problems.push({ pointer: `${at}/headers/${name}`, message: 'is set by the publisher itself' });
     }
     for (const [j, kind] of (d.removes ?? []).entries()) {
-      if (!d.accepts.includes(kind)) problems.push({ pointer: `${at}/removes/${j}`, message: `${kind} is not in accepts` });
+      if (!d.accepts.includes(kind))
+        problems.push({ pointer: `${at}/removes/${j}`, message: `${kind} is not in accepts` });
     }
     if (d.kind === 'gp') {
       if (!d.gp) problems.push({ pointer: `${at}/gp`, message: 'a gp destination needs gp.odsCode and gp.deliver' });
       else if (d.gp.deliver === 'notification' && !d.gp.documentBaseUrl) {
-        problems.push({ pointer: `${at}/gp/documentBaseUrl`, message: 'a notification links to the document: give our public FHIR base' });
+        problems.push({
+          pointer: `${at}/gp/documentBaseUrl`,
+          message: 'a notification links to the document: give our public FHIR base',
+        });
       }
       const needs: PublishedKind = d.gp?.deliver === 'document' ? 'Bundle' : 'DocumentReference';
-      if (!d.accepts.includes(needs)) problems.push({ pointer: `${at}/accepts`, message: `a gp destination delivering ${d.gp?.deliver ?? 'notifications'} must accept ${needs}` });
+      if (!d.accepts.includes(needs))
+        problems.push({
+          pointer: `${at}/accepts`,
+          message: `a gp destination delivering ${d.gp?.deliver ?? 'notifications'} must accept ${needs}`,
+        });
     } else {
       if (d.gp) problems.push({ pointer: `${at}/gp`, message: 'only a gp destination has gp settings' });
       // The readable rendering of the plan always goes: a PHR that takes nothing else still shows it.
-      if (!d.accepts.includes('DocumentReference')) problems.push({ pointer: `${at}/accepts`, message: 'a phr destination must accept DocumentReference (the readable plan)' });
+      if (!d.accepts.includes('DocumentReference'))
+        problems.push({
+          pointer: `${at}/accepts`,
+          message: 'a phr destination must accept DocumentReference (the readable plan)',
+        });
     }
     const retry = d.retry ?? {};
     if (retry.baseDelayMs !== undefined && retry.maxDelayMs !== undefined && retry.maxDelayMs < retry.baseDelayMs) {
@@ -231,10 +276,18 @@ export function parseDestinations(document: unknown, file: string, options: Dest
   return document.destinations.map((d) => ({
     ...d,
     fhirBaseUrl: d.fhirBaseUrl.replace(/\/+$/, ''),
-    auth: { ...d.auth, clientSecret: options.secret(d.auth.clientSecretEnv) as string, method: d.auth.method ?? 'client_secret_post' },
+    auth: {
+      ...d.auth,
+      clientSecret: options.secret(d.auth.clientSecretEnv) as string,
+      method: d.auth.method ?? 'client_secret_post',
+    },
     headers: d.headers ?? {},
     removes: d.removes ?? [],
-    retry: { maxAttempts: d.retry?.maxAttempts ?? 10, baseDelayMs: d.retry?.baseDelayMs ?? 1000, maxDelayMs: d.retry?.maxDelayMs ?? 300000 },
+    retry: {
+      maxAttempts: d.retry?.maxAttempts ?? 10,
+      baseDelayMs: d.retry?.baseDelayMs ?? 1000,
+      maxDelayMs: d.retry?.maxDelayMs ?? 300000,
+    },
     timeoutMs: d.timeoutMs ?? 10000,
     pageSize: d.pageSize ?? 100,
   }));
@@ -247,7 +300,9 @@ export function loadDestinations(file: string, options: DestinationOptions): Des
   try {
     text = readFileSync(resolved, 'utf8');
   } catch (e) {
-    throw new DestinationsError(resolved, [{ pointer: '', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    throw new DestinationsError(resolved, [
+      { pointer: '', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` },
+    ]);
   }
   let document: unknown;
   try {

@@ -37,7 +37,12 @@ const schema: SchemaObject = {
         properties: {
           name: nonEmpty,
           upTo: pence,
-          signers: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...SIGN_OFF_ROLES] } },
+          signers: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'string', enum: [...SIGN_OFF_ROLES] },
+          },
         },
       },
     },
@@ -65,15 +70,22 @@ const validate = ajv.compile<SignOffPolicy>(schema);
 
 /** A policy document that cannot be used; the message names the file and each bad field's JSON pointer. */
 export class PolicyError extends Error {
-  constructor(readonly file: string, readonly problems: PolicyProblem[]) {
-    super(`Sign-off policy ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`);
+  constructor(
+    readonly file: string,
+    readonly problems: PolicyProblem[],
+  ) {
+    super(
+      `Sign-off policy ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`,
+    );
     this.name = 'PolicyError';
   }
 }
 
 /** A bare name (`merseyside`) is a document in policies/; anything else is a path. */
 export function policyPath(nameOrPath: string): string {
-  return /^[a-z0-9][a-z0-9-]*$/i.test(nameOrPath) ? path.join(POLICIES_DIR, `${nameOrPath}.json`) : path.resolve(nameOrPath);
+  return /^[a-z0-9][a-z0-9-]*$/i.test(nameOrPath)
+    ? path.join(POLICIES_DIR, `${nameOrPath}.json`)
+    : path.resolve(nameOrPath);
 }
 
 /** Reads and checks a policy at start-up; throws PolicyError, never returns a policy it has not checked. */
@@ -106,9 +118,13 @@ export function parsePolicy(text: string, file: string): SignOffPolicy {
 /** ajv reports a missing or unknown field on its parent; point at the field itself. */
 function schemaProblem(e: ErrorObject): PolicyProblem {
   const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'required') return { pointer: `${e.instancePath}/${escape(params.missingProperty)}`, message: 'is required' };
+  if (e.keyword === 'required')
+    return { pointer: `${e.instancePath}/${escape(params.missingProperty)}`, message: 'is required' };
   if (e.keyword === 'additionalProperties') {
-    return { pointer: `${e.instancePath}/${escape(params.additionalProperty)}`, message: 'is not a field of a sign-off policy' };
+    return {
+      pointer: `${e.instancePath}/${escape(params.additionalProperty)}`,
+      message: 'is not a field of a sign-off policy',
+    };
   }
   if (e.keyword === 'enum') {
     return { pointer: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` };

@@ -4,8 +4,14 @@ import type { FhirResource } from 'fhir/r4.js';
 
 /** Resource kinds that profiles/ may hold: definitions only, never personal data. */
 export const CONFORMANCE_TYPES = [
-  'StructureDefinition', 'CodeSystem', 'ValueSet', 'ConceptMap', 'NamingSystem',
-  'Questionnaire', 'SearchParameter', 'OperationDefinition',
+  'StructureDefinition',
+  'CodeSystem',
+  'ValueSet',
+  'ConceptMap',
+  'NamingSystem',
+  'Questionnaire',
+  'SearchParameter',
+  'OperationDefinition',
 ] as const;
 
 export type ConformanceResource = FhirResource & { id: string; url?: string; version?: string };
@@ -17,7 +23,10 @@ export interface ConformanceFile {
 }
 
 export class ConformanceFileError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = 'ConformanceFileError';
   }
@@ -44,10 +53,16 @@ function checkResource(file: string, value: unknown): ConformanceResource {
   const record = value as Record<string, unknown>;
   const type = record.resourceType;
   if (typeof type !== 'string' || !(CONFORMANCE_TYPES as readonly string[]).includes(type)) {
-    throw new ConformanceFileError(file, `resourceType must be one of ${CONFORMANCE_TYPES.join(', ')} (found ${JSON.stringify(type)})`);
+    throw new ConformanceFileError(
+      file,
+      `resourceType must be one of ${CONFORMANCE_TYPES.join(', ')} (found ${JSON.stringify(type)})`,
+    );
   }
   if (typeof record.id !== 'string' || !FHIR_ID.test(record.id)) {
-    throw new ConformanceFileError(file, 'id is missing or not a valid FHIR id (letters, digits, "-" and ".", at most 64)');
+    throw new ConformanceFileError(
+      file,
+      'id is missing or not a valid FHIR id (letters, digits, "-" and ".", at most 64)',
+    );
   }
   if (typeof record.url !== 'string' || !/^https?:\/\//.test(record.url)) {
     throw new ConformanceFileError(file, 'url (the canonical URL) is missing or not an http(s) URL');
@@ -67,7 +82,10 @@ export async function readConformanceFiles(dir: string): Promise<ConformanceFile
   try {
     paths = await listJsonFiles(dir);
   } catch (e) {
-    throw new ConformanceFileError(dir, `cannot read the profiles directory (${e instanceof Error ? e.message : String(e)})`);
+    throw new ConformanceFileError(
+      dir,
+      `cannot read the profiles directory (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const files: ConformanceFile[] = [];
   const byKey = new Map<string, string>();
@@ -80,7 +98,10 @@ export async function readConformanceFiles(dir: string): Promise<ConformanceFile
       throw new ConformanceFileError(file, `is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
     const resource = checkResource(file, parsed);
-    for (const key of [`${resource.resourceType}/${resource.id}`, `${resource.resourceType} ${resource.url}|${resource.version ?? ''}`]) {
+    for (const key of [
+      `${resource.resourceType}/${resource.id}`,
+      `${resource.resourceType} ${resource.url}|${resource.version ?? ''}`,
+    ]) {
       const other = byKey.get(key);
       if (other) throw new ConformanceFileError(file, `duplicates ${key} already defined in ${other}`);
       byKey.set(key, file);

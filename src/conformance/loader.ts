@@ -15,7 +15,11 @@ function comparable(resource: FhirResource): string {
   const sortKeys = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sortKeys);
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+      );
     }
     return value;
   };
@@ -34,13 +38,17 @@ export async function loadConformance(store: FhirStore, files: ConformanceFile[]
     type: 'batch',
     // A search by _id, not a read: HAPI answers a read of OperationDefinition/<id> from its own
     // built-in operations (HAPI-2249), never from what is stored.
-    entry: files.map(({ resource }) => ({ request: { method: 'GET', url: `${resource.resourceType}?_id=${encodeURIComponent(resource.id)}` } })),
+    entry: files.map(({ resource }) => ({
+      request: { method: 'GET', url: `${resource.resourceType}?_id=${encodeURIComponent(resource.id)}` },
+    })),
   };
   const current = await store.transaction(reads);
   const changed = files.filter(({ resource }, i) => {
     const found = current.entry?.[i]?.resource;
     const existing = found?.resourceType === 'Bundle' ? found.entry?.[0]?.resource : undefined;
-    return !existing || existing.resourceType !== resource.resourceType || comparable(existing) !== comparable(resource);
+    return (
+      !existing || existing.resourceType !== resource.resourceType || comparable(existing) !== comparable(resource)
+    );
   });
   if (changed.length > 0) {
     const writes: Bundle = {
@@ -65,8 +73,13 @@ export async function loadConformance(store: FhirStore, files: ConformanceFile[]
 
 /** HAPI refused a conformance resource: start-up stops, naming the files involved. */
 export class ConformanceLoadError extends Error {
-  constructor(files: { file: string; resource: ConformanceResource }[], readonly storeError: AppError) {
-    super(`The FHIR store refused the conformance resources (HTTP ${storeError.status}): ${storeError.message}. Files written together: ${files.map((f) => f.file).join(', ')}`);
+  constructor(
+    files: { file: string; resource: ConformanceResource }[],
+    readonly storeError: AppError,
+  ) {
+    super(
+      `The FHIR store refused the conformance resources (HTTP ${storeError.status}): ${storeError.message}. Files written together: ${files.map((f) => f.file).join(', ')}`,
+    );
     this.name = 'ConformanceLoadError';
   }
 }

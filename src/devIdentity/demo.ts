@@ -14,18 +14,54 @@ export const DEMO_REDIRECT_URI = 'http://127.0.0.1:3000/callback';
 export const DEMO_GP_ODS = 'Y00001';
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  ...STAFF_ROLES.map((role) => ({ username: role, password: DEMO_PASSWORD, claims: { fhirUser: `PractitionerRole/demo-${role}`, phb_role: role } })),
-  { username: 'budget-holder', password: DEMO_PASSWORD, claims: { fhirUser: `Patient/${DEMO_PATIENT_ID}`, patient: DEMO_PATIENT_ID } },
-  { username: 'representative', password: DEMO_PASSWORD, claims: { fhirUser: 'RelatedPerson/demo-representative', patient: DEMO_PATIENT_ID } },
+  ...STAFF_ROLES.map((role) => ({
+    username: role,
+    password: DEMO_PASSWORD,
+    claims: { fhirUser: `PractitionerRole/demo-${role}`, phb_role: role },
+  })),
+  {
+    username: 'budget-holder',
+    password: DEMO_PASSWORD,
+    claims: { fhirUser: `Patient/${DEMO_PATIENT_ID}`, patient: DEMO_PATIENT_ID },
+  },
+  {
+    username: 'representative',
+    password: DEMO_PASSWORD,
+    claims: { fhirUser: 'RelatedPerson/demo-representative', patient: DEMO_PATIENT_ID },
+  },
 ];
 
 export const DEMO_CLIENTS: readonly ClientMetadata[] = [
   // Staff apps run on a server, so they hold a secret; PKCE is still required.
-  { client_id: 'demo-staff-app', client_secret: 'demo-staff-app-secret', redirect_uris: [DEMO_REDIRECT_URI], grant_types: ['authorization_code'], response_types: ['code'] },
+  {
+    client_id: 'demo-staff-app',
+    client_secret: 'demo-staff-app-secret',
+    redirect_uris: [DEMO_REDIRECT_URI],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  },
   // The budget holder's own portal and the PHR app run in browsers or phones: public clients with PKCE.
-  { client_id: 'demo-portal', token_endpoint_auth_method: 'none', redirect_uris: [DEMO_REDIRECT_URI], grant_types: ['authorization_code'], response_types: ['code'] },
-  { client_id: DEV_IDENTITY.phrAppClient, token_endpoint_auth_method: 'none', redirect_uris: [DEMO_REDIRECT_URI], grant_types: ['authorization_code'], response_types: ['code'] },
-  { client_id: DEV_IDENTITY.gpSystemClient, client_secret: 'demo-gp-system-secret', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
+  {
+    client_id: 'demo-portal',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: [DEMO_REDIRECT_URI],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  },
+  {
+    client_id: DEV_IDENTITY.phrAppClient,
+    token_endpoint_auth_method: 'none',
+    redirect_uris: [DEMO_REDIRECT_URI],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  },
+  {
+    client_id: DEV_IDENTITY.gpSystemClient,
+    client_secret: 'demo-gp-system-secret',
+    redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+  },
 ];
 
 export const DEMO_CLIENT_CLAIMS: Readonly<Record<string, Record<string, string>>> = {

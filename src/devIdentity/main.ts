@@ -10,7 +10,9 @@ import { HapiStore } from '../store/hapiStore.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (config.nodeEnv === 'production') {
-    throw new Error('The development identity provider refuses to run with NODE_ENV=production: configure OIDC_ISSUERS instead');
+    throw new Error(
+      'The development identity provider refuses to run with NODE_ENV=production: configure OIDC_ISSUERS instead',
+    );
   }
   const running = await startIdentityProvider({
     host: '127.0.0.1',
@@ -21,14 +23,22 @@ async function main(): Promise<void> {
     clientClaims: DEMO_CLIENT_CLAIMS,
     keys: [await newSigningKey()],
   });
-  logger.warn('development identity provider listening: DEVELOPMENT ONLY, demo users, keys in memory', { issuer: running.issuer });
+  logger.warn('development identity provider listening: DEVELOPMENT ONLY, demo users, keys in memory', {
+    issuer: running.issuer,
+  });
   // The demo users' records, so each can see what their role allows; PUT by id, so repeating it changes nothing.
-  const store = new HapiStore({ baseUrl: config.fhirBaseUrl, timeoutMs: config.fhirTimeoutMs, retryAfterSeconds: config.retryAfterSeconds });
+  const store = new HapiStore({
+    baseUrl: config.fhirBaseUrl,
+    timeoutMs: config.fhirTimeoutMs,
+    retryAfterSeconds: config.retryAfterSeconds,
+  });
   try {
     await store.transaction(demoTransaction(new Date().toISOString()));
     logger.info('demo records written to the FHIR store');
   } catch (e) {
-    logger.warn('demo records not written: demo users will see nothing until they are', { status: (e as { status?: unknown }).status });
+    logger.warn('demo records not written: demo users will see nothing until they are', {
+      status: (e as { status?: unknown }).status,
+    });
   }
   const stop = (): void => void running.close().finally(() => process.exit(0));
   process.on('SIGTERM', stop);
@@ -36,6 +46,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  logger.error('development identity provider stopped', { reason: e instanceof ConfigError || e instanceof Error ? e.message : String(e) });
+  logger.error('development identity provider stopped', {
+    reason: e instanceof ConfigError || e instanceof Error ? e.message : String(e),
+  });
   process.exitCode = 1;
 });

@@ -13,19 +13,25 @@ function page(title: string, body: string): string {
 }
 
 export function renderLogin(uid: string, clientId: string, problem?: string): string {
-  return page('Sign in', `${problem ? `<p role="alert">${escape(problem)}</p>` : ''}
+  return page(
+    'Sign in',
+    `${problem ? `<p role="alert">${escape(problem)}</p>` : ''}
 <p>Signing in to <code>${escape(clientId)}</code>.</p>
 <form method="post" action="/interaction/${escape(uid)}">
 <label>Username <input name="username" autocomplete="username"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
-<button type="submit">Sign in</button></form>`);
+<button type="submit">Sign in</button></form>`,
+  );
 }
 
 export function renderConsent(uid: string, clientId: string, scope: string): string {
-  return page('Allow access', `<p><code>${escape(clientId)}</code> asks for: <code>${escape(scope)}</code></p>
+  return page(
+    'Allow access',
+    `<p><code>${escape(clientId)}</code> asks for: <code>${escape(scope)}</code></p>
 <form method="post" action="/interaction/${escape(uid)}">
 <button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button></form>`);
+<button type="submit" name="decision" value="deny">Deny</button></form>`,
+  );
 }
 
 /** A small urlencoded form body (bounded: these forms have a few short fields). */

@@ -1,7 +1,13 @@
 import http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Provider, { errors, type ClientMetadata, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  errors,
+  type ClientMetadata,
+  type Configuration,
+  type JWK,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import { decodeJwt } from 'jose';
 import { IDENTITY_SCOPES, WILDCARD_SCOPES, supportedScopes } from '../auth/smart.js';
 import { renderConsent, renderLogin, readForm } from './pages.js';
@@ -72,7 +78,13 @@ function configuration(options: IdentityProviderOptions): Configuration {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
           if (resource !== options.audience) throw new errors.InvalidTarget();
-          return { scope: resourceScopes, audience: options.audience, accessTokenFormat: 'jwt', accessTokenTTL: ttl, jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: resourceScopes,
+            audience: options.audience,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: ttl,
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },
@@ -82,18 +94,35 @@ function configuration(options: IdentityProviderOptions): Configuration {
       return user ? { ...user.claims } : undefined;
     },
     clientBasedCORS: () => true,
-    ttl: { AccessToken: ttl, ClientCredentials: ttl, AuthorizationCode: 60, Interaction: 600, Session: 3600, Grant: 3600, IdToken: 600 },
+    ttl: {
+      AccessToken: ttl,
+      ClientCredentials: ttl,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      IdToken: 600,
+    },
   };
 }
 
 /** Login with a demo user's password, then the consent page; both are plain HTML forms. */
-async function interaction(provider: Provider, users: ReadonlyMap<string, DemoUser>, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function interaction(
+  provider: Provider,
+  users: ReadonlyMap<string, DemoUser>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const { prompt, params } = details;
   if (req.method === 'GET') {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
-    res.end(prompt.name === 'login' ? renderLogin(details.uid, String(params.client_id)) : renderConsent(details.uid, String(params.client_id), String(params.scope ?? '')));
+    res.end(
+      prompt.name === 'login'
+        ? renderLogin(details.uid, String(params.client_id))
+        : renderConsent(details.uid, String(params.client_id), String(params.scope ?? '')),
+    );
     return;
   }
   const form = await readForm(req);
@@ -105,22 +134,44 @@ async function interaction(provider: Provider, users: ReadonlyMap<string, DemoUs
       res.end(renderLogin(details.uid, String(params.client_id), 'Unknown user or wrong password'));
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.username } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   if (form.get('decision') !== 'allow') {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user did not allow access' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user did not allow access' },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   const accountId = details.session?.accountId;
   const clientId = String(params.client_id);
-  const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId });
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId, clientId });
   if (!grant) throw new Error('grant not found');
-  const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const missing = prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
   if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
   if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
+  await provider.interactionFinished(
+    req,
+    res,
+    { consent: { grantId: await grant.save() } },
+    { mergeWithLastSubmission: true },
+  );
 }
 
 /** SMART apps expect the patient in context next to the token (the token carries it too). */
@@ -157,9 +208,10 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   return {
     issuer,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

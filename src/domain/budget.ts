@@ -13,24 +13,38 @@ export function workingAmount(budget: Pick<Budget, 'indicative' | 'agreed'>): Pe
  * across at least two options whose amounts sum to the budget exactly. Errors name the split by
  * `at`, its JSON pointer in the request.
  */
-export function checkManagementSplit(budget: Pick<Budget, 'indicative' | 'agreed' | 'managementOption' | 'split'>, at = '/split'): void {
+export function checkManagementSplit(
+  budget: Pick<Budget, 'indicative' | 'agreed' | 'managementOption' | 'split'>,
+  at = '/split',
+): void {
   const entries = Object.entries(budget.split) as [string, unknown][];
   for (const [option, amount] of entries) {
     if (!isCode(MANAGEMENT_OPTIONS, option)) {
-      throw new DomainError(`${at}/${option}`, `${at}/${option}: not a management option (one of ${MANAGEMENT_OPTIONS.join(', ')})`);
+      throw new DomainError(
+        `${at}/${option}`,
+        `${at}/${option}: not a management option (one of ${MANAGEMENT_OPTIONS.join(', ')})`,
+      );
     }
     requirePence(amount, `${at}/${option}`);
   }
   const options = entries.map(([option]) => option as ManagementOption);
   if (budget.managementOption === 'mixed') {
-    if (options.length < 2) throw new DomainError(at, `${at}: a mixed budget names at least two management options with an amount each`);
+    if (options.length < 2)
+      throw new DomainError(at, `${at}: a mixed budget names at least two management options with an amount each`);
   } else if (options.length !== 1 || options[0] !== budget.managementOption) {
-    throw new DomainError(at, `${at}: a ${budget.managementOption} budget holds its whole amount as ${budget.managementOption}`);
+    throw new DomainError(
+      at,
+      `${at}: a ${budget.managementOption} budget holds its whole amount as ${budget.managementOption}`,
+    );
   }
   const total = sumPence(entries.map(([, amount]) => amount as Pence));
   const expected = workingAmount(budget);
   if (total !== expected) {
-    throw new DomainError(at, `${at}: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`, 'business-rule');
+    throw new DomainError(
+      at,
+      `${at}: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`,
+      'business-rule',
+    );
   }
 }
 
@@ -39,7 +53,10 @@ export function planTotal(plan: Pick<CarePlanPcsp, 'items'>): Pence {
 }
 
 /** A plan whose items cost more than the budget cannot be agreed. */
-export function checkPlanWithinBudget(plan: Pick<CarePlanPcsp, 'items'>, budget: Pick<Budget, 'indicative' | 'agreed'>): void {
+export function checkPlanWithinBudget(
+  plan: Pick<CarePlanPcsp, 'items'>,
+  budget: Pick<Budget, 'indicative' | 'agreed'>,
+): void {
   const total = planTotal(plan);
   const available = workingAmount(budget);
   if (total > available) {
@@ -52,7 +69,10 @@ export function checkPlanWithinBudget(plan: Pick<CarePlanPcsp, 'items'>, budget:
 }
 
 /** Money left unspent: the budget less what was actually spent (never negative: overspend is reported apart). */
-export function underspend(budget: Pick<Budget, 'indicative' | 'agreed'>, spent: readonly Pick<SpendLine, 'amount'>[]): Pence {
+export function underspend(
+  budget: Pick<Budget, 'indicative' | 'agreed'>,
+  spent: readonly Pick<SpendLine, 'amount'>[],
+): Pence {
   return Math.max(0, workingAmount(budget) - sumPence(spent.map((s) => s.amount)));
 }
 

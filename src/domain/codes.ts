@@ -17,7 +17,12 @@ export const COHORTS = [
   'other',
 ] as const;
 export type Cohort = (typeof COHORTS)[number];
-export const RIGHT_TO_HAVE_COHORTS: readonly Cohort[] = ['nhs-continuing-healthcare', 'childrens-continuing-care', 'section-117-aftercare', 'wheelchair'];
+export const RIGHT_TO_HAVE_COHORTS: readonly Cohort[] = [
+  'nhs-continuing-healthcare',
+  'childrens-continuing-care',
+  'section-117-aftercare',
+  'wheelchair',
+];
 
 export const MANAGEMENT_OPTIONS = ['notional', 'third-party', 'direct-payment', 'managed-account'] as const;
 export type ManagementOption = (typeof MANAGEMENT_OPTIONS)[number];
@@ -46,7 +51,14 @@ export const SPEND_CATEGORIES = [
 export type SpendCategory = (typeof SPEND_CATEGORIES)[number];
 
 /** What no PHB may buy, under any local policy. */
-export const NATIONAL_RESTRICTIONS = ['alcohol', 'tobacco', 'gambling', 'debt-repayment', 'emergency-care', 'gp-provided-care'] as const;
+export const NATIONAL_RESTRICTIONS = [
+  'alcohol',
+  'tobacco',
+  'gambling',
+  'debt-repayment',
+  'emergency-care',
+  'gp-provided-care',
+] as const;
 export type NationalRestriction = (typeof NATIONAL_RESTRICTIONS)[number];
 
 export const RESTRICTION_LABELS: Record<NationalRestriction, string> = {
@@ -60,16 +72,23 @@ export const RESTRICTION_LABELS: Record<NationalRestriction, string> = {
 
 /** What the person is offered instead of a restricted purchase: somewhere to go for the same need. */
 export const RESTRICTION_ALTERNATIVES: Record<NationalRestriction, string> = {
-  alcohol: 'Free NHS and local alcohol support services; the budget can pay for other activities towards the same goal.',
+  alcohol:
+    'Free NHS and local alcohol support services; the budget can pay for other activities towards the same goal.',
   tobacco: 'The free NHS Stop Smoking service; the budget can pay for other activities towards the same goal.',
-  gambling: 'The NHS gambling support service and GamCare; the budget can pay for other activities towards the same goal.',
-  'debt-repayment': 'Free, confidential debt advice (Citizens Advice or StepChange); the budget can pay for a budgeting course or other support towards the same goal.',
-  'emergency-care': 'Emergency care is free from the NHS (999, A&E or NHS 111); the budget can pay for support that helps avoid a crisis.',
-  'gp-provided-care': 'Ask the GP practice: care it normally provides is free; the budget can pay for support the GP does not provide.',
+  gambling:
+    'The NHS gambling support service and GamCare; the budget can pay for other activities towards the same goal.',
+  'debt-repayment':
+    'Free, confidential debt advice (Citizens Advice or StepChange); the budget can pay for a budgeting course or other support towards the same goal.',
+  'emergency-care':
+    'Emergency care is free from the NHS (999, A&E or NHS 111); the budget can pay for support that helps avoid a crisis.',
+  'gp-provided-care':
+    'Ask the GP practice: care it normally provides is free; the budget can pay for support the GP does not provide.',
 };
 
 export function restrictionFor(category: SpendCategory): NationalRestriction | undefined {
-  return (NATIONAL_RESTRICTIONS as readonly string[]).includes(category) ? (category as NationalRestriction) : undefined;
+  return (NATIONAL_RESTRICTIONS as readonly string[]).includes(category)
+    ? (category as NationalRestriction)
+    : undefined;
 }
 
 export const STAFF_ROLES = [
@@ -83,7 +102,13 @@ export const STAFF_ROLES = [
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 /** Roles that can sign off a spend request. */
-export const SIGN_OFF_ROLES = ['care-coordinator', 'team-lead', 'phb-lead-clinician', 'lived-experience-reviewer', 'commissioner'] as const;
+export const SIGN_OFF_ROLES = [
+  'care-coordinator',
+  'team-lead',
+  'phb-lead-clinician',
+  'lived-experience-reviewer',
+  'commissioner',
+] as const;
 export type SignOffRole = (typeof SIGN_OFF_ROLES)[number];
 
 export const REVIEW_POINTS = ['start', 'midpoint', 'end', 'on-request'] as const;
@@ -91,17 +116,44 @@ export type ReviewPoint = (typeof REVIEW_POINTS)[number];
 
 /** FHIR goal-achievement codes (http://terminology.hl7.org/CodeSystem/goal-achievement). */
 export const GOAL_ACHIEVEMENTS = [
-  'in-progress', 'improving', 'worsening', 'no-change', 'achieved', 'sustaining', 'not-achieved', 'no-progress', 'not-attainable',
+  'in-progress',
+  'improving',
+  'worsening',
+  'no-change',
+  'achieved',
+  'sustaining',
+  'not-achieved',
+  'no-progress',
+  'not-attainable',
 ] as const;
 export type GoalAchievement = (typeof GOAL_ACHIEVEMENTS)[number];
 
 /** FHIR goal lifecycle (http://hl7.org/fhir/goal-status). */
-export const GOAL_LIFECYCLES = ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled', 'entered-in-error', 'rejected'] as const;
+export const GOAL_LIFECYCLES = [
+  'proposed',
+  'planned',
+  'accepted',
+  'active',
+  'on-hold',
+  'completed',
+  'cancelled',
+  'entered-in-error',
+  'rejected',
+] as const;
 export type GoalLifecycle = (typeof GOAL_LIFECYCLES)[number];
 
 /** Where a PHB journey is, following the six steps. */
 export const JOURNEY_STAGES = [
-  'referred', 'eligible', 'not-eligible', 'needs-assessed', 'budget-indicated', 'planning', 'plan-agreed', 'active', 'in-review', 'closed',
+  'referred',
+  'eligible',
+  'not-eligible',
+  'needs-assessed',
+  'budget-indicated',
+  'planning',
+  'plan-agreed',
+  'active',
+  'in-review',
+  'closed',
 ] as const;
 export type JourneyStage = (typeof JOURNEY_STAGES)[number];
 
@@ -114,7 +166,14 @@ export const PLAN_ITEM_STATUSES = ['proposed', 'approved', 'declined', 'purchase
 export type PlanItemStatus = (typeof PLAN_ITEM_STATUSES)[number];
 
 /** Where a spend request is; carried as the sign-off Task's businessStatus. */
-export const SPEND_REQUEST_STATUSES = ['requested', 'approved', 'declined', 'refused', 'appealed', 'cancelled'] as const;
+export const SPEND_REQUEST_STATUSES = [
+  'requested',
+  'approved',
+  'declined',
+  'refused',
+  'appealed',
+  'cancelled',
+] as const;
 export type SpendRequestStatus = (typeof SPEND_REQUEST_STATUSES)[number];
 
 /** One signer's decision. */
@@ -129,7 +188,14 @@ export const ORGANISATION_KINDS = ['icb', 'nhs-provider', 'gp-practice', 'third-
 export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
 
 /** Why a PHB journey was closed; the phb-closure-reason CodeSystem holds these codes. */
-export const CLOSURE_REASONS = ['discharged-to-primary-care', 'goals-met', 'moved-away', 'died', 'declined', 'other'] as const;
+export const CLOSURE_REASONS = [
+  'discharged-to-primary-care',
+  'goals-met',
+  'moved-away',
+  'died',
+  'declined',
+  'other',
+] as const;
 export type ClosureReason = (typeof CLOSURE_REASONS)[number];
 
 export function isCode<T extends string>(list: readonly T[], value: unknown): value is T {

@@ -12,10 +12,18 @@ export function checkOwnGoalChange(current: RecoveryGoal, proposed: RecoveryGoal
   current.notes.forEach((note, i) => {
     const same = kept[i];
     if (!same || same.text !== note.text || same.time !== note.time || same.author !== note.author) {
-      throw new DomainError(`Goal.note[${i}]`, `Goal.note[${i}]: earlier notes cannot be changed or removed; add a new note at the end`, 'business-rule');
+      throw new DomainError(
+        `Goal.note[${i}]`,
+        `Goal.note[${i}]: earlier notes cannot be changed or removed; add a new note at the end`,
+        'business-rule',
+      );
     }
   });
   proposed.notes.slice(current.notes.length).forEach((note, j) => {
-    if (note.text.trim() === '') throw new DomainError(`Goal.note[${current.notes.length + j}].text`, `Goal.note[${current.notes.length + j}].text is empty`);
+    if (note.text.trim() === '')
+      throw new DomainError(
+        `Goal.note[${current.notes.length + j}].text`,
+        `Goal.note[${current.notes.length + j}].text is empty`,
+      );
   });
 }

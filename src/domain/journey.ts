@@ -8,13 +8,28 @@ import type { Eligibility, IsoDate, PhbJourney } from './model.js';
  * backwards, and nothing happens to a journey once it is closed or found not eligible.
  */
 const ORDER: readonly JourneyStage[] = [
-  'referred', 'eligible', 'needs-assessed', 'budget-indicated', 'planning', 'plan-agreed', 'active', 'in-review', 'closed',
+  'referred',
+  'eligible',
+  'needs-assessed',
+  'budget-indicated',
+  'planning',
+  'plan-agreed',
+  'active',
+  'in-review',
+  'closed',
 ];
 
 const LABEL: Record<JourneyStage, string> = {
-  referred: 'referred', eligible: 'found eligible', 'not-eligible': 'found not eligible', 'needs-assessed': 'past its needs conversation',
-  'budget-indicated': 'given an indicative budget', planning: 'planning', 'plan-agreed': 'working to an agreed plan', active: 'active',
-  'in-review': 'in review', closed: 'closed',
+  referred: 'referred',
+  eligible: 'found eligible',
+  'not-eligible': 'found not eligible',
+  'needs-assessed': 'past its needs conversation',
+  'budget-indicated': 'given an indicative budget',
+  planning: 'planning',
+  'plan-agreed': 'working to an agreed plan',
+  active: 'active',
+  'in-review': 'in review',
+  closed: 'closed',
 };
 
 function rank(stage: JourneyStage): number {
@@ -27,7 +42,11 @@ export function requireReached(journey: Pick<PhbJourney, 'stage'>, from: Journey
     throw new DomainError('', `${what}: the PHB journey is ${LABEL[journey.stage]}`, 'business-rule');
   }
   if (rank(journey.stage) < rank(from)) {
-    throw new DomainError('', `${what}: the PHB journey is ${LABEL[journey.stage]}; it must first be ${LABEL[from]}`, 'business-rule');
+    throw new DomainError(
+      '',
+      `${what}: the PHB journey is ${LABEL[journey.stage]}; it must first be ${LABEL[from]}`,
+      'business-rule',
+    );
   }
 }
 
@@ -77,11 +96,17 @@ export interface EligibilityDecision {
  */
 export function decideEligibility(journey: PhbJourney, decision: EligibilityDecision): PhbJourney {
   if (journey.stage !== 'referred') {
-    throw new DomainError('', `eligibility is decided once, on a referral; this PHB journey is ${LABEL[journey.stage]}`, 'business-rule');
+    throw new DomainError(
+      '',
+      `eligibility is decided once, on a referral; this PHB journey is ${LABEL[journey.stage]}`,
+      'business-rule',
+    );
   }
   const reason = decision.reason?.trim();
-  if (!decision.eligible && !reason) throw new DomainError('/reason', '/reason: a person found not eligible must be told why');
-  if (decision.decidedOn < journey.start) throw new DomainError('/decidedOn', `/decidedOn: before the referral (${journey.start})`);
+  if (!decision.eligible && !reason)
+    throw new DomainError('/reason', '/reason: a person found not eligible must be told why');
+  if (decision.decidedOn < journey.start)
+    throw new DomainError('/decidedOn', `/decidedOn: before the referral (${journey.start})`);
   const eligibility: Eligibility = {
     eligible: decision.eligible,
     rightToHave: decision.rightToHave ?? journey.eligibility.rightToHave,
@@ -96,7 +121,12 @@ export function decideEligibility(journey: PhbJourney, decision: EligibilityDeci
 
 /** Step 6: closing the journey, e.g. on discharge to primary care. */
 export function closeJourney(journey: PhbJourney, reason: ClosureReason, end: IsoDate): PhbJourney {
-  if (journey.stage === 'closed') throw new DomainError('', `the PHB journey was already closed on ${journey.end ?? 'an earlier date'}`, 'business-rule');
+  if (journey.stage === 'closed')
+    throw new DomainError(
+      '',
+      `the PHB journey was already closed on ${journey.end ?? 'an earlier date'}`,
+      'business-rule',
+    );
   if (end < journey.start) throw new DomainError('/end', `/end: before the journey started (${journey.start})`);
   return { ...journey, stage: 'closed', closureReason: reason, end };
 }

@@ -15,7 +15,10 @@ import { formatPounds, requirePence, sumPence, type Pence } from './money.js';
 export const PAID_TO_PERSON: readonly ManagementOption[] = ['direct-payment', 'managed-account'];
 
 /** How an item is paid: its own option, else the budget's single option; a mixed budget must say. */
-export function optionFor(budget: Pick<Budget, 'managementOption'>, item?: Pick<PlanItem, 'managementOption'>): ManagementOption | undefined {
+export function optionFor(
+  budget: Pick<Budget, 'managementOption'>,
+  item?: Pick<PlanItem, 'managementOption'>,
+): ManagementOption | undefined {
   return item?.managementOption ?? (budget.managementOption === 'mixed' ? undefined : budget.managementOption);
 }
 
@@ -49,31 +52,61 @@ export function checkPayment(
   }
   const item = input.request ? plan?.items.find((i) => i.id === input.request?.itemId) : undefined;
   const option = input.managementOption ?? optionFor(budget, item);
-  if (option === undefined) throw new DomainError('/managementOption', '/managementOption: a mixed budget must say which part of it pays');
+  if (option === undefined)
+    throw new DomainError('/managementOption', '/managementOption: a mixed budget must say which part of it pays');
   if (budget.split[option] === undefined) {
-    throw new DomainError('/managementOption', `/managementOption: this budget holds nothing as ${option}`, 'business-rule');
+    throw new DomainError(
+      '/managementOption',
+      `/managementOption: this budget holds nothing as ${option}`,
+      'business-rule',
+    );
   }
   if (input.request) {
     if (input.request.status !== 'approved') {
-      throw new DomainError('/requestId', `/requestId: only an approved request is paid; this one is ${input.request.status}`, 'business-rule');
+      throw new DomainError(
+        '/requestId',
+        `/requestId: only an approved request is paid; this one is ${input.request.status}`,
+        'business-rule',
+      );
     }
-    if (input.request.paidOn !== undefined) throw new DomainError('/requestId', `/requestId: the request was already paid on ${input.request.paidOn}`, 'business-rule');
+    if (input.request.paidOn !== undefined)
+      throw new DomainError(
+        '/requestId',
+        `/requestId: the request was already paid on ${input.request.paidOn}`,
+        'business-rule',
+      );
     if (amount > input.request.amount) {
-      throw new DomainError('/amount', `/amount: ${formatPounds(amount)} is more than the ${formatPounds(input.request.amount)} signed off`, 'business-rule');
+      throw new DomainError(
+        '/amount',
+        `/amount: ${formatPounds(amount)} is more than the ${formatPounds(input.request.amount)} signed off`,
+        'business-rule',
+      );
     }
   } else if (budget.kind !== 'ongoing') {
     throw new DomainError('/requestId', '/requestId: a one-off budget pays signed-off requests only', 'business-rule');
   }
   if (PAID_TO_PERSON.includes(option) && !agreement) {
-    throw new DomainError('', `a ${option} is paid only once the person has signed the direct payment agreement`, 'business-rule');
+    throw new DomainError(
+      '',
+      `a ${option} is paid only once the person has signed the direct payment agreement`,
+      'business-rule',
+    );
   }
   const held = budget.split[option] ?? 0;
   const already = paidAs(payments, option);
   if (already + amount > held) {
-    throw new DomainError('/amount', `/amount: ${formatPounds(already + amount)} paid as ${option} would be more than the ${formatPounds(held)} the budget holds for it`, 'business-rule');
+    throw new DomainError(
+      '/amount',
+      `/amount: ${formatPounds(already + amount)} paid as ${option} would be more than the ${formatPounds(held)} the budget holds for it`,
+      'business-rule',
+    );
   }
   return {
-    id: input.id, budgetId: budget.id, amount, paid: input.paid, managementOption: option,
+    id: input.id,
+    budgetId: budget.id,
+    amount,
+    paid: input.paid,
+    managementOption: option,
     ...(input.request ? { requestId: input.request.id } : {}),
   };
 }
@@ -121,12 +154,18 @@ export interface FinancialAudit {
 function misuseReason(line: SpendLine, item: PlanItem | undefined): string {
   const restriction = restrictionFor(line.category);
   if (restriction) return `${RESTRICTION_LABELS[restriction]} is a national restriction`;
-  if (item && (item.status === 'declined' || item.status === 'cancelled')) return `spent on an item that is ${item.status}`;
+  if (item && (item.status === 'declined' || item.status === 'cancelled'))
+    return `spent on an item that is ${item.status}`;
   return 'flagged at audit';
 }
 
 /** Step 6: the financial audit of one budget. */
-export function financialAudit(budget: Budget, plan: CarePlanPcsp | undefined, payments: readonly Payment[], lines: readonly SpendLine[]): FinancialAudit {
+export function financialAudit(
+  budget: Budget,
+  plan: CarePlanPcsp | undefined,
+  payments: readonly Payment[],
+  lines: readonly SpendLine[],
+): FinancialAudit {
   const outgoing = payments.filter((p) => p.amount > 0);
   const recoveries = payments.filter((p) => p.amount < 0);
   const itemOf = (line: SpendLine): PlanItem | undefined => plan?.items.find((i) => i.id === line.itemId);
@@ -162,7 +201,9 @@ export function financialAudit(budget: Budget, plan: CarePlanPcsp | undefined, p
     recovered: -sumPence(recoveries.map((p) => p.amount)),
     outstandingByOption,
     overspend: Math.max(0, spent - available),
-    misuse: lines.filter((l) => l.flaggedMisuse === true).map((l) => ({ lineId: l.id, amount: l.amount, reason: misuseReason(l, itemOf(l)) })),
+    misuse: lines
+      .filter((l) => l.flaggedMisuse === true)
+      .map((l) => ({ lineId: l.id, amount: l.amount, reason: misuseReason(l, itemOf(l)) })),
   };
 }
 
@@ -179,7 +220,17 @@ export function recoverUnderspend(
   if (amount === 0) throw new DomainError('/amount', '/amount: a recovery must be for more than £0.00');
   const outstanding = audit.outstandingByOption[input.managementOption] ?? 0;
   if (amount > outstanding) {
-    throw new DomainError('/amount', `/amount: only ${formatPounds(outstanding)} of the ${input.managementOption} is unspent and not yet recovered`, 'business-rule');
+    throw new DomainError(
+      '/amount',
+      `/amount: only ${formatPounds(outstanding)} of the ${input.managementOption} is unspent and not yet recovered`,
+      'business-rule',
+    );
   }
-  return { id: input.id, budgetId: budget.id, amount: -amount, paid: input.agreed, managementOption: input.managementOption };
+  return {
+    id: input.id,
+    budgetId: budget.id,
+    amount: -amount,
+    paid: input.agreed,
+    managementOption: input.managementOption,
+  };
 }

@@ -1,6 +1,15 @@
 import type {
-  Cohort, GoalAchievement, GoalLifecycle, ImpactItem, JourneyStage, ManagementOption, PhbKind, ReviewPoint,
-  SignOffRole, SpendCategory, StaffRole,
+  Cohort,
+  GoalAchievement,
+  GoalLifecycle,
+  ImpactItem,
+  JourneyStage,
+  ManagementOption,
+  PhbKind,
+  ReviewPoint,
+  SignOffRole,
+  SpendCategory,
+  StaffRole,
 } from './codes.js';
 import type { Pence } from './money.js';
 import type { NhsNumber } from './nhsNumber.js';

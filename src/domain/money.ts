@@ -10,7 +10,10 @@ export function isPence(value: unknown): value is Pence {
 /** Checks an amount is whole, non-negative pence; `field` names it in the error. */
 export function requirePence(value: unknown, field: string): Pence {
   if (!isPence(value) || value < 0) {
-    throw new DomainError(field, `${field} must be a whole, non-negative number of pence (got ${JSON.stringify(value)})`);
+    throw new DomainError(
+      field,
+      `${field} must be a whole, non-negative number of pence (got ${JSON.stringify(value)})`,
+    );
   }
   return value;
 }

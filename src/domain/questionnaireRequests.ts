@@ -24,16 +24,22 @@ export function targetKey(t: Target): string {
 
 /** A target as given: a Patient id, or an NHS number (checked with Modulus 11). */
 export function parseTarget(given: { patientId?: string; nhsNumber?: string }): Target | string {
-  if (given.patientId !== undefined) return ID.test(given.patientId) ? { kind: 'id', id: given.patientId } : 'the Patient id is not a valid id';
+  if (given.patientId !== undefined)
+    return ID.test(given.patientId) ? { kind: 'id', id: given.patientId } : 'the Patient id is not a valid id';
   if (given.nhsNumber !== undefined) {
     const digits = given.nhsNumber.replace(/\s/g, '');
-    return isValidNhsNumber(digits) ? { kind: 'nhs-number', nhsNumber: digits } : 'the NHS number is not valid (10 digits passing the Modulus 11 check)';
+    return isValidNhsNumber(digits)
+      ? { kind: 'nhs-number', nhsNumber: digits }
+      : 'the NHS number is not valid (10 digits passing the Modulus 11 check)';
   }
   return 'the target must be a Patient reference or an NHS number identifier';
 }
 
 /** The distinct people to ask, in the order first named, and what was wrong with the rest. */
-export function collapseTargets(given: readonly (Target | string)[]): { targets: { target: Target; index: number }[]; problems: TargetProblem[] } {
+export function collapseTargets(given: readonly (Target | string)[]): {
+  targets: { target: Target; index: number }[];
+  problems: TargetProblem[];
+} {
   const seen = new Set<string>();
   const targets: { target: Target; index: number }[] = [];
   const problems: TargetProblem[] = [];
@@ -56,5 +62,8 @@ export function collapseTargets(given: readonly (Target | string)[]): { targets:
  * finds the request it made instead of asking the person twice.
  */
 export function requestKey(questionnaireId: string, patientId: string, clientKey = ''): string {
-  return createHash('sha256').update(JSON.stringify([questionnaireId, patientId, clientKey])).digest('hex').slice(0, 40);
+  return createHash('sha256')
+    .update(JSON.stringify([questionnaireId, patientId, clientKey]))
+    .digest('hex')
+    .slice(0, 40);
 }

@@ -27,7 +27,10 @@ export function computeScore(rule: ScoringRule, answers: Readonly<Record<string,
   // Keep two decimals for means so scores stay exact enough to compare and to store.
   const score = rule.method === 'sum' ? sum : Math.round((sum / values.length) * 100) / 100;
   if (score < rule.minimum || score > rule.maximum) {
-    throw new DomainError(`/${rule.score}`, `the ${rule.score} score ${score} is outside ${rule.minimum}-${rule.maximum}: an answer is out of range`);
+    throw new DomainError(
+      `/${rule.score}`,
+      `the ${rule.score} score ${score} is outside ${rule.minimum}-${rule.maximum}: an answer is out of range`,
+    );
   }
   return score;
 }
@@ -49,10 +52,17 @@ export function scoreTrend(rule: ScoringRule, first: number, latest: number): Sc
 }
 
 /** Scores in time order: the trend from the earliest to the latest, or undefined with fewer than two. */
-export function trendOver(rule: ScoringRule, series: readonly { time: string; value: number }[]): ScoreChange | undefined {
+export function trendOver(
+  rule: ScoringRule,
+  series: readonly { time: string; value: number }[],
+): ScoreChange | undefined {
   if (series.length < 2) return undefined;
   const ordered = [...series].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  return scoreTrend(rule, (ordered[0] as { value: number }).value, (ordered[ordered.length - 1] as { value: number }).value);
+  return scoreTrend(
+    rule,
+    (ordered[0] as { value: number }).value,
+    (ordered[ordered.length - 1] as { value: number }).value,
+  );
 }
 
 /** One score of one set of answers, as stored (an Observation derived from the response). */
@@ -93,24 +103,34 @@ export interface SeriesTrend extends ScoreSeriesKey {
  * Start -> latest per journey, questionnaire and score, judged with the questionnaire's own
  * rule. A series whose questionnaire has no rule (any more) is reported without a trend.
  */
-export function trendsBySeries(scores: readonly QuestionnaireScore[], ruleFor: (questionnaire: string, score: string) => ScoringRule | undefined): SeriesTrend[] {
+export function trendsBySeries(
+  scores: readonly QuestionnaireScore[],
+  ruleFor: (questionnaire: string, score: string) => ScoringRule | undefined,
+): SeriesTrend[] {
   const groups = new Map<string, QuestionnaireScore[]>();
   for (const s of scores) {
     const key = JSON.stringify([s.journeyId ?? null, s.questionnaire, s.score]);
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  return [...groups.values()].map((series) => {
-    const ordered = [...series].sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
-    const first = ordered[0] as QuestionnaireScore;
-    const last = ordered[ordered.length - 1] as QuestionnaireScore;
-    const rule = ruleFor(first.questionnaire, first.score);
-    return {
-      ...(first.journeyId !== undefined ? { journeyId: first.journeyId } : {}),
-      questionnaire: first.questionnaire,
-      score: first.score,
-      ...(rule && ordered.length > 1 ? { change: scoreTrend(rule, first.value, last.value) } : {}),
-      latest: { value: last.value, time: last.time, id: last.id },
-      count: ordered.length,
-    };
-  }).sort((a, b) => a.questionnaire.localeCompare(b.questionnaire) || a.score.localeCompare(b.score) || (a.journeyId ?? '').localeCompare(b.journeyId ?? ''));
+  return [...groups.values()]
+    .map((series) => {
+      const ordered = [...series].sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+      const first = ordered[0] as QuestionnaireScore;
+      const last = ordered[ordered.length - 1] as QuestionnaireScore;
+      const rule = ruleFor(first.questionnaire, first.score);
+      return {
+        ...(first.journeyId !== undefined ? { journeyId: first.journeyId } : {}),
+        questionnaire: first.questionnaire,
+        score: first.score,
+        ...(rule && ordered.length > 1 ? { change: scoreTrend(rule, first.value, last.value) } : {}),
+        latest: { value: last.value, time: last.time, id: last.id },
+        count: ordered.length,
+      };
+    })
+    .sort(
+      (a, b) =>
+        a.questionnaire.localeCompare(b.questionnaire) ||
+        a.score.localeCompare(b.score) ||
+        (a.journeyId ?? '').localeCompare(b.journeyId ?? ''),
+    );
 }

@@ -1,7 +1,15 @@
 import { budgetPosition, type BudgetPosition } from './budget.js';
 
 export { budgetPosition, type BudgetPosition };
-import type { Budget, CarePlanPcsp, Payment, PhbJourney, QuestionnaireRequest, RecoveryGoal, SpendLine } from './model.js';
+import type {
+  Budget,
+  CarePlanPcsp,
+  Payment,
+  PhbJourney,
+  QuestionnaireRequest,
+  RecoveryGoal,
+  SpendLine,
+} from './model.js';
 import type { SeriesTrend } from './scores.js';
 
 /**
@@ -53,7 +61,9 @@ export interface SummaryInputs {
 export function summarise(input: SummaryInputs): PhbSummary {
   const journey = currentJourney(input.journeys);
   const plan = journey ? currentPlan(input.plans, journey.id) : undefined;
-  const budget = plan ? input.budgets.find((b) => b.id === plan.budgetId) : input.budgets.find((b) => b.journeyId === journey?.id);
+  const budget = plan
+    ? input.budgets.find((b) => b.id === plan.budgetId)
+    : input.budgets.find((b) => b.journeyId === journey?.id);
   // The plan's goals, in the plan's order; without a plan, the person's open goals.
   const goals = plan
     ? plan.goalIds.flatMap((id) => input.goals.filter((g) => g.id === id))
@@ -66,10 +76,16 @@ export function summarise(input: SummaryInputs): PhbSummary {
     ...(budget
       ? {
           budget,
-          position: budgetPosition(budget, input.payments.filter((p) => p.budgetId === budget.id), input.spend.filter((s) => s.budgetId === budget.id)),
+          position: budgetPosition(
+            budget,
+            input.payments.filter((p) => p.budgetId === budget.id),
+            input.spend.filter((s) => s.budgetId === budget.id),
+          ),
         }
       : {}),
-    openRequests: input.requests.filter((r) => r.status === 'active').sort((a, b) => a.authored.localeCompare(b.authored)),
+    openRequests: input.requests
+      .filter((r) => r.status === 'active')
+      .sort((a, b) => a.authored.localeCompare(b.authored)),
     // Trends of this journey, and of answers given outside any journey.
     trends: input.trends.filter((t) => t.journeyId === undefined || t.journeyId === journey?.id),
   };

@@ -41,6 +41,9 @@ export function fromFhir(account: Account): BudgetAccount {
     budgetHolderId: referencedId(account.subject?.[0], 'Patient', '/subject/0'),
     ...opt('ownerId', account.owner ? referencedId(account.owner, 'Organization', '/owner') : undefined),
     status: oneOf(account.status, STATUSES, '/status'),
-    period: { start: required(account.servicePeriod?.start, '/servicePeriod/start'), ...opt('end', account.servicePeriod?.end) },
+    period: {
+      start: required(account.servicePeriod?.start, '/servicePeriod/start'),
+      ...opt('end', account.servicePeriod?.end),
+    },
   };
 }

@@ -17,8 +17,16 @@ function entry(base: string, e: Entry): BundleEntry {
   return { fullUrl: fullUrl(base, e.resource), resource: e.resource, ...(e.mode ? { search: { mode: e.mode } } : {}) };
 }
 
-export function searchset(base: string, entries: Entry[], links: { self: string; next?: string }, total?: number): Bundle {
-  const link: BundleLink[] = [{ relation: 'self', url: links.self }, ...(links.next ? [{ relation: 'next', url: links.next }] : [])];
+export function searchset(
+  base: string,
+  entries: Entry[],
+  links: { self: string; next?: string },
+  total?: number,
+): Bundle {
+  const link: BundleLink[] = [
+    { relation: 'self', url: links.self },
+    ...(links.next ? [{ relation: 'next', url: links.next }] : []),
+  ];
   return {
     resourceType: 'Bundle',
     type: 'searchset',
@@ -29,12 +37,19 @@ export function searchset(base: string, entries: Entry[], links: { self: string;
 }
 
 export function collection(base: string, resources: FhirResource[], timestamp = new Date().toISOString()): Bundle {
-  return { resourceType: 'Bundle', type: 'collection', timestamp, entry: resources.map((resource) => entry(base, { resource })) };
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    timestamp,
+    entry: resources.map((resource) => entry(base, { resource })),
+  };
 }
 
 /** The resources of a Bundle, with their search mode. */
 export function entriesOf(bundle: Bundle): { resource: FhirResource; mode?: string }[] {
-  return (bundle.entry ?? []).flatMap((e) => (e.resource ? [{ resource: e.resource, ...(e.search?.mode ? { mode: e.search.mode } : {}) }] : []));
+  return (bundle.entry ?? []).flatMap((e) =>
+    e.resource ? [{ resource: e.resource, ...(e.search?.mode ? { mode: e.search.mode } : {}) }] : [],
+  );
 }
 
 /** The resources of one type in a Bundle (a search's matches and includes alike). */

@@ -18,7 +18,9 @@ export function fromFhir(team: CareTeam): CareTeamAssignment {
   return {
     id: required(team.id, 'CareTeam.id'),
     budgetHolderId: referencedId(team.subject, 'Patient', 'CareTeam.subject'),
-    memberIds: (team.participant ?? []).map((p, i) => referencedId(p.member, 'PractitionerRole', `CareTeam.participant[${i}].member`)),
+    memberIds: (team.participant ?? []).map((p, i) =>
+      referencedId(p.member, 'PractitionerRole', `CareTeam.participant[${i}].member`),
+    ),
     active: team.status === 'active',
   };
 }

@@ -2,7 +2,17 @@ import type { CarePlan, CarePlanActivity, Extension } from 'fhir/r4.js';
 import { PLAN_ITEM_STATUSES, SPEND_CATEGORIES, isCode, type PlanItemStatus } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
 import type { CarePlanPcsp, PlanItem } from '../domain/model.js';
-import { codeFrom, concept, extension, findExtension, money, pence, reference, referencedId, SYSTEMS } from './common.js';
+import {
+  codeFrom,
+  concept,
+  extension,
+  findExtension,
+  money,
+  pence,
+  reference,
+  referencedId,
+  SYSTEMS,
+} from './common.js';
 import { managementOptionExtension, managementOptionFrom, MIXED } from './coverage.js';
 import { journeyExtension, journeyFrom } from './extensionValues.js';
 import { opt, required } from './fields.js';
@@ -29,7 +39,8 @@ const PLAN_STATUSES = ['draft', 'active', 'completed', 'revoked'] as const;
 export function toFhir(plan: CarePlanPcsp): CarePlan & { id: string } {
   const extensions: Extension[] = [journeyExtension(plan.journeyId)];
   if (plan.risks !== undefined) extensions.push(extension('phb-plan-risks', { valueString: plan.risks }));
-  if (plan.contingency !== undefined) extensions.push(extension('phb-plan-contingency', { valueString: plan.contingency }));
+  if (plan.contingency !== undefined)
+    extensions.push(extension('phb-plan-contingency', { valueString: plan.contingency }));
   if (plan.nextReview !== undefined) extensions.push(extension('phb-next-review', { valueDate: plan.nextReview }));
   return {
     resourceType: 'CarePlan',
@@ -52,10 +63,17 @@ export function toFhir(plan: CarePlanPcsp): CarePlan & { id: string } {
 export function fromFhir(carePlan: CarePlan): CarePlanPcsp {
   const ext = carePlan.extension;
   if (!isCode(PLAN_STATUSES, carePlan.status)) {
-    throw new DomainError('CarePlan.status', `CarePlan.status must be one of ${PLAN_STATUSES.join(', ')} (got ${carePlan.status})`);
+    throw new DomainError(
+      'CarePlan.status',
+      `CarePlan.status must be one of ${PLAN_STATUSES.join(', ')} (got ${carePlan.status})`,
+    );
   }
   const budgets = carePlan.supportingInfo?.filter((r) => r.reference?.match(/(^|\/)Coverage\//)) ?? [];
-  if (budgets.length !== 1) throw new DomainError('CarePlan.supportingInfo', 'CarePlan.supportingInfo must reference exactly one Coverage (the budget)');
+  if (budgets.length !== 1)
+    throw new DomainError(
+      'CarePlan.supportingInfo',
+      'CarePlan.supportingInfo must reference exactly one Coverage (the budget)',
+    );
   return {
     id: required(carePlan.id, 'CarePlan.id'),
     journeyId: journeyFrom(ext, 'CarePlan'),
@@ -102,16 +120,29 @@ function activityFromFhir(activity: CarePlanActivity, i: number): PlanItem {
   const ext = detail.extension;
   const status = findExtension(ext, 'phb-plan-item-status')?.valueCode;
   if (!isCode(PLAN_ITEM_STATUSES, status)) {
-    throw new DomainError(`${field}.detail.extension:itemStatus`, `${field}.detail.extension:itemStatus must be one of ${PLAN_ITEM_STATUSES.join(', ')}`);
+    throw new DomainError(
+      `${field}.detail.extension:itemStatus`,
+      `${field}.detail.extension:itemStatus must be one of ${PLAN_ITEM_STATUSES.join(', ')}`,
+    );
   }
   const optionExt = findExtension(ext, 'phb-management-option');
   const option = optionExt && managementOptionFrom(optionExt, `${field}.detail.extension:managementOption`);
-  if (option === MIXED) throw new DomainError(`${field}.detail.extension:managementOption`, 'A plan item is paid through one management option, not a mix');
-  if ((detail.performer?.length ?? 0) > 1) throw new DomainError(`${field}.detail.performer`, `${field}.detail.performer must name at most one provider`);
+  if (option === MIXED)
+    throw new DomainError(
+      `${field}.detail.extension:managementOption`,
+      'A plan item is paid through one management option, not a mix',
+    );
+  if ((detail.performer?.length ?? 0) > 1)
+    throw new DomainError(`${field}.detail.performer`, `${field}.detail.performer must name at most one provider`);
   return {
     id: required(activity.id, `${field}.id`),
     description: required(detail.description, `${field}.detail.description`),
-    category: codeFrom(findExtension(ext, 'phb-activity-category')?.valueCodeableConcept, 'spend-category', SPEND_CATEGORIES, `${field}.detail.extension:category`),
+    category: codeFrom(
+      findExtension(ext, 'phb-activity-category')?.valueCodeableConcept,
+      'spend-category',
+      SPEND_CATEGORIES,
+      `${field}.detail.extension:category`,
+    ),
     cost: pence(findExtension(ext, 'phb-activity-cost')?.valueMoney, `${field}.detail.extension:cost`),
     ...opt('provider', detail.performer?.[0]?.display),
     goalIds: (detail.goal ?? []).map((g, j) => referencedId(g, 'Goal', `${field}.detail.goal[${j}]`)),

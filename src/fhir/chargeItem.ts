@@ -96,6 +96,7 @@ function paymentFromFhir(item: ChargeItem): Payment {
 export function fromFhir(item: ChargeItem): LedgerEntry {
   const systems = item.code.coding?.map((c) => c.system) ?? [];
   if (systems.includes(SYSTEMS.codeSystem('spend-category'))) return { kind: 'spend', line: spendLineFromFhir(item) };
-  if (systems.includes(SYSTEMS.codeSystem('management-option'))) return { kind: 'payment', payment: paymentFromFhir(item) };
+  if (systems.includes(SYSTEMS.codeSystem('management-option')))
+    return { kind: 'payment', payment: paymentFromFhir(item) };
   throw new DomainError('/code', '/code must be a spend category (a spend line) or a management option (a payment)');
 }

@@ -28,7 +28,8 @@ export function money(pence: Pence): Money {
 /** FHIR Money back to pence; anything but GBP, or a fraction of a penny, is refused. */
 export function pence(value: Money | undefined, field: string): Pence {
   if (value?.value === undefined) throw new DomainError(field, `${field} is missing`);
-  if (value.currency !== GBP) throw new DomainError(field, `${field} must be in GBP (got ${value.currency ?? 'no currency'})`);
+  if (value.currency !== GBP)
+    throw new DomainError(field, `${field} must be in GBP (got ${value.currency ?? 'no currency'})`);
   return poundsToPence(value.value, field);
 }
 

@@ -25,7 +25,15 @@ export function toFhir(consent: PhrConsent): Consent {
       type: 'permit',
       actor: [
         {
-          role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+          role: {
+            coding: [
+              {
+                system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+                code: 'IRCP',
+                display: 'information recipient',
+              },
+            ],
+          },
           reference: identifierReference('Organization', RECIPIENT_SYSTEM, consent.recipient),
         },
       ],

@@ -2,7 +2,19 @@ import type { Coverage, Extension } from 'fhir/r4.js';
 import { COHORTS, MANAGEMENT_OPTIONS, PHB_KINDS, type ManagementOption } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
 import type { Budget, ManagementSplit } from '../domain/model.js';
-import { codeFrom, coding, concept, extension, findExtension, findExtensions, money, pence, reference, referencedId, SYSTEMS } from './common.js';
+import {
+  codeFrom,
+  coding,
+  concept,
+  extension,
+  findExtension,
+  findExtensions,
+  money,
+  pence,
+  reference,
+  referencedId,
+  SYSTEMS,
+} from './common.js';
 import { journeyExtension, journeyFrom, part } from './extensionValues.js';
 import { opt, required } from './fields.js';
 
@@ -20,20 +32,25 @@ export function toFhir(budget: Budget): Coverage & { id: string } {
     extension('phb-cohort', { valueCodeableConcept: concept('phb-cohort', budget.cohort) }),
     extension('phb-indicative-amount', { valueMoney: money(budget.indicative) }),
   ];
-  if (budget.agreed !== undefined) extensions.push(extension('phb-agreed-amount', { valueMoney: money(budget.agreed) }));
-  if (budget.calculation !== undefined) extensions.push(extension('phb-budget-calculation', { valueString: budget.calculation }));
-  if (budget.contingency !== undefined) extensions.push(extension('phb-contingency-amount', { valueMoney: money(budget.contingency) }));
+  if (budget.agreed !== undefined)
+    extensions.push(extension('phb-agreed-amount', { valueMoney: money(budget.agreed) }));
+  if (budget.calculation !== undefined)
+    extensions.push(extension('phb-budget-calculation', { valueString: budget.calculation }));
+  if (budget.contingency !== undefined)
+    extensions.push(extension('phb-contingency-amount', { valueMoney: money(budget.contingency) }));
   extensions.push(managementOptionExtension(budget.managementOption));
   // Written in the code system's order, so the same budget always gives the same resource.
   for (const option of MANAGEMENT_OPTIONS) {
     const amount = budget.split[option];
     if (amount === undefined) continue;
-    extensions.push(extension('phb-management-split', {
-      extension: [
-        { url: 'option', valueCoding: coding('management-option', option) },
-        { url: 'amount', valueMoney: money(amount) },
-      ],
-    }));
+    extensions.push(
+      extension('phb-management-split', {
+        extension: [
+          { url: 'option', valueCoding: coding('management-option', option) },
+          { url: 'amount', valueMoney: money(amount) },
+        ],
+      }),
+    );
   }
   return {
     resourceType: 'Coverage',
@@ -62,13 +79,21 @@ export function fromFhir(coverage: Coverage): Budget {
     journeyId: journeyFrom(ext, 'Coverage'),
     budgetHolderId: referencedId(coverage.beneficiary, 'Patient', 'Coverage.beneficiary'),
     kind: codeFrom(coverage.type, 'phb-kind', PHB_KINDS, 'Coverage.type'),
-    cohort: codeFrom(findExtension(ext, 'phb-cohort')?.valueCodeableConcept, 'phb-cohort', COHORTS, 'Coverage.extension:cohort'),
+    cohort: codeFrom(
+      findExtension(ext, 'phb-cohort')?.valueCodeableConcept,
+      'phb-cohort',
+      COHORTS,
+      'Coverage.extension:cohort',
+    ),
     payorId: referencedId(single(coverage.payor, 'Coverage.payor'), 'Organization', 'Coverage.payor'),
     indicative: pence(findExtension(ext, 'phb-indicative-amount')?.valueMoney, 'Coverage.extension:indicativeAmount'),
     ...opt('agreed', agreed && pence(agreed.valueMoney, 'Coverage.extension:agreedAmount')),
     ...opt('calculation', findExtension(ext, 'phb-budget-calculation')?.valueString),
     ...opt('contingency', contingency && pence(contingency.valueMoney, 'Coverage.extension:contingencyAmount')),
-    managementOption: managementOptionFrom(findExtension(ext, 'phb-management-option'), 'Coverage.extension:managementOption'),
+    managementOption: managementOptionFrom(
+      findExtension(ext, 'phb-management-option'),
+      'Coverage.extension:managementOption',
+    ),
     split: splitFrom(findExtensions(ext, 'phb-management-split')),
     period: { start: coverage.period.start, ...opt('end', coverage.period.end) },
     status: status as Budget['status'],
@@ -93,7 +118,12 @@ function splitFrom(entries: Extension[]): ManagementSplit {
   entries.forEach((entry, i) => {
     const field = `Coverage.extension:managementSplit[${i}]`;
     const optionCoding = part(entry, 'option')?.valueCoding;
-    const option = codeFrom(optionCoding ? [optionCoding] : undefined, 'management-option', MANAGEMENT_OPTIONS, `${field}.option`);
+    const option = codeFrom(
+      optionCoding ? [optionCoding] : undefined,
+      'management-option',
+      MANAGEMENT_OPTIONS,
+      `${field}.option`,
+    );
     if (split[option] !== undefined) throw new DomainError(field, `${field}: ${option} appears more than once`);
     split[option] = pence(part(entry, 'amount')?.valueMoney, `${field}.amount`);
   });

@@ -1,8 +1,25 @@
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleEntry, Composition, CompositionSection, FhirResource, Observation, Reference } from 'fhir/r4.js';
+import type {
+  Bundle,
+  BundleEntry,
+  Composition,
+  CompositionSection,
+  FhirResource,
+  Observation,
+  Reference,
+} from 'fhir/r4.js';
 import type { BudgetPosition } from '../domain/budget.js';
 import { formatPounds } from '../domain/money.js';
-import type { Budget, BudgetHolder, CarePlanPcsp, IsoDateTime, Organisation, PhbJourney, RecoveryGoal, StaffMember } from '../domain/model.js';
+import type {
+  Budget,
+  BudgetHolder,
+  CarePlanPcsp,
+  IsoDateTime,
+  Organisation,
+  PhbJourney,
+  RecoveryGoal,
+  StaffMember,
+} from '../domain/model.js';
 import type { ScoreChange } from '../domain/scores.js';
 import * as carePlan from './careplan.js';
 import { concept, identifier, reference, SYSTEMS } from './common.js';
@@ -53,7 +70,11 @@ export const SECTIONS = {
 } as const;
 
 /** The PHB summary is our own heading: PRSB has none for it. */
-export const PHB_SECTION = { codeSystem: 'phb-document-section', code: 'phb-summary', display: 'Personal health budget summary' } as const;
+export const PHB_SECTION = {
+  codeSystem: 'phb-document-section',
+  code: 'phb-summary',
+  display: 'Personal health budget summary',
+} as const;
 export const DOCUMENT_IDENTIFIER_KIND = 'discharge-document';
 export const DOCUMENT_TYPE = { system: SYSTEMS.snomed, code: '373942005', display: 'Discharge summary' } as const;
 
@@ -78,7 +99,11 @@ function resolveInside(value: unknown, urns: ReadonlyMap<string, string>, unreso
   return out;
 }
 
-function section(heading: { code: string; display: string }, blocks: Block[], entries: Reference[] = []): CompositionSection {
+function section(
+  heading: { code: string; display: string },
+  blocks: Block[],
+  entries: Reference[] = [],
+): CompositionSection {
   return {
     title: heading.display,
     code: { coding: [{ system: SYSTEMS.snomed, code: heading.code, display: heading.display }] },
@@ -89,7 +114,12 @@ function section(heading: { code: string; display: string }, blocks: Block[], en
 
 const TREND_WORDS = { improved: 'improved', 'no-change': 'no meaningful change', worse: 'worse' } as const;
 
-function scoreObservation(holderId: string, score: DischargeContent['scores'][number], i: number, documentId: string): Observation & { id: string } {
+function scoreObservation(
+  holderId: string,
+  score: DischargeContent['scores'][number],
+  i: number,
+  documentId: string,
+): Observation & { id: string } {
   const { change } = score;
   return {
     resourceType: 'Observation',
@@ -100,7 +130,11 @@ function scoreObservation(holderId: string, score: DischargeContent['scores'][nu
     subject: reference('Patient', holderId),
     effectiveDateTime: score.measured,
     valueQuantity: { value: change.latest, unit: 'score', system: 'http://unitsofmeasure.org', code: '{score}' },
-    note: [{ text: `First ${change.first}, latest ${change.latest} (${change.change >= 0 ? '+' : ''}${change.change}): ${TREND_WORDS[change.trend]}.` }],
+    note: [
+      {
+        text: `First ${change.first}, latest ${change.latest} (${change.change >= 0 ? '+' : ''}${change.change}): ${TREND_WORDS[change.trend]}.`,
+      },
+    ],
   };
 }
 
@@ -120,7 +154,9 @@ export function dischargeDocument(c: DischargeContent): Bundle {
     { ...organization.toFhir(c.payor), id: c.payor.id },
     { ...staff.practitioner, id: c.author.id },
     { ...staff.role, id: c.author.id },
-    ...(lead ? [{ resourceType: 'Practitioner' as const, id: lead.id, active: true, name: [{ text: lead.name }] }] : []),
+    ...(lead
+      ? [{ resourceType: 'Practitioner' as const, id: lead.id, active: true, name: [{ text: lead.name }] }]
+      : []),
     { ...episodeOfCare.toFhir(c.journey), id: c.journey.id },
     coverage.toFhir(c.budget),
     carePlan.toFhir(c.plan),
@@ -142,15 +178,33 @@ export function dischargeDocument(c: DischargeContent): Bundle {
     title: 'Discharge from secondary mental health care to primary care: personal health budget',
     custodian: reference('Organization', c.payor.id),
     section: [
-      section(SECTIONS.demographics, [`${c.holder.name}, born ${c.holder.birthDate}, NHS number ${c.holder.nhsNumber}.`], [reference('Patient', c.holder.id)]),
-      section(SECTIONS.gpPractice, [`${c.gpPractice.name}${c.gpPractice.odsCode ? ` (ODS ${c.gpPractice.odsCode})` : ''}.`], [reference('Organization', c.gpPractice.id)]),
+      section(
+        SECTIONS.demographics,
+        [`${c.holder.name}, born ${c.holder.birthDate}, NHS number ${c.holder.nhsNumber}.`],
+        [reference('Patient', c.holder.id)],
+      ),
+      section(
+        SECTIONS.gpPractice,
+        [`${c.gpPractice.name}${c.gpPractice.odsCode ? ` (ODS ${c.gpPractice.odsCode})` : ''}.`],
+        [reference('Organization', c.gpPractice.id)],
+      ),
       section(
         SECTIONS.author,
-        [`${c.author.name}, ${c.author.role.replace(/-/g, ' ')}. Contact: ${c.authorContact}.`, ...(lead ? [`Lead contact during the personal health budget: ${lead.name}.`] : [])],
+        [
+          `${c.author.name}, ${c.author.role.replace(/-/g, ' ')}. Contact: ${c.authorContact}.`,
+          ...(lead ? [`Lead contact during the personal health budget: ${lead.name}.`] : []),
+        ],
         [reference('PractitionerRole', c.author.id), ...(lead ? [reference('Practitioner', lead.id)] : [])],
       ),
       section(SECTIONS.clinicalSummary, [c.clinicalSummary]),
-      { ...section(SECTIONS.allergies, ['Not recorded by the personal health budget service; see the discharging provider\u2019s record.']), emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'unavailable' }] } },
+      {
+        ...section(SECTIONS.allergies, [
+          'Not recorded by the personal health budget service; see the discharging provider\u2019s record.',
+        ]),
+        emptyReason: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'unavailable' }],
+        },
+      },
       section(
         SECTIONS.plan,
         [
@@ -167,7 +221,14 @@ export function dischargeDocument(c: DischargeContent): Bundle {
         SECTIONS.assessmentScales,
         c.scores.length === 0
           ? ['No outcome scores are recorded with the personal health budget.']
-          : [{ list: c.scores.map((s) => `${s.questionnaire} ${s.change.score} score: first ${s.change.first}, latest ${s.change.latest} on ${s.measured.slice(0, 10)}: ${TREND_WORDS[s.change.trend]}.`) }],
+          : [
+              {
+                list: c.scores.map(
+                  (s) =>
+                    `${s.questionnaire} ${s.change.score} score: first ${s.change.first}, latest ${s.change.latest} on ${s.measured.slice(0, 10)}: ${TREND_WORDS[s.change.trend]}.`,
+                ),
+              },
+            ],
         scores.map(ref),
       ),
       section(SECTIONS.information, c.informationGiven.length ? [{ list: c.informationGiven }] : ['None recorded.']),
@@ -177,7 +238,19 @@ export function dischargeDocument(c: DischargeContent): Bundle {
         code: concept(PHB_SECTION.codeSystem, PHB_SECTION.code, PHB_SECTION.display),
         text: narrative([
           `A ${c.budget.kind} personal health budget (${c.budget.cohort.replace(/-/g, ' ')}), held as ${c.budget.managementOption.replace(/-/g, ' ')}, funded by ${c.payor.name}.`,
-          { table: { head: ['Agreed', 'Paid', 'Spent', 'Remaining'], rows: [[c.position.agreed ?? c.position.indicative, c.position.paid, c.position.spent, c.position.remaining].map(formatPounds)] } },
+          {
+            table: {
+              head: ['Agreed', 'Paid', 'Spent', 'Remaining'],
+              rows: [
+                [
+                  c.position.agreed ?? c.position.indicative,
+                  c.position.paid,
+                  c.position.spent,
+                  c.position.remaining,
+                ].map(formatPounds),
+              ],
+            },
+          },
           'What the budget bought:',
           { table: { head: ['Item', 'Category', 'Cost', 'Status'], rows: items } },
         ]),
@@ -188,8 +261,12 @@ export function dischargeDocument(c: DischargeContent): Bundle {
   const all = [composition, ...resources];
   const urns = new Map(all.map((r) => [`${r.resourceType}/${r.id}`, entryUrn(r.resourceType, r.id)]));
   const unresolved = new Set<string>();
-  const entry: BundleEntry[] = all.map((r) => ({ fullUrl: entryUrn(r.resourceType, r.id), resource: resolveInside(r, urns, unresolved) as FhirResource }));
-  if (unresolved.size > 0) throw new Error(`The discharge document refers to resources it does not hold: ${[...unresolved].join(', ')}`);
+  const entry: BundleEntry[] = all.map((r) => ({
+    fullUrl: entryUrn(r.resourceType, r.id),
+    resource: resolveInside(r, urns, unresolved) as FhirResource,
+  }));
+  if (unresolved.size > 0)
+    throw new Error(`The discharge document refers to resources it does not hold: ${[...unresolved].join(', ')}`);
   return {
     resourceType: 'Bundle',
     id: documentId,
@@ -199,4 +276,3 @@ export function dischargeDocument(c: DischargeContent): Bundle {
     entry,
   };
 }
-

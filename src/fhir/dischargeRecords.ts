@@ -1,7 +1,29 @@
-import type { Bundle, CarePlan, ChargeItem, Coverage, DocumentReference, EpisodeOfCare, Extension, FhirResource, Goal, Observation, Patient } from 'fhir/r4.js';
+import type {
+  Bundle,
+  CarePlan,
+  ChargeItem,
+  Coverage,
+  DocumentReference,
+  EpisodeOfCare,
+  Extension,
+  FhirResource,
+  Goal,
+  Observation,
+  Patient,
+} from 'fhir/r4.js';
 import { budgetPosition } from '../domain/budget.js';
 import { DomainError } from '../domain/errors.js';
-import type { Budget, CarePlanPcsp, IsoDateTime, Organisation, Payment, PhbJourney, RecoveryGoal, SpendLine, StaffMember } from '../domain/model.js';
+import type {
+  Budget,
+  CarePlanPcsp,
+  IsoDateTime,
+  Organisation,
+  Payment,
+  PhbJourney,
+  RecoveryGoal,
+  SpendLine,
+  StaffMember,
+} from '../domain/model.js';
 import type { QuestionnaireScore, SeriesTrend } from '../domain/scores.js';
 import * as careplan from './careplan.js';
 import * as chargeItem from './chargeItem.js';
@@ -56,7 +78,11 @@ export function documentSubject(bundle: Bundle): string | undefined {
  * identifier, and the stored Bundle as its content (`bundleUrl` is `Bundle/<id>`, or the
  * transaction placeholder HAPI turns into it).
  */
-export function documentReference(document: Bundle, about: { patientId: string; journeyId: string; authorRoleId: string }, bundleUrl: string): DocumentReference {
+export function documentReference(
+  document: Bundle,
+  about: { patientId: string; journeyId: string; authorRoleId: string },
+  bundleUrl: string,
+): DocumentReference {
   const composition = document.entry?.[0]?.resource;
   const title = composition?.resourceType === 'Composition' ? composition.title : 'Discharge summary';
   const { patientId, journeyId } = about;
@@ -72,10 +98,16 @@ export function documentReference(document: Bundle, about: { patientId: string; 
     ...(document.timestamp ? { date: document.timestamp } : {}),
     author: [reference('PractitionerRole', about.authorRoleId)],
     description: title,
-    content: [{
-      attachment: { contentType: 'application/fhir+json', url: bundleUrl, title },
-      format: { system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem', code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient', display: 'mimeType Sufficient' },
-    }],
+    content: [
+      {
+        attachment: { contentType: 'application/fhir+json', url: bundleUrl, title },
+        format: {
+          system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem',
+          code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient',
+          display: 'mimeType Sufficient',
+        },
+      },
+    ],
     context: { encounter: [reference('EpisodeOfCare', journeyId)], related: [{ reference: bundleUrl }] },
   };
 }
@@ -109,7 +141,8 @@ function mapped<R, T>(resource: R, from: (r: R) => T, what: string): T {
   try {
     return from(resource);
   } catch (e) {
-    if (e instanceof DomainError) throw new DomainError('', `The ${what} cannot be put in a discharge document: ${e.message}`, 'business-rule');
+    if (e instanceof DomainError)
+      throw new DomainError('', `The ${what} cannot be put in a discharge document: ${e.message}`, 'business-rule');
     throw e;
   }
 }
@@ -118,7 +151,11 @@ function mapped<R, T>(resource: R, from: (r: R) => T, what: string): T {
  * The journey's records out of the person's whole record (the $phb-summary search: the Patient
  * and everything that refers to them). Goals are the plan's; money and scores are the journey's.
  */
-export function dischargeRecords(resources: readonly FhirResource[], patientId: string, journeyId: string): DischargeRecords {
+export function dischargeRecords(
+  resources: readonly FhirResource[],
+  patientId: string,
+  journeyId: string,
+): DischargeRecords {
   const person = ofType<Patient>(resources, 'Patient').find((p) => p.id === patientId);
   const episode = ofType<EpisodeOfCare>(resources, 'EpisodeOfCare').find((e) => e.id === journeyId);
   if (!person || !episode) throw new DomainError('', 'The journey or the person is not in the record', 'business-rule');
@@ -128,21 +165,28 @@ export function dischargeRecords(resources: readonly FhirResource[], patientId: 
   const plan = planResource && { resource: planResource, value: mapped(planResource, careplan.fromFhir, 'plan') };
   const goalIds = new Set(plan?.value.goalIds ?? []);
   const ledger = budget
-    ? ofType<ChargeItem>(resources, 'ChargeItem').filter((c) => c.account?.[0]?.reference === `Account/${budget.id}`).map((c) => mapped(c, chargeItem.fromFhir, 'ledger'))
+    ? ofType<ChargeItem>(resources, 'ChargeItem')
+        .filter((c) => c.account?.[0]?.reference === `Account/${budget.id}`)
+        .map((c) => mapped(c, chargeItem.fromFhir, 'ledger'))
     : [];
-  const scores = ofType<Observation>(resources, 'Observation').filter(observation.isScore).flatMap((o) => {
-    try {
-      return [observation.fromFhir(o)];
-    } catch {
-      return []; // a score we cannot read is left out, as $phb-summary does
-    }
-  }).filter((s) => s.journeyId === journeyId);
+  const scores = ofType<Observation>(resources, 'Observation')
+    .filter(observation.isScore)
+    .flatMap((o) => {
+      try {
+        return [observation.fromFhir(o)];
+      } catch {
+        return []; // a score we cannot read is left out, as $phb-summary does
+      }
+    })
+    .filter((s) => s.journeyId === journeyId);
   return {
     patient: person,
     journey: { resource: episode, value: mapped(episode, episodeOfCare.fromFhir, 'journey') },
     ...(budget ? { budget } : {}),
     ...(plan ? { plan } : {}),
-    goals: ofType<Goal>(resources, 'Goal').filter((g) => g.id !== undefined && goalIds.has(g.id)).map((g) => mapped(g, goal.fromFhir, 'goal')),
+    goals: ofType<Goal>(resources, 'Goal')
+      .filter((g) => g.id !== undefined && goalIds.has(g.id))
+      .map((g) => mapped(g, goal.fromFhir, 'goal')),
     payments: ledger.flatMap((l) => (l.kind === 'payment' ? [l.payment] : [])),
     spend: ledger.flatMap((l) => (l.kind === 'spend' ? [l.line] : [])),
     scores,
@@ -167,15 +211,30 @@ export function dischargeContent(
   records: DischargeRecords,
   journey: PhbJourney,
   plan: CarePlanPcsp | undefined,
-  people: { author: StaffMember; gpPractice: Organisation; payor: Organisation; leadContact?: { id: string; name: string } },
+  people: {
+    author: StaffMember;
+    gpPractice: Organisation;
+    payor: Organisation;
+    leadContact?: { id: string; name: string };
+  },
   scores: { trend: SeriesTrend; title: string }[],
   notes: DischargeNotes,
   issued: IsoDateTime,
 ): DischargeContent {
   const { budget } = records;
-  if (!budget) throw new DomainError('', 'The PHB journey has no budget: there is no personal health budget to hand over', 'business-rule');
-  if (!plan) throw new DomainError('', 'The PHB journey has no care and support plan: there are no goals to hand over', 'business-rule');
-  const holder = mapped(records.patient, patient.fromFhir, 'person\'s record');
+  if (!budget)
+    throw new DomainError(
+      '',
+      'The PHB journey has no budget: there is no personal health budget to hand over',
+      'business-rule',
+    );
+  if (!plan)
+    throw new DomainError(
+      '',
+      'The PHB journey has no care and support plan: there are no goals to hand over',
+      'business-rule',
+    );
+  const holder = mapped(records.patient, patient.fromFhir, "person's record");
   return {
     issued,
     holder,
@@ -189,7 +248,9 @@ export function dischargeContent(
     position: budgetPosition(budget, records.payments, records.spend),
     plan,
     goals: records.goals,
-    scores: scores.flatMap(({ trend, title }) => (trend.change ? [{ questionnaire: title, measured: trend.latest.time, change: trend.change }] : [])),
+    scores: scores.flatMap(({ trend, title }) =>
+      trend.change ? [{ questionnaire: title, measured: trend.latest.time, change: trend.change }] : [],
+    ),
     actionsForGp: notes.actionsForGp,
     actionsForPerson: notes.actionsForPerson,
     informationGiven: notes.informationGiven,

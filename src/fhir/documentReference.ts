@@ -14,7 +14,9 @@ const CONTENT_TYPE = 'text/plain; charset=utf-8';
 
 /** The budget holder signs as Patient; anyone else (a representative or nominee) as RelatedPerson. */
 export function signerReference(agreement: Pick<Agreement, 'signedBy' | 'budgetHolderId'>): Reference {
-  return agreement.signedBy === agreement.budgetHolderId ? reference('Patient', agreement.signedBy) : reference('RelatedPerson', agreement.signedBy);
+  return agreement.signedBy === agreement.budgetHolderId
+    ? reference('Patient', agreement.signedBy)
+    : reference('RelatedPerson', agreement.signedBy);
 }
 
 export function signerId(ref: Reference | undefined, field: string): string {
@@ -48,7 +50,8 @@ export function toFhir(agreement: Agreement): DocumentReference {
 
 export function fromFhir(doc: DocumentReference): Agreement {
   const data = required(doc.content[0]?.attachment.data, '/content/0/attachment/data');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw new DomainError('/content/0/attachment/data', '/content/0/attachment/data must be base64');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data))
+    throw new DomainError('/content/0/attachment/data', '/content/0/attachment/data must be base64');
   return {
     id: resourceId(doc),
     journeyId: referencedId(doc.context?.encounter?.[0], 'EpisodeOfCare', '/context/encounter/0'),

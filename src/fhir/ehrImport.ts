@@ -13,7 +13,10 @@ export interface EhrSubmission {
   nhsNumber: NhsNumber;
   /** The sender's Patient, for a person we do not know yet. */
   patient: { entry: number; resource: Patient };
-  goals: { entry: number; goal: Omit<RecoveryGoal, 'id' | 'budgetHolderId'> & { sourceIdentifiers: { system: string; value: string }[] } }[];
+  goals: {
+    entry: number;
+    goal: Omit<RecoveryGoal, 'id' | 'budgetHolderId'> & { sourceIdentifiers: { system: string; value: string }[] };
+  }[];
   carePlan?: { entry: number; resource: CarePlan; identifier: { system: string; value: string } };
 }
 
@@ -33,24 +36,47 @@ export function readEhrBundle(bundle: Bundle): { submission?: EhrSubmission; iss
     issues.push({ code, diagnostics, location });
   };
   if (bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'document')) {
-    return { issues: [{ code: 'invalid', diagnostics: 'Send a Bundle of type transaction or document', location: 'Bundle.type' }] };
+    return {
+      issues: [
+        { code: 'invalid', diagnostics: 'Send a Bundle of type transaction or document', location: 'Bundle.type' },
+      ],
+    };
   }
   const entries: BundleEntry[] = bundle.entry ?? [];
   const patients = entries.map((e, i) => [e, i] as const).filter(([e]) => e.resource?.resourceType === 'Patient');
   if (patients.length !== 1) {
-    return { issues: [{ code: 'required', diagnostics: `The Bundle must carry exactly one Patient (found ${patients.length})`, location: 'Bundle.entry' }] };
+    return {
+      issues: [
+        {
+          code: 'required',
+          diagnostics: `The Bundle must carry exactly one Patient (found ${patients.length})`,
+          location: 'Bundle.entry',
+        },
+      ],
+    };
   }
   const [patientEntry, patientIndex] = patients[0] as readonly [BundleEntry, number];
   const patient = patientEntry.resource as Patient;
   const nhsIndex = (patient.identifier ?? []).findIndex((id) => id.system === SYSTEMS.nhsNumber);
   let nhsNumber: NhsNumber | undefined;
   try {
-    nhsNumber = parseNhsNumber(patient.identifier?.[nhsIndex]?.value, at(patientIndex, `.identifier[${Math.max(nhsIndex, 0)}].value`));
+    nhsNumber = parseNhsNumber(
+      patient.identifier?.[nhsIndex]?.value,
+      at(patientIndex, `.identifier[${Math.max(nhsIndex, 0)}].value`),
+    );
   } catch (e) {
     if (!(e instanceof DomainError)) throw e;
-    problem(e.field, nhsIndex < 0 ? `${at(patientIndex)}: the Patient has no NHS number (${SYSTEMS.nhsNumber})` : e.message, nhsIndex < 0 ? 'required' : 'value');
+    problem(
+      e.field,
+      nhsIndex < 0 ? `${at(patientIndex)}: the Patient has no NHS number (${SYSTEMS.nhsNumber})` : e.message,
+      nhsIndex < 0 ? 'required' : 'value',
+    );
   }
-  const patientUrls = new Set([patientEntry.fullUrl, patient.id ? `Patient/${patient.id}` : undefined].filter((u): u is string => u !== undefined));
+  const patientUrls = new Set(
+    [patientEntry.fullUrl, patient.id ? `Patient/${patient.id}` : undefined].filter(
+      (u): u is string => u !== undefined,
+    ),
+  );
 
   const goals: EhrSubmission['goals'] = [];
   let carePlan: EhrSubmission['carePlan'];
@@ -59,14 +85,27 @@ export function readEhrBundle(bundle: Bundle): { submission?: EhrSubmission; iss
     if (!resource || i === patientIndex) return;
     if (resource.resourceType === 'Goal') {
       const g = resource as Goal;
-      const ids = (g.identifier ?? []).filter((id) => id.system && id.value).map((id) => ({ system: id.system as string, value: id.value as string }));
-      if (ids.length === 0) problem(at(i, '.identifier'), `${at(i)}: a Goal needs an identifier from the sending system, so a re-send updates it`, 'required');
-      if (!g.description?.text) problem(at(i, '.description.text'), `${at(i)}: a Goal needs its description in words`, 'required');
-      if (!refersTo(g.subject, patientUrls)) problem(at(i, '.subject'), `${at(i)}: the Goal's subject must be the Patient in this Bundle`);
-      if (!isCode(GOAL_LIFECYCLES, g.lifecycleStatus)) problem(at(i, '.lifecycleStatus'), `${at(i)}: lifecycleStatus is not a goal status`);
+      const ids = (g.identifier ?? [])
+        .filter((id) => id.system && id.value)
+        .map((id) => ({ system: id.system as string, value: id.value as string }));
+      if (ids.length === 0)
+        problem(
+          at(i, '.identifier'),
+          `${at(i)}: a Goal needs an identifier from the sending system, so a re-send updates it`,
+          'required',
+        );
+      if (!g.description?.text)
+        problem(at(i, '.description.text'), `${at(i)}: a Goal needs its description in words`, 'required');
+      if (!refersTo(g.subject, patientUrls))
+        problem(at(i, '.subject'), `${at(i)}: the Goal's subject must be the Patient in this Bundle`);
+      if (!isCode(GOAL_LIFECYCLES, g.lifecycleStatus))
+        problem(at(i, '.lifecycleStatus'), `${at(i)}: lifecycleStatus is not a goal status`);
       const achievement = g.achievementStatus?.coding?.find((c) => c.system === SYSTEMS.goalAchievement)?.code;
       if (g.achievementStatus && !isCode(GOAL_ACHIEVEMENTS, achievement)) {
-        problem(at(i, '.achievementStatus'), `${at(i)}: achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`);
+        problem(
+          at(i, '.achievementStatus'),
+          `${at(i)}: achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`,
+        );
       }
       if (ids.length > 0 && g.description?.text && isCode(GOAL_LIFECYCLES, g.lifecycleStatus)) {
         goals.push({
@@ -86,16 +125,31 @@ export function readEhrBundle(bundle: Bundle): { submission?: EhrSubmission; iss
       const plan = resource as CarePlan;
       const id = plan.identifier?.find((x) => x.system && x.value);
       if (carePlan) problem(at(i), `${at(i)}: send at most one CarePlan`);
-      else if (!id) problem(at(i, '.identifier'), `${at(i)}: a CarePlan needs an identifier from the sending system`, 'required');
-      else if (!refersTo(plan.subject, patientUrls)) problem(at(i, '.subject'), `${at(i)}: the CarePlan's subject must be the Patient in this Bundle`);
-      else carePlan = { entry: i, resource: plan, identifier: { system: id.system as string, value: id.value as string } };
+      else if (!id)
+        problem(at(i, '.identifier'), `${at(i)}: a CarePlan needs an identifier from the sending system`, 'required');
+      else if (!refersTo(plan.subject, patientUrls))
+        problem(at(i, '.subject'), `${at(i)}: the CarePlan's subject must be the Patient in this Bundle`);
+      else
+        carePlan = { entry: i, resource: plan, identifier: { system: id.system as string, value: id.value as string } };
     } else if (resource.resourceType !== 'Composition') {
-      problem(at(i), `${at(i)}: ${resource.resourceType} is not accepted here (send Patient, Goal and optionally CarePlan)`, 'not-supported');
+      problem(
+        at(i),
+        `${at(i)}: ${resource.resourceType} is not accepted here (send Patient, Goal and optionally CarePlan)`,
+        'not-supported',
+      );
     }
   });
   if (goals.length === 0 && issues.length === 0) problem('Bundle.entry', 'The Bundle carries no Goal', 'required');
   if (issues.length > 0 || !nhsNumber) return { issues };
-  return { submission: { nhsNumber, patient: { entry: patientIndex, resource: patient }, goals, ...(carePlan ? { carePlan } : {}) }, issues };
+  return {
+    submission: {
+      nhsNumber,
+      patient: { entry: patientIndex, resource: patient },
+      goals,
+      ...(carePlan ? { carePlan } : {}),
+    },
+    issues,
+  };
 }
 
 /** Conditional on the patient as well, so one EHR's ids can never reach another person's records. */
@@ -110,7 +164,14 @@ export function importTransaction(patientId: string, submission: EhrSubmission):
   const entry: BundleEntry[] = submission.goals.map(({ goal: g }) => {
     const { id: _serverAssigns, ...resource } = goal.toFhir({ ...g, id: 'unassigned', budgetHolderId: patientId });
     // A placeholder fullUrl, so the journey's plan can list the goal in the same transaction.
-    return { fullUrl: `urn:uuid:${randomUUID()}`, resource, request: { method: 'PUT', url: conditional('Goal', patientId, g.sourceIdentifiers[0] as { system: string; value: string }) } };
+    return {
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource,
+      request: {
+        method: 'PUT',
+        url: conditional('Goal', patientId, g.sourceIdentifiers[0] as { system: string; value: string }),
+      },
+    };
   });
   if (submission.carePlan) {
     const { resource, identifier } = submission.carePlan;
@@ -133,18 +194,42 @@ export function newHolder(submission: EhrSubmission, id: string): { holder?: Bud
   const name = resource.name?.[0];
   const text = name?.text ?? [...(name?.given ?? []), name?.family].filter((x) => x).join(' ');
   const issues: Issue[] = [];
-  if (!text) issues.push({ code: 'required', diagnostics: `${at(entry)}: a person new to this service needs a name`, location: at(entry, '.name') });
-  if (!resource.birthDate) issues.push({ code: 'required', diagnostics: `${at(entry)}: a person new to this service needs a birth date`, location: at(entry, '.birthDate') });
-  const gp = resource.generalPractitioner?.find((g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value)?.identifier?.value;
+  if (!text)
+    issues.push({
+      code: 'required',
+      diagnostics: `${at(entry)}: a person new to this service needs a name`,
+      location: at(entry, '.name'),
+    });
+  if (!resource.birthDate)
+    issues.push({
+      code: 'required',
+      diagnostics: `${at(entry)}: a person new to this service needs a birth date`,
+      location: at(entry, '.birthDate'),
+    });
+  const gp = resource.generalPractitioner?.find(
+    (g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value,
+  )?.identifier?.value;
   if (issues.length > 0 || !resource.birthDate) return { issues };
-  return { holder: { id, nhsNumber: submission.nhsNumber, name: text, birthDate: resource.birthDate, ...(gp ? { gpPracticeOds: gp } : {}) }, issues };
+  return {
+    holder: {
+      id,
+      nhsNumber: submission.nhsNumber,
+      name: text,
+      birthDate: resource.birthDate,
+      ...(gp ? { gpPracticeOds: gp } : {}),
+    },
+    issues,
+  };
 }
 
 /**
  * The journey's plan with the imported goals added (`refs` are `Goal/<id>` or the transaction's
  * placeholders); undefined when it already lists them all, so a re-send changes nothing.
  */
-export function withGoals(plan: CarePlan & { id: string }, refs: readonly string[]): (CarePlan & { id: string }) | undefined {
+export function withGoals(
+  plan: CarePlan & { id: string },
+  refs: readonly string[],
+): (CarePlan & { id: string }) | undefined {
   const listed = new Set((plan.goal ?? []).map((g) => g.reference));
   const added = refs.filter((r) => !listed.has(r));
   if (added.length === 0) return undefined;

@@ -1,6 +1,13 @@
 import type { EpisodeOfCare, Extension } from 'fhir/r4.js';
 import { DomainError } from '../domain/errors.js';
-import { CLOSURE_REASONS, COHORTS, JOURNEY_STAGES, PHB_KINDS, type ClosureReason as ClosureReasonCode, type JourneyStage } from '../domain/codes.js';
+import {
+  CLOSURE_REASONS,
+  COHORTS,
+  JOURNEY_STAGES,
+  PHB_KINDS,
+  type ClosureReason as ClosureReasonCode,
+  type JourneyStage,
+} from '../domain/codes.js';
 import type { Eligibility, PhbJourney } from '../domain/model.js';
 import { SYSTEMS, codeFrom, coding, concept, extension, reference, referencedId } from './common.js';
 import { extensionAt, opt, requireBoolean, required, resourceId, subExtension } from './fields.js';
@@ -63,7 +70,9 @@ export function toFhir(journey: PhbJourney): EpisodeOfCare {
     status: STATUS_FOR_STAGE[journey.stage],
     type: [concept('phb-kind', journey.kind), concept('phb-cohort', journey.cohort)],
     patient: reference('Patient', journey.budgetHolderId),
-    ...(journey.managingOrganisationId !== undefined ? { managingOrganization: reference('Organization', journey.managingOrganisationId) } : {}),
+    ...(journey.managingOrganisationId !== undefined
+      ? { managingOrganization: reference('Organization', journey.managingOrganisationId) }
+      : {}),
     period: { start: journey.start, ...opt('end', journey.end) },
     ...(journey.leadContactId !== undefined ? { careManager: reference('Practitioner', journey.leadContactId) } : {}),
   };
@@ -87,19 +96,36 @@ function eligibilityFrom(episode: EpisodeOfCare): Eligibility {
     rightToHave: required(flag('rightToHave'), `${found.at}/extension (rightToHave)`),
     ...opt('cluster', cluster ? required(cluster.ext.valueInteger, `${cluster.at}/valueInteger`) : undefined),
     ...opt('readyForDischarge', flag('readyForDischarge')),
-    ...opt('fastTrack', text('fastTrack', (e) => e.valueString)),
-    ...opt('decidedOn', text('decidedOn', (e) => e.valueDate)),
-    ...opt('reason', text('reason', (e) => e.valueString)),
+    ...opt(
+      'fastTrack',
+      text('fastTrack', (e) => e.valueString),
+    ),
+    ...opt(
+      'decidedOn',
+      text('decidedOn', (e) => e.valueDate),
+    ),
+    ...opt(
+      'reason',
+      text('reason', (e) => e.valueString),
+    ),
   };
 }
 
 function stageFrom(episode: EpisodeOfCare): JourneyStage {
   const found = extensionAt(episode.extension, STAGE_EXTENSION);
   const at = found ? `${found.at}/valueCoding` : `/extension (${STAGE_EXTENSION})`;
-  const stage = codeFrom(found?.ext.valueCoding ? [found.ext.valueCoding] : undefined, 'journey-stage', JOURNEY_STAGES, at);
+  const stage = codeFrom(
+    found?.ext.valueCoding ? [found.ext.valueCoding] : undefined,
+    'journey-stage',
+    JOURNEY_STAGES,
+    at,
+  );
   // A status that contradicts the stage means someone changed one without the other.
   if (episode.status !== STATUS_FOR_STAGE[stage]) {
-    throw new DomainError('/status', `/status must be ${STATUS_FOR_STAGE[stage]} for journey stage ${stage} (got ${episode.status})`);
+    throw new DomainError(
+      '/status',
+      `/status must be ${STATUS_FOR_STAGE[stage]} for journey stage ${stage} (got ${episode.status})`,
+    );
   }
   return stage;
 }
@@ -107,7 +133,12 @@ function stageFrom(episode: EpisodeOfCare): JourneyStage {
 function closureReasonFrom(episode: EpisodeOfCare): ClosureReason | undefined {
   const found = extensionAt(episode.extension, CLOSURE_REASON_EXTENSION);
   if (!found) return undefined;
-  return codeFrom(found.ext.valueCoding ? [found.ext.valueCoding] : undefined, 'phb-closure-reason', CLOSURE_REASONS, `${found.at}/valueCoding`);
+  return codeFrom(
+    found.ext.valueCoding ? [found.ext.valueCoding] : undefined,
+    'phb-closure-reason',
+    CLOSURE_REASONS,
+    `${found.at}/valueCoding`,
+  );
 }
 
 export function fromFhir(episode: EpisodeOfCare): PhbJourney {
@@ -118,8 +149,16 @@ export function fromFhir(episode: EpisodeOfCare): PhbJourney {
     cohort: codeFrom(episode.type, 'phb-cohort', COHORTS, '/type'),
     stage: stageFrom(episode),
     eligibility: eligibilityFrom(episode),
-    ...opt('leadContactId', episode.careManager ? referencedId(episode.careManager, 'Practitioner', '/careManager') : undefined),
-    ...opt('managingOrganisationId', episode.managingOrganization ? referencedId(episode.managingOrganization, 'Organization', '/managingOrganization') : undefined),
+    ...opt(
+      'leadContactId',
+      episode.careManager ? referencedId(episode.careManager, 'Practitioner', '/careManager') : undefined,
+    ),
+    ...opt(
+      'managingOrganisationId',
+      episode.managingOrganization
+        ? referencedId(episode.managingOrganization, 'Organization', '/managingOrganization')
+        : undefined,
+    ),
     start: required(episode.period?.start, '/period/start'),
     ...opt('end', episode.period?.end),
     ...opt('closureReason', closureReasonFrom(episode)),

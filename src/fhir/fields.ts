@@ -29,14 +29,20 @@ export function opt<K extends string, V>(key: K, value: V | undefined): { [P in 
 }
 
 /** An extension of ours with its index, so errors can point at it. */
-export function extensionAt(extensions: Extension[] | undefined, id: string): { ext: Extension; at: string } | undefined {
+export function extensionAt(
+  extensions: Extension[] | undefined,
+  id: string,
+): { ext: Extension; at: string } | undefined {
   const i = extensions?.findIndex((e) => e.url === SYSTEMS.extension(id)) ?? -1;
   const ext = i >= 0 ? extensions?.[i] : undefined;
   return ext ? { ext, at: `/extension/${i}` } : undefined;
 }
 
 /** A sub-extension of a complex extension (relative url), with its pointer. */
-export function subExtension(parent: { ext: Extension; at: string }, name: string): { ext: Extension; at: string } | undefined {
+export function subExtension(
+  parent: { ext: Extension; at: string },
+  name: string,
+): { ext: Extension; at: string } | undefined {
   const i = parent.ext.extension?.findIndex((e) => e.url === name) ?? -1;
   const ext = i >= 0 ? parent.ext.extension?.[i] : undefined;
   return ext ? { ext, at: `${parent.at}/extension/${i}` } : undefined;
@@ -50,7 +56,8 @@ export function identifierReference(type: string, system: string, value: string,
 /** The value of a logical reference's identifier in the given system. */
 export function identifierValue(ref: Reference | undefined, system: string, field: string): string {
   const id: Identifier | undefined = ref?.identifier;
-  if (id?.system !== system || !id.value) throw new DomainError(field, `${field} must identify it with a ${system} identifier`);
+  if (id?.system !== system || !id.value)
+    throw new DomainError(field, `${field} must identify it with a ${system} identifier`);
   return id.value;
 }
 

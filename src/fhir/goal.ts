@@ -14,7 +14,9 @@ export function toFhir(goal: RecoveryGoal): Goal & { id: string } {
     resourceType: 'Goal',
     id: goal.id,
     meta: { profile: [PROFILE] },
-    ...(goal.sourceIdentifiers?.length ? { identifier: goal.sourceIdentifiers.map((i) => ({ system: i.system, value: i.value })) } : {}),
+    ...(goal.sourceIdentifiers?.length
+      ? { identifier: goal.sourceIdentifiers.map((i) => ({ system: i.system, value: i.value })) }
+      : {}),
     lifecycleStatus: goal.lifecycle,
     ...(goal.achievement !== undefined
       ? { achievementStatus: { coding: [{ system: SYSTEMS.goalAchievement, code: goal.achievement }] } }
@@ -31,13 +33,20 @@ export function toFhir(goal: RecoveryGoal): Goal & { id: string } {
 
 export function fromFhir(goal: Goal): RecoveryGoal {
   if (!isCode(GOAL_LIFECYCLES, goal.lifecycleStatus)) {
-    throw new DomainError('Goal.lifecycleStatus', `Goal.lifecycleStatus is not a goal lifecycle status (got ${goal.lifecycleStatus})`);
+    throw new DomainError(
+      'Goal.lifecycleStatus',
+      `Goal.lifecycleStatus is not a goal lifecycle status (got ${goal.lifecycleStatus})`,
+    );
   }
-  if ((goal.target?.length ?? 0) > 1) throw new DomainError('Goal.target', 'Goal.target must hold at most one due date');
+  if ((goal.target?.length ?? 0) > 1)
+    throw new DomainError('Goal.target', 'Goal.target must hold at most one due date');
   const codings = goal.achievementStatus?.coding ?? [];
   const achievement = codings.find((c) => c.system === SYSTEMS.goalAchievement)?.code;
   if (goal.achievementStatus && !isCode(GOAL_ACHIEVEMENTS, achievement)) {
-    throw new DomainError('Goal.achievementStatus', `Goal.achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`);
+    throw new DomainError(
+      'Goal.achievementStatus',
+      `Goal.achievementStatus must carry a code from ${SYSTEMS.goalAchievement}`,
+    );
   }
   return {
     id: required(goal.id, 'Goal.id'),
@@ -48,10 +57,15 @@ export function fromFhir(goal: Goal): RecoveryGoal {
     start: required(goal.startDate, 'Goal.startDate'),
     ...opt('target', goal.target?.[0]?.dueDate),
     notes: (goal.note ?? []).map(noteFromFhir),
-    ...opt('sourceIdentifiers', goal.identifier?.length ? goal.identifier.map((id, i) => ({
-      system: required(id.system, `Goal.identifier[${i}].system`),
-      value: required(id.value, `Goal.identifier[${i}].value`),
-    })) : undefined),
+    ...opt(
+      'sourceIdentifiers',
+      goal.identifier?.length
+        ? goal.identifier.map((id, i) => ({
+            system: required(id.system, `Goal.identifier[${i}].system`),
+            value: required(id.value, `Goal.identifier[${i}].value`),
+          }))
+        : undefined,
+    ),
   };
 }
 
@@ -61,7 +75,10 @@ function noteToFhir(note: RecoveryGoal['notes'][number]): Annotation {
 
 function noteFromFhir(note: Annotation, i: number): RecoveryGoal['notes'][number] {
   if (note.authorReference) {
-    throw new DomainError(`Goal.note[${i}].author`, `Goal.note[${i}].author must be a name (authorString), not a reference`);
+    throw new DomainError(
+      `Goal.note[${i}].author`,
+      `Goal.note[${i}].author must be a name (authorString), not a reference`,
+    );
   }
   return {
     text: note.text,
@@ -89,5 +106,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 export function changedElements(current: Goal, proposed: Goal): string[] {
   const a = current as unknown as Record<string, unknown>;
   const b = proposed as unknown as Record<string, unknown>;
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !BOOKKEEPING.has(k) && !sameValue(a[k], b[k])).sort();
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => !BOOKKEEPING.has(k) && !sameValue(a[k], b[k]))
+    .sort();
 }

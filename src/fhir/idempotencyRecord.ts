@@ -68,10 +68,19 @@ export function fromFhir(basic: Basic): KeyRecord | undefined {
   const fingerprint = valueOf(basic.extension, 'fingerprint');
   const state = valueOf(basic.extension, 'state');
   const attempt = valueOf(basic.extension, 'attempt');
-  if (key === undefined || fingerprint === undefined || attempt === undefined || !KEY_STATES.includes(state as KeyState)) return undefined;
+  if (
+    key === undefined ||
+    fingerprint === undefined ||
+    attempt === undefined ||
+    !KEY_STATES.includes(state as KeyState)
+  )
+    return undefined;
   return {
     ...(basic.id !== undefined ? { id: basic.id } : {}),
-    key, fingerprint, state: state as KeyState, attempt,
+    key,
+    fingerprint,
+    state: state as KeyState,
+    attempt,
     ...(basic.meta?.versionId !== undefined ? { version: basic.meta.versionId } : {}),
     ...(basic.meta?.lastUpdated !== undefined ? { since: basic.meta.lastUpdated } : {}),
   };

@@ -10,7 +10,8 @@ export type Block = string | { list: string[] } | { table: { head: string[]; row
 
 function render(block: Block): string {
   if (typeof block === 'string') return `<p>${escapeXhtml(block)}</p>`;
-  if ('list' in block) return block.list.length === 0 ? '' : `<ul>${block.list.map((l) => `<li>${escapeXhtml(l)}</li>`).join('')}</ul>`;
+  if ('list' in block)
+    return block.list.length === 0 ? '' : `<ul>${block.list.map((l) => `<li>${escapeXhtml(l)}</li>`).join('')}</ul>`;
   const head = `<tr>${block.table.head.map((h) => `<th>${escapeXhtml(h)}</th>`).join('')}</tr>`;
   const rows = block.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXhtml(c)}</td>`).join('')}</tr>`).join('');
   return `<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;

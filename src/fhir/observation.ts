@@ -15,7 +15,10 @@ const CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-categ
 const UCUM = 'http://unitsofmeasure.org';
 
 export function toFhir(score: QuestionnaireScore): Observation & { id: string } {
-  const canonical = score.questionnaireVersion !== undefined ? `${score.questionnaire}|${score.questionnaireVersion}` : score.questionnaire;
+  const canonical =
+    score.questionnaireVersion !== undefined
+      ? `${score.questionnaire}|${score.questionnaireVersion}`
+      : score.questionnaire;
   return {
     resourceType: 'Observation',
     id: score.id,
@@ -36,12 +39,17 @@ export function toFhir(score: QuestionnaireScore): Observation & { id: string } 
 
 /** True for the Observations this mapper writes (a patient's record holds other Observations too). */
 export function isScore(observation: Observation): boolean {
-  return findExtension(observation.extension, QUESTIONNAIRE_EXTENSION) !== undefined
-    && (observation.code.coding ?? []).some((c) => c.system === SCORE_SYSTEM);
+  return (
+    findExtension(observation.extension, QUESTIONNAIRE_EXTENSION) !== undefined &&
+    (observation.code.coding ?? []).some((c) => c.system === SCORE_SYSTEM)
+  );
 }
 
 export function fromFhir(observation: Observation): QuestionnaireScore {
-  const canonical = required(findExtension(observation.extension, QUESTIONNAIRE_EXTENSION)?.valueCanonical, '/extension (phb-score-questionnaire)');
+  const canonical = required(
+    findExtension(observation.extension, QUESTIONNAIRE_EXTENSION)?.valueCanonical,
+    '/extension (phb-score-questionnaire)',
+  );
   const [questionnaire, version] = canonical.split('|') as [string, string | undefined];
   const score = (observation.code.coding ?? []).find((c) => c.system === SCORE_SYSTEM)?.code;
   const value = observation.valueQuantity?.value;
@@ -57,6 +65,9 @@ export function fromFhir(observation: Observation): QuestionnaireScore {
     value,
     time: required(observation.effectiveDateTime, '/effectiveDateTime'),
     responseId: referencedId(observation.derivedFrom?.[0], 'QuestionnaireResponse', '/derivedFrom/0'),
-    ...opt('requestId', observation.basedOn?.[0] ? referencedId(observation.basedOn[0], 'ServiceRequest', '/basedOn/0') : undefined),
+    ...opt(
+      'requestId',
+      observation.basedOn?.[0] ? referencedId(observation.basedOn[0], 'ServiceRequest', '/basedOn/0') : undefined,
+    ),
   };
 }

@@ -8,16 +8,25 @@ import { opt, required, resourceId } from './fields.js';
 
 type OrganisationKind = Organisation['kind'];
 // Fails to compile if the model's kinds and the vocabulary's drift apart.
-const _sameKinds: [OrganisationKind, OrganisationKindCode] extends [OrganisationKindCode, OrganisationKind] ? true : never = true;
+const _sameKinds: [OrganisationKind, OrganisationKindCode] extends [OrganisationKindCode, OrganisationKind]
+  ? true
+  : never = true;
 
 const HL7_ORG_TYPE = 'http://terminology.hl7.org/CodeSystem/organization-type';
 /** The nearest generic HL7 type, for systems that do not know our codes. */
 const HL7_TYPE: Record<OrganisationKind, string> = {
-  icb: 'pay', 'nhs-provider': 'prov', 'gp-practice': 'prov', 'third-party': 'other', provider: 'prov',
+  icb: 'pay',
+  'nhs-provider': 'prov',
+  'gp-practice': 'prov',
+  'third-party': 'other',
+  provider: 'prov',
 };
 
 export function toFhir(org: Organisation): Organization {
-  const codings: Coding[] = [coding('phb-organisation-kind', org.kind), { system: HL7_ORG_TYPE, code: HL7_TYPE[org.kind] }];
+  const codings: Coding[] = [
+    coding('phb-organisation-kind', org.kind),
+    { system: HL7_ORG_TYPE, code: HL7_TYPE[org.kind] },
+  ];
   return {
     resourceType: 'Organization',
     id: org.id,

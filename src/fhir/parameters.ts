@@ -21,7 +21,12 @@ export interface ReadParameter<T extends ParameterValue = ParameterValue> {
   at: string;
 }
 
-const VALUE_KEY = { Reference: 'valueReference', Identifier: 'valueIdentifier', boolean: 'valueBoolean', string: 'valueString' } as const;
+const VALUE_KEY = {
+  Reference: 'valueReference',
+  Identifier: 'valueIdentifier',
+  boolean: 'valueBoolean',
+  string: 'valueString',
+} as const;
 
 export function readParameters(body: unknown, specs: readonly ParameterSpec[]): Map<string, ReadParameter[]> {
   if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
@@ -33,19 +38,37 @@ export function readParameters(body: unknown, specs: readonly ParameterSpec[]): 
   given.forEach((p: ParametersParameter, i) => {
     const at = `Parameters.parameter[${i}]`;
     const spec = specs.find((s) => s.name === p?.name);
-    if (!spec) throw badRequest(`Unknown parameter ${JSON.stringify(p?.name)} (expected ${specs.map((s) => s.name).join(', ')})`, at);
+    if (!spec)
+      throw badRequest(
+        `Unknown parameter ${JSON.stringify(p?.name)} (expected ${specs.map((s) => s.name).join(', ')})`,
+        at,
+      );
     const key = VALUE_KEY[spec.type];
     const value = p[key];
     const others = Object.keys(p).filter((k) => k.startsWith('value') && k !== key);
-    if (value === undefined || others.length > 0 || typeof value !== (spec.type === 'boolean' ? 'boolean' : spec.type === 'string' ? 'string' : 'object')) {
+    if (
+      value === undefined ||
+      others.length > 0 ||
+      typeof value !== (spec.type === 'boolean' ? 'boolean' : spec.type === 'string' ? 'string' : 'object')
+    ) {
       throw badRequest(`Parameter ${spec.name} must have ${key}`, at);
     }
     found.get(spec.name)?.push({ value, at });
   });
   for (const spec of specs) {
     const count = found.get(spec.name)?.length ?? 0;
-    if (count < spec.min) throw new AppError(400, { code: 'required', diagnostics: `Parameter ${spec.name} is required (at least ${spec.min})`, location: 'Parameters' });
-    if (count > spec.max) throw new AppError(400, { code: 'too-long', diagnostics: `Parameter ${spec.name} is given ${count} times; at most ${spec.max} are allowed`, location: 'Parameters' });
+    if (count < spec.min)
+      throw new AppError(400, {
+        code: 'required',
+        diagnostics: `Parameter ${spec.name} is required (at least ${spec.min})`,
+        location: 'Parameters',
+      });
+    if (count > spec.max)
+      throw new AppError(400, {
+        code: 'too-long',
+        diagnostics: `Parameter ${spec.name} is given ${count} times; at most ${spec.max} are allowed`,
+        location: 'Parameters',
+      });
   }
   return found;
 }

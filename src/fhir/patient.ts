@@ -80,7 +80,8 @@ function gpPracticeFrom(patient: Patient): string | undefined {
   const gps = patient.generalPractitioner ?? [];
   if (gps.length === 0) return undefined;
   const i = gps.findIndex((r) => r.identifier?.system === SYSTEMS.odsOrganisation && r.identifier.value);
-  if (i < 0) throw new DomainError('/generalPractitioner', '/generalPractitioner must identify the GP practice by its ODS code');
+  if (i < 0)
+    throw new DomainError('/generalPractitioner', '/generalPractitioner must identify the GP practice by its ODS code');
   return gps[i]?.identifier?.value;
 }
 

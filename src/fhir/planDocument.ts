@@ -13,17 +13,36 @@ export const PLAN_DOCUMENT_TITLE = 'My personalised care and support plan';
 export const PLAN_DOCUMENT_CONTENT_TYPE = 'text/html; charset=utf-8';
 
 const GOAL_WORDS: Record<string, string> = {
-  proposed: 'proposed', planned: 'planned', accepted: 'agreed', active: 'working on it', 'on-hold': 'on hold',
-  completed: 'completed', cancelled: 'stopped', 'entered-in-error': 'entered in error', rejected: 'not taken forward',
+  proposed: 'proposed',
+  planned: 'planned',
+  accepted: 'agreed',
+  active: 'working on it',
+  'on-hold': 'on hold',
+  completed: 'completed',
+  cancelled: 'stopped',
+  'entered-in-error': 'entered in error',
+  rejected: 'not taken forward',
 };
-const ITEM_WORDS: Record<string, string> = { proposed: 'asked for', approved: 'approved', declined: 'declined', purchased: 'bought', cancelled: 'cancelled' };
+const ITEM_WORDS: Record<string, string> = {
+  proposed: 'asked for',
+  approved: 'approved',
+  declined: 'declined',
+  purchased: 'bought',
+  cancelled: 'cancelled',
+};
 const OPTION_WORDS: Record<string, string> = {
-  notional: 'notional budget (the NHS arranges it)', 'third-party': 'third-party budget', 'direct-payment': 'direct payment',
-  'managed-account': 'managed account', mixed: 'a mix of options',
+  notional: 'notional budget (the NHS arranges it)',
+  'third-party': 'third-party budget',
+  'direct-payment': 'direct payment',
+  'managed-account': 'managed account',
+  mixed: 'a mix of options',
 };
 
 function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 function section(heading: string, body: string): string {
@@ -44,22 +63,58 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
   const planGoals = plan.goalIds.flatMap((id) => byId.get(id) ?? []);
   const parts: string[] = [`<h1>${escape(plan.title)}</h1>`];
   if (plan.aboutMe !== undefined) parts.push(section('About me', paragraph(plan.aboutMe)));
-  parts.push(section('My goals', list(planGoals.map((g) => {
-    const status = g.achievement !== undefined ? `${GOAL_WORDS[g.lifecycle] ?? g.lifecycle}, ${g.achievement.replaceAll('-', ' ')}` : GOAL_WORDS[g.lifecycle] ?? g.lifecycle;
-    return `${escape(g.text)} <em>(${escape(status)}${g.target ? `, by ${escape(g.target)}` : ''})</em>`;
-  }))));
-  parts.push(section('What my budget buys', list(plan.items.map((i) =>
-    `${escape(i.description)}: ${escape(formatPounds(i.cost))} <em>(${escape(ITEM_WORDS[i.status] ?? i.status)})</em>`))));
+  parts.push(
+    section(
+      'My goals',
+      list(
+        planGoals.map((g) => {
+          const status =
+            g.achievement !== undefined
+              ? `${GOAL_WORDS[g.lifecycle] ?? g.lifecycle}, ${g.achievement.replaceAll('-', ' ')}`
+              : (GOAL_WORDS[g.lifecycle] ?? g.lifecycle);
+          return `${escape(g.text)} <em>(${escape(status)}${g.target ? `, by ${escape(g.target)}` : ''})</em>`;
+        }),
+      ),
+    ),
+  );
+  parts.push(
+    section(
+      'What my budget buys',
+      list(
+        plan.items.map(
+          (i) =>
+            `${escape(i.description)}: ${escape(formatPounds(i.cost))} <em>(${escape(ITEM_WORDS[i.status] ?? i.status)})</em>`,
+        ),
+      ),
+    ),
+  );
   if (budget) {
-    const amount = budget.agreed !== undefined ? `Agreed budget: ${formatPounds(budget.agreed)}` : `Indicative budget: ${formatPounds(budget.indicative)}`;
-    const lines = [amount, `Managed as: ${OPTION_WORDS[budget.managementOption] ?? budget.managementOption}`, `From ${budget.period.start}${budget.period.end ? ` to ${budget.period.end}` : ''}`];
+    const amount =
+      budget.agreed !== undefined
+        ? `Agreed budget: ${formatPounds(budget.agreed)}`
+        : `Indicative budget: ${formatPounds(budget.indicative)}`;
+    const lines = [
+      amount,
+      `Managed as: ${OPTION_WORDS[budget.managementOption] ?? budget.managementOption}`,
+      `From ${budget.period.start}${budget.period.end ? ` to ${budget.period.end}` : ''}`,
+    ];
     if (budget.calculation !== undefined) lines.push(`How it was worked out: ${budget.calculation}`);
     parts.push(section('My budget', lines.map(paragraph).join('\n')));
   }
   if (plan.risks !== undefined || plan.contingency !== undefined) {
-    parts.push(section('Risks and what happens if things go wrong', [plan.risks, plan.contingency].flatMap((t) => (t === undefined ? [] : [paragraph(t)])).join('\n')));
+    parts.push(
+      section(
+        'Risks and what happens if things go wrong',
+        [plan.risks, plan.contingency].flatMap((t) => (t === undefined ? [] : [paragraph(t)])).join('\n'),
+      ),
+    );
   }
-  const review = [plan.agreedOn ? `Agreed on ${plan.agreedOn}.` : 'Not agreed yet.', plan.nextReview ? `Next review: ${plan.nextReview}.` : ''].filter((t) => t !== '').join(' ');
+  const review = [
+    plan.agreedOn ? `Agreed on ${plan.agreedOn}.` : 'Not agreed yet.',
+    plan.nextReview ? `Next review: ${plan.nextReview}.` : '',
+  ]
+    .filter((t) => t !== '')
+    .join(' ');
   parts.push(section('Review', paragraph(review)));
   return `<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8"><title>${escape(plan.title)}</title></head>\n<body>\n${parts.join('\n')}</body>\n</html>\n`;
 }
@@ -69,8 +124,11 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
  * NHS-number reference), `identifier` the key the publisher writes it under.
  */
 export function toFhir(
-  plan: CarePlanPcsp, goals: readonly RecoveryGoal[], budget: Budget | undefined,
-  subject: Reference, identifier: { system: string; value: string },
+  plan: CarePlanPcsp,
+  goals: readonly RecoveryGoal[],
+  budget: Budget | undefined,
+  subject: Reference,
+  identifier: { system: string; value: string },
 ): DocumentReference {
   return {
     resourceType: 'DocumentReference',
@@ -81,6 +139,15 @@ export function toFhir(
     subject,
     date: plan.agreedOn !== undefined ? `${plan.agreedOn}T00:00:00Z` : plan.created,
     description: plan.title,
-    content: [{ attachment: { contentType: PLAN_DOCUMENT_CONTENT_TYPE, language: 'en-GB', title: plan.title || PLAN_DOCUMENT_TITLE, data: Buffer.from(planHtml(plan, goals, budget), 'utf8').toString('base64') } }],
+    content: [
+      {
+        attachment: {
+          contentType: PLAN_DOCUMENT_CONTENT_TYPE,
+          language: 'en-GB',
+          title: plan.title || PLAN_DOCUMENT_TITLE,
+          data: Buffer.from(planHtml(plan, goals, budget), 'utf8').toString('base64'),
+        },
+      },
+    ],
   };
 }

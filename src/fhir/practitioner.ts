@@ -28,7 +28,9 @@ export function toFhir(staff: StaffMember): StaffResources {
       practitioner: reference('Practitioner', staff.id),
       organization: identifierReference('Organization', SYSTEMS.odsOrganisation, staff.organisationOds),
       code: [concept('staff-role', staff.role)],
-      ...(staff.team !== undefined ? { healthcareService: [identifierReference('HealthcareService', TEAM_SYSTEM, staff.team)] } : {}),
+      ...(staff.team !== undefined
+        ? { healthcareService: [identifierReference('HealthcareService', TEAM_SYSTEM, staff.team)] }
+        : {}),
     },
   };
 }

@@ -38,7 +38,9 @@ function decisionToFhir({ id, requestId, decision }: DecisionRecord): Provenance
   return {
     resourceType: 'Provenance',
     id,
-    ...(decision.alternatives !== undefined ? { extension: [extension(ALTERNATIVES_EXTENSION, { valueString: decision.alternatives })] } : {}),
+    ...(decision.alternatives !== undefined
+      ? { extension: [extension(ALTERNATIVES_EXTENSION, { valueString: decision.alternatives })] }
+      : {}),
     target: [reference('Task', requestId)],
     occurredDateTime: decision.time,
     recorded: decision.time,
@@ -64,7 +66,9 @@ function agreementToFhir({ agreement }: AgreementRecord): Provenance {
     target: [reference('DocumentReference', agreement.id)],
     occurredDateTime: agreement.signed,
     recorded: agreement.signed,
-    activity: { coding: [{ system: DOCUMENT_COMPLETION, code: LEGALLY_AUTHENTICATED, display: 'legally authenticated' }] },
+    activity: {
+      coding: [{ system: DOCUMENT_COMPLETION, code: LEGALLY_AUTHENTICATED, display: 'legally authenticated' }],
+    },
     agent: [
       {
         // The signer accepts legal responsibility for the terms.
@@ -100,14 +104,18 @@ function decisionFromFhir(p: Provenance, outcome: DecisionOutcome): DecisionReco
       outcome,
       time: required(p.occurredDateTime ?? p.recorded, '/occurredDateTime'),
       rationale: required(p.reason?.[0]?.text, '/reason/0/text'),
-      ...opt('alternatives', alternatives ? required(alternatives.ext.valueString, `${alternatives.at}/valueString`) : undefined),
+      ...opt(
+        'alternatives',
+        alternatives ? required(alternatives.ext.valueString, `${alternatives.at}/valueString`) : undefined,
+      ),
     },
   };
 }
 
 /** The agreement's words live in the DocumentReference; the Provenance must agree with it on who and when. */
 function agreementFromFhir(p: Provenance, doc: DocumentReference | undefined): AgreementRecord {
-  if (!doc) throw new DomainError('/target/0', '/target/0: the signed DocumentReference is needed to read an agreement');
+  if (!doc)
+    throw new DomainError('/target/0', '/target/0: the signed DocumentReference is needed to read an agreement');
   const agreement = documentReference.fromFhir(doc);
   if (referencedId(p.target[0], 'DocumentReference', '/target/0') !== agreement.id) {
     throw new DomainError('/target/0', `/target/0 must reference DocumentReference/${agreement.id}`);
@@ -123,5 +131,7 @@ function agreementFromFhir(p: Provenance, doc: DocumentReference | undefined): A
 
 export function fromFhir(p: Provenance, agreementDocument?: DocumentReference): ProvenanceRecord {
   const signed = p.activity?.coding?.some((c) => c.system === DOCUMENT_COMPLETION && c.code === LEGALLY_AUTHENTICATED);
-  return signed ? agreementFromFhir(p, agreementDocument) : decisionFromFhir(p, codeFrom(p.activity, 'sign-off-outcome', OUTCOMES, '/activity'));
+  return signed
+    ? agreementFromFhir(p, agreementDocument)
+    : decisionFromFhir(p, codeFrom(p.activity, 'sign-off-outcome', OUTCOMES, '/activity'));
 }

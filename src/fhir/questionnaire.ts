@@ -15,10 +15,23 @@ export function scoringRules(questionnaire: Questionnaire): ScoringRule[] {
     const maximum = one('maximum')?.valueDecimal;
     const meaningfulChange = one('meaningfulChange')?.valueDecimal;
     const higherIsBetter = one('higherIsBetter')?.valueBoolean;
-    const items = parts.filter((p) => p.url === 'item').map((p) => p.valueString).filter((v): v is string => v !== undefined);
-    if (!score || (method !== 'sum' && method !== 'mean') || items.length === 0 || minimum === undefined || maximum === undefined
-      || meaningfulChange === undefined || higherIsBetter === undefined) {
-      throw new DomainError(field, `${field} must give score, method (sum or mean), item, minimum, maximum, meaningfulChange and higherIsBetter`);
+    const items = parts
+      .filter((p) => p.url === 'item')
+      .map((p) => p.valueString)
+      .filter((v): v is string => v !== undefined);
+    if (
+      !score ||
+      (method !== 'sum' && method !== 'mean') ||
+      items.length === 0 ||
+      minimum === undefined ||
+      maximum === undefined ||
+      meaningfulChange === undefined ||
+      higherIsBetter === undefined
+    ) {
+      throw new DomainError(
+        field,
+        `${field} must give score, method (sum or mean), item, minimum, maximum, meaningfulChange and higherIsBetter`,
+      );
     }
     return { score, method, items, minimum, maximum, meaningfulChange, higherIsBetter };
   });
@@ -37,8 +50,11 @@ export function numericAnswers(response: QuestionnaireResponse): Record<string, 
   const answers: Record<string, number> = {};
   walk(response.item, (item) => {
     const answer = item.answer?.[0];
-    const value = answer?.valueInteger ?? answer?.valueDecimal
-      ?? answer?.valueCoding?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/ordinalValue')?.valueDecimal;
+    const value =
+      answer?.valueInteger ??
+      answer?.valueDecimal ??
+      answer?.valueCoding?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/ordinalValue')
+        ?.valueDecimal;
     if (value !== undefined) answers[item.linkId] = value;
   });
   return answers;

@@ -45,7 +45,8 @@ function isNeeds(value: NeedsAssessment | Review): value is NeedsAssessment {
 
 export function needsToFhir(needs: NeedsAssessment): QuestionnaireResponse & { id: string } {
   const items: QuestionnaireResponseItem[] = [text('what-matters-to-me', needs.whatMattersToMe)];
-  if (needs.strengths.length > 0) items.push({ linkId: 'strengths', answer: needs.strengths.map((s) => ({ valueString: s })) });
+  if (needs.strengths.length > 0)
+    items.push({ linkId: 'strengths', answer: needs.strengths.map((s) => ({ valueString: s })) });
   if (needs.circumstances !== undefined) items.push(text('circumstances', needs.circumstances));
   return envelope(needs, QUESTIONNAIRES.needs, needs.completed, items);
 }
@@ -57,8 +58,13 @@ export function needsFromFhir(response: QuestionnaireResponse): NeedsAssessment 
     id: required(response.id, 'QuestionnaireResponse.id'),
     journeyId: journeyFrom(response.extension, 'QuestionnaireResponse'),
     budgetHolderId: referencedId(response.subject, 'Patient', 'QuestionnaireResponse.subject'),
-    whatMattersToMe: required(stringAnswer(items, 'what-matters-to-me'), "QuestionnaireResponse.item('what-matters-to-me')"),
-    strengths: answersOf(items, 'strengths').map((a, i) => required(a.valueString, `QuestionnaireResponse.item('strengths').answer[${i}]`)),
+    whatMattersToMe: required(
+      stringAnswer(items, 'what-matters-to-me'),
+      "QuestionnaireResponse.item('what-matters-to-me')",
+    ),
+    strengths: answersOf(items, 'strengths').map((a, i) =>
+      required(a.valueString, `QuestionnaireResponse.item('strengths').answer[${i}]`),
+    ),
     ...opt('circumstances', stringAnswer(items, 'circumstances')),
     completed: required(response.authored, 'QuestionnaireResponse.authored'),
   };
@@ -99,7 +105,12 @@ export function reviewFromFhir(response: QuestionnaireResponse): Review {
     id: required(response.id, 'QuestionnaireResponse.id'),
     journeyId: journeyFrom(response.extension, 'QuestionnaireResponse'),
     budgetHolderId: referencedId(response.subject, 'Patient', 'QuestionnaireResponse.subject'),
-    point: codeFrom(point ? [point] : undefined, 'review-point', REVIEW_POINTS, "QuestionnaireResponse.item('review-point')"),
+    point: codeFrom(
+      point ? [point] : undefined,
+      'review-point',
+      REVIEW_POINTS,
+      "QuestionnaireResponse.item('review-point')",
+    ),
     completed: required(response.authored, 'QuestionnaireResponse.authored'),
     ...opt('impact', impact && impactFromItems(impact.item ?? [], "QuestionnaireResponse.item('impact')")),
     goalProgress: Object.fromEntries(items.filter((i) => i.linkId === 'goal-progress').map(goalProgressFrom)),
@@ -122,7 +133,10 @@ export function impactFromItems(items: QuestionnaireResponseItem[], field: strin
   const entries = IMPACT_ITEMS.map((linkId) => {
     const value = answersOf(items, linkId)[0]?.valueInteger;
     if (value !== 1 && value !== 2 && value !== 3 && value !== 4 && value !== 5) {
-      throw new DomainError(`${field}.item('${linkId}')`, `${field}.item('${linkId}') must be answered with a whole number from 1 to 5`);
+      throw new DomainError(
+        `${field}.item('${linkId}')`,
+        `${field}.item('${linkId}') must be answered with a whole number from 1 to 5`,
+      );
     }
     return [linkId, value] as const;
   });
@@ -135,7 +149,10 @@ function goalProgressFrom(group: QuestionnaireResponseItem, i: number): [string,
   const goalId = referencedId(answersOf(children, 'goal')[0]?.valueReference, 'Goal', `${field}.goal`);
   const achievement = answersOf(children, 'achievement')[0]?.valueCoding;
   if (achievement?.system !== SYSTEMS.goalAchievement || !isCode(GOAL_ACHIEVEMENTS, achievement.code)) {
-    throw new DomainError(`${field}.achievement`, `${field}.achievement must carry a code from ${SYSTEMS.goalAchievement}`);
+    throw new DomainError(
+      `${field}.achievement`,
+      `${field}.achievement must carry a code from ${SYSTEMS.goalAchievement}`,
+    );
   }
   return [goalId, achievement.code];
 }
@@ -165,10 +182,16 @@ function questionnaireOf(response: QuestionnaireResponse): string | undefined {
 
 function expectQuestionnaire(response: QuestionnaireResponse, url: string): void {
   if (questionnaireOf(response) !== url) {
-    throw new DomainError('QuestionnaireResponse.questionnaire', `QuestionnaireResponse.questionnaire must be ${url} (got ${response.questionnaire ?? 'none'})`);
+    throw new DomainError(
+      'QuestionnaireResponse.questionnaire',
+      `QuestionnaireResponse.questionnaire must be ${url} (got ${response.questionnaire ?? 'none'})`,
+    );
   }
   if (response.status !== 'completed') {
-    throw new DomainError('QuestionnaireResponse.status', `QuestionnaireResponse.status must be completed (got ${response.status})`);
+    throw new DomainError(
+      'QuestionnaireResponse.status',
+      `QuestionnaireResponse.status must be completed (got ${response.status})`,
+    );
   }
 }
 

@@ -1,5 +1,10 @@
 import type {
-  Coding, Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen, QuestionnaireResponse, QuestionnaireResponseItem,
+  Coding,
+  Questionnaire,
+  QuestionnaireItem,
+  QuestionnaireItemEnableWhen,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
 } from 'fhir/r4.js';
 import type { Issue } from '../outcome/errors.js';
@@ -18,7 +23,10 @@ export function validateResponse(questionnaire: Questionnaire, response: Questio
   return issues;
 }
 
-function collectAnswers(items: QuestionnaireResponseItem[] | undefined, into: Map<string, QuestionnaireResponseItemAnswer[]>): void {
+function collectAnswers(
+  items: QuestionnaireResponseItem[] | undefined,
+  into: Map<string, QuestionnaireResponseItemAnswer[]>,
+): void {
   for (const item of items ?? []) {
     into.set(item.linkId, [...(into.get(item.linkId) ?? []), ...(item.answer ?? [])]);
     collectAnswers(item.item, into);
@@ -27,9 +35,20 @@ function collectAnswers(items: QuestionnaireResponseItem[] | undefined, into: Ma
 }
 
 const VALUE_KEY: Partial<Record<QuestionnaireItem['type'], keyof QuestionnaireResponseItemAnswer>> = {
-  boolean: 'valueBoolean', decimal: 'valueDecimal', integer: 'valueInteger', date: 'valueDate', dateTime: 'valueDateTime',
-  time: 'valueTime', string: 'valueString', text: 'valueString', url: 'valueUri', choice: 'valueCoding',
-  'open-choice': 'valueCoding', attachment: 'valueAttachment', reference: 'valueReference', quantity: 'valueQuantity',
+  boolean: 'valueBoolean',
+  decimal: 'valueDecimal',
+  integer: 'valueInteger',
+  date: 'valueDate',
+  dateTime: 'valueDateTime',
+  time: 'valueTime',
+  string: 'valueString',
+  text: 'valueString',
+  url: 'valueUri',
+  choice: 'valueCoding',
+  'open-choice': 'valueCoding',
+  attachment: 'valueAttachment',
+  reference: 'valueReference',
+  quantity: 'valueQuantity',
 };
 
 function checkItems(
@@ -41,7 +60,11 @@ function checkItems(
 ): void {
   given.forEach((item, i) => {
     if (!defined.some((d) => d.linkId === item.linkId)) {
-      issues.push({ code: 'structure', diagnostics: `Item '${item.linkId}' is not in the questionnaire at this level`, location: `${path}.item[${i}]` });
+      issues.push({
+        code: 'structure',
+        diagnostics: `Item '${item.linkId}' is not in the questionnaire at this level`,
+        location: `${path}.item[${i}]`,
+      });
     }
   });
   for (const def of defined) {
@@ -49,49 +72,100 @@ function checkItems(
     const enabled = isEnabled(def, answers);
     if (!enabled) {
       for (const [, i] of positions) {
-        issues.push({ code: 'business-rule', diagnostics: `Item '${def.linkId}' is not enabled by the earlier answers and must not be answered`, location: `${path}.item[${i}]` });
+        issues.push({
+          code: 'business-rule',
+          diagnostics: `Item '${def.linkId}' is not enabled by the earlier answers and must not be answered`,
+          location: `${path}.item[${i}]`,
+        });
       }
       continue;
     }
     if (positions.length === 0) {
-      if (def.required) issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
+      if (def.required)
+        issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
       continue;
     }
     if (positions.length > 1 && !def.repeats) {
-      issues.push({ code: 'structure', diagnostics: `Item '${def.linkId}' appears more than once but does not repeat`, location: `${path}.item[${(positions[1] as readonly [QuestionnaireResponseItem, number])[1]}]` });
+      issues.push({
+        code: 'structure',
+        diagnostics: `Item '${def.linkId}' appears more than once but does not repeat`,
+        location: `${path}.item[${(positions[1] as readonly [QuestionnaireResponseItem, number])[1]}]`,
+      });
     }
     for (const [item, i] of positions) checkItem(def, item, `${path}.item[${i}]`, answers, issues);
   }
 }
 
-function checkItem(def: QuestionnaireItem, item: QuestionnaireResponseItem, path: string, answers: Map<string, QuestionnaireResponseItemAnswer[]>, issues: Issue[]): void {
+function checkItem(
+  def: QuestionnaireItem,
+  item: QuestionnaireResponseItem,
+  path: string,
+  answers: Map<string, QuestionnaireResponseItemAnswer[]>,
+  issues: Issue[],
+): void {
   if (def.type === 'group' || def.type === 'display') {
-    if (item.answer?.length) issues.push({ code: 'structure', diagnostics: `Item '${def.linkId}' is a ${def.type} and takes no answer`, location: `${path}.answer` });
+    if (item.answer?.length)
+      issues.push({
+        code: 'structure',
+        diagnostics: `Item '${def.linkId}' is a ${def.type} and takes no answer`,
+        location: `${path}.answer`,
+      });
     checkItems(def.item ?? [], item.item ?? [], path, answers, issues);
     return;
   }
   const given = item.answer ?? [];
-  if (given.length === 0 && def.required) issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
-  if (given.length > 1 && !def.repeats) issues.push({ code: 'structure', diagnostics: `Item '${def.linkId}' takes one answer`, location: `${path}.answer[1]` });
+  if (given.length === 0 && def.required)
+    issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
+  if (given.length > 1 && !def.repeats)
+    issues.push({
+      code: 'structure',
+      diagnostics: `Item '${def.linkId}' takes one answer`,
+      location: `${path}.answer[1]`,
+    });
   given.forEach((answer, j) => checkAnswer(def, answer, `${path}.answer[${j}]`, issues));
 }
 
-function checkAnswer(def: QuestionnaireItem, answer: QuestionnaireResponseItemAnswer, path: string, issues: Issue[]): void {
+function checkAnswer(
+  def: QuestionnaireItem,
+  answer: QuestionnaireResponseItemAnswer,
+  path: string,
+  issues: Issue[],
+): void {
   const key = VALUE_KEY[def.type];
   const present = Object.keys(answer).filter((k) => k.startsWith('value'));
   const openText = def.type === 'open-choice' && present.length === 1 && present[0] === 'valueString';
   if (!key || present.length !== 1 || (present[0] !== key && !openText)) {
-    issues.push({ code: 'value', diagnostics: `Item '${def.linkId}' needs an answer of type ${def.type} (${key ?? 'none'})`, location: path });
+    issues.push({
+      code: 'value',
+      diagnostics: `Item '${def.linkId}' needs an answer of type ${def.type} (${key ?? 'none'})`,
+      location: path,
+    });
     return;
   }
   if (def.answerOption?.length && key === 'valueCoding' && !openText) {
     const given = answer.valueCoding as Coding;
-    if (!def.answerOption.some((o) => o.valueCoding?.code === given.code && (o.valueCoding?.system ?? given.system) === given.system)) {
-      issues.push({ code: 'code-invalid', diagnostics: `Item '${def.linkId}': '${given.code ?? ''}' is not one of the allowed answers`, location: path });
+    if (
+      !def.answerOption.some(
+        (o) => o.valueCoding?.code === given.code && (o.valueCoding?.system ?? given.system) === given.system,
+      )
+    ) {
+      issues.push({
+        code: 'code-invalid',
+        diagnostics: `Item '${def.linkId}': '${given.code ?? ''}' is not one of the allowed answers`,
+        location: path,
+      });
     }
   }
-  if (def.answerOption?.length && key === 'valueInteger' && !def.answerOption.some((o) => o.valueInteger === answer.valueInteger)) {
-    issues.push({ code: 'value', diagnostics: `Item '${def.linkId}': ${answer.valueInteger} is not one of the allowed answers`, location: path });
+  if (
+    def.answerOption?.length &&
+    key === 'valueInteger' &&
+    !def.answerOption.some((o) => o.valueInteger === answer.valueInteger)
+  ) {
+    issues.push({
+      code: 'value',
+      diagnostics: `Item '${def.linkId}': ${answer.valueInteger} is not one of the allowed answers`,
+      location: path,
+    });
   }
   const numeric = answer.valueInteger ?? answer.valueDecimal;
   if (numeric !== undefined) {
@@ -100,8 +174,18 @@ function checkAnswer(def: QuestionnaireItem, answer: QuestionnaireResponseItemAn
     const max = limit('http://hl7.org/fhir/StructureDefinition/maxValue');
     const low = min?.valueInteger ?? min?.valueDecimal;
     const high = max?.valueInteger ?? max?.valueDecimal;
-    if (low !== undefined && numeric < low) issues.push({ code: 'value', diagnostics: `Item '${def.linkId}': ${numeric} is below the minimum of ${low}`, location: path });
-    if (high !== undefined && numeric > high) issues.push({ code: 'value', diagnostics: `Item '${def.linkId}': ${numeric} is above the maximum of ${high}`, location: path });
+    if (low !== undefined && numeric < low)
+      issues.push({
+        code: 'value',
+        diagnostics: `Item '${def.linkId}': ${numeric} is below the minimum of ${low}`,
+        location: path,
+      });
+    if (high !== undefined && numeric > high)
+      issues.push({
+        code: 'value',
+        diagnostics: `Item '${def.linkId}': ${numeric} is above the maximum of ${high}`,
+        location: path,
+      });
   }
 }
 
@@ -114,19 +198,40 @@ function isEnabled(def: QuestionnaireItem, answers: Map<string, QuestionnaireRes
 }
 
 function conditionHolds(c: QuestionnaireItemEnableWhen, given: QuestionnaireResponseItemAnswer[]): boolean {
-  if (c.operator === 'exists') return (given.length > 0) === (c.answerBoolean ?? true);
-  const expected = c.answerBoolean ?? c.answerInteger ?? c.answerDecimal ?? c.answerString ?? c.answerDate ?? c.answerDateTime ?? c.answerCoding?.code;
+  if (c.operator === 'exists') return given.length > 0 === (c.answerBoolean ?? true);
+  const expected =
+    c.answerBoolean ??
+    c.answerInteger ??
+    c.answerDecimal ??
+    c.answerString ??
+    c.answerDate ??
+    c.answerDateTime ??
+    c.answerCoding?.code;
   return given.some((a) => {
-    const actual = a.valueBoolean ?? a.valueInteger ?? a.valueDecimal ?? a.valueString ?? a.valueDate ?? a.valueDateTime ?? a.valueCoding?.code;
+    const actual =
+      a.valueBoolean ??
+      a.valueInteger ??
+      a.valueDecimal ??
+      a.valueString ??
+      a.valueDate ??
+      a.valueDateTime ??
+      a.valueCoding?.code;
     if (actual === undefined || expected === undefined) return false;
     switch (c.operator) {
-      case '=': return actual === expected;
-      case '!=': return actual !== expected;
-      case '>': return actual > expected;
-      case '<': return actual < expected;
-      case '>=': return actual >= expected;
-      case '<=': return actual <= expected;
-      default: return false;
+      case '=':
+        return actual === expected;
+      case '!=':
+        return actual !== expected;
+      case '>':
+        return actual > expected;
+      case '<':
+        return actual < expected;
+      case '>=':
+        return actual >= expected;
+      case '<=':
+        return actual <= expected;
+      default:
+        return false;
     }
   });
 }

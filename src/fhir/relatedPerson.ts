@@ -10,9 +10,25 @@ const ROLE_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 
 /** Common family words and their HL7 personal-relationship codes, so other systems can sort by them. */
 const ROLE_CODES: Readonly<Record<string, string>> = {
-  mother: 'MTH', father: 'FTH', parent: 'PRN', daughter: 'DAU', son: 'SON', child: 'CHILD', sister: 'SIS', brother: 'BRO',
-  wife: 'WIFE', husband: 'HUSB', spouse: 'SPS', partner: 'DOMPART', friend: 'FRND', grandmother: 'GRMTH', grandfather: 'GRFTH',
-  aunt: 'AUNT', uncle: 'UNCLE', guardian: 'GUARD', neighbour: 'NBOR',
+  mother: 'MTH',
+  father: 'FTH',
+  parent: 'PRN',
+  daughter: 'DAU',
+  son: 'SON',
+  child: 'CHILD',
+  sister: 'SIS',
+  brother: 'BRO',
+  wife: 'WIFE',
+  husband: 'HUSB',
+  spouse: 'SPS',
+  partner: 'DOMPART',
+  friend: 'FRND',
+  grandmother: 'GRMTH',
+  grandfather: 'GRFTH',
+  aunt: 'AUNT',
+  uncle: 'UNCLE',
+  guardian: 'GUARD',
+  neighbour: 'NBOR',
 };
 
 function relationshipCoding(words: string): Coding[] {
@@ -41,6 +57,9 @@ export function fromFhir(person: RelatedPerson): Representative {
     budgetHolderId: referencedId(person.patient, 'Patient', '/patient'),
     name: required(person.name?.[0]?.text, '/name/0/text'),
     relationship: required(person.relationship?.[0]?.text, '/relationship/0/text'),
-    nominee: requireBoolean(nominee?.ext.valueBoolean, nominee ? `${nominee.at}/valueBoolean` : '/extension (phb-nominee)'),
+    nominee: requireBoolean(
+      nominee?.ext.valueBoolean,
+      nominee ? `${nominee.at}/valueBoolean` : '/extension (phb-nominee)',
+    ),
   };
 }

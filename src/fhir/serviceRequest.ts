@@ -10,14 +10,17 @@ import { oneOf, opt, required, resourceId } from './fields.js';
  */
 
 /** FHIR R4 core extension PKB uses to name the Questionnaire being asked for. */
-export const QUESTIONNAIRE_REQUEST_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/servicerequest-questionnaireRequest';
+export const QUESTIONNAIRE_REQUEST_EXTENSION =
+  'http://hl7.org/fhir/StructureDefinition/servicerequest-questionnaireRequest';
 const STATUSES = ['active', 'completed', 'revoked'] as const;
 
 export function toFhir(request: QuestionnaireRequest): ServiceRequest {
   return {
     resourceType: 'ServiceRequest',
     id: request.id,
-    extension: [{ url: QUESTIONNAIRE_REQUEST_EXTENSION, valueReference: reference('Questionnaire', request.questionnaire) }],
+    extension: [
+      { url: QUESTIONNAIRE_REQUEST_EXTENSION, valueReference: reference('Questionnaire', request.questionnaire) },
+    ],
     status: request.status,
     intent: 'order',
     code: { text: 'Questionnaire' },
@@ -29,12 +32,20 @@ export function toFhir(request: QuestionnaireRequest): ServiceRequest {
 
 export function fromFhir(request: ServiceRequest): QuestionnaireRequest {
   const i = request.extension?.findIndex((e) => e.url === QUESTIONNAIRE_REQUEST_EXTENSION) ?? -1;
-  if (i < 0) throw new DomainError('/extension', `/extension must name the Questionnaire (${QUESTIONNAIRE_REQUEST_EXTENSION})`);
+  if (i < 0)
+    throw new DomainError('/extension', `/extension must name the Questionnaire (${QUESTIONNAIRE_REQUEST_EXTENSION})`);
   return {
     id: resourceId(request),
     budgetHolderId: referencedId(request.subject, 'Patient', '/subject'),
-    questionnaire: referencedId(request.extension?.[i]?.valueReference, 'Questionnaire', `/extension/${i}/valueReference`),
-    ...opt('requestedBy', request.requester ? referencedId(request.requester, 'Practitioner', '/requester') : undefined),
+    questionnaire: referencedId(
+      request.extension?.[i]?.valueReference,
+      'Questionnaire',
+      `/extension/${i}/valueReference`,
+    ),
+    ...opt(
+      'requestedBy',
+      request.requester ? referencedId(request.requester, 'Practitioner', '/requester') : undefined,
+    ),
     status: oneOf(request.status, STATUSES, '/status'),
     authored: required(request.authoredOn, '/authoredOn'),
   };

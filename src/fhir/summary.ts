@@ -16,8 +16,14 @@ export const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/phb-summary`;
  * Consents, from which a PHR app's access is checked (never returned), all in one search.
  */
 export const SUMMARY_REVINCLUDES = [
-  'EpisodeOfCare:patient', 'CarePlan:subject', 'Goal:subject', 'Coverage:beneficiary', 'ChargeItem:subject',
-  'ServiceRequest:subject', 'Observation:subject', 'Consent:patient',
+  'EpisodeOfCare:patient',
+  'CarePlan:subject',
+  'Goal:subject',
+  'Coverage:beneficiary',
+  'ChargeItem:subject',
+  'ServiceRequest:subject',
+  'Observation:subject',
+  'Consent:patient',
 ] as const;
 
 /** `Patient?_id=<id>&_revinclude=...`: the person and their PHB records in one search. */
@@ -28,54 +34,76 @@ export function summarySearch(patientId: string): SearchParams {
 const part = (name: string, value: Omit<ParametersParameter, 'name'>): ParametersParameter => ({ name, ...value });
 
 /** The computed part of the summary; which parts appear depends on what the caller may read. */
-export function summaryParameters(summary: PhbSummary, show: { plan: boolean; goals: boolean; money: boolean; requests: boolean; trends: boolean }): Parameters {
-  const parameter: ParametersParameter[] = [part('patient', { valueReference: reference('Patient', summary.budgetHolderId) })];
+export function summaryParameters(
+  summary: PhbSummary,
+  show: { plan: boolean; goals: boolean; money: boolean; requests: boolean; trends: boolean },
+): Parameters {
+  const parameter: ParametersParameter[] = [
+    part('patient', { valueReference: reference('Patient', summary.budgetHolderId) }),
+  ];
   if (summary.journey) {
     parameter.push(part('journey', { valueReference: reference('EpisodeOfCare', summary.journey.id) }));
-    parameter.push(part('stage', { valueCoding: { system: SYSTEMS.codeSystem('journey-stage'), code: summary.journey.stage } }));
+    parameter.push(
+      part('stage', { valueCoding: { system: SYSTEMS.codeSystem('journey-stage'), code: summary.journey.stage } }),
+    );
   }
-  if (show.plan && summary.plan) parameter.push(part('plan', { valueReference: reference('CarePlan', summary.plan.id) }));
+  if (show.plan && summary.plan)
+    parameter.push(part('plan', { valueReference: reference('CarePlan', summary.plan.id) }));
   for (const goal of show.goals ? summary.goals : []) {
-    parameter.push(part('goal', {
-      part: [
-        part('goal', { valueReference: reference('Goal', goal.id) }),
-        part('lifecycleStatus', { valueCode: goal.lifecycle }),
-        ...(goal.achievement !== undefined ? [part('achievementStatus', { valueCoding: { system: SYSTEMS.goalAchievement, code: goal.achievement } })] : []),
-      ],
-    }));
+    parameter.push(
+      part('goal', {
+        part: [
+          part('goal', { valueReference: reference('Goal', goal.id) }),
+          part('lifecycleStatus', { valueCode: goal.lifecycle }),
+          ...(goal.achievement !== undefined
+            ? [part('achievementStatus', { valueCoding: { system: SYSTEMS.goalAchievement, code: goal.achievement } })]
+            : []),
+        ],
+      }),
+    );
   }
   if (show.money && summary.budget && summary.position) {
     const p = summary.position;
-    parameter.push(part('budget', {
-      part: [
-        part('coverage', { valueReference: reference('Coverage', summary.budget.id) }),
-        part('indicative', { valueMoney: money(p.indicative) }),
-        ...(p.agreed !== undefined ? [part('agreed', { valueMoney: money(p.agreed) })] : []),
-        part('paid', { valueMoney: money(p.paid) }),
-        part('spent', { valueMoney: money(p.spent) }),
-        part('remaining', { valueMoney: money(p.remaining) }),
-      ],
-    }));
+    parameter.push(
+      part('budget', {
+        part: [
+          part('coverage', { valueReference: reference('Coverage', summary.budget.id) }),
+          part('indicative', { valueMoney: money(p.indicative) }),
+          ...(p.agreed !== undefined ? [part('agreed', { valueMoney: money(p.agreed) })] : []),
+          part('paid', { valueMoney: money(p.paid) }),
+          part('spent', { valueMoney: money(p.spent) }),
+          part('remaining', { valueMoney: money(p.remaining) }),
+        ],
+      }),
+    );
   }
   for (const request of show.requests ? summary.openRequests : []) {
     parameter.push(part('openRequest', { valueReference: reference('ServiceRequest', request.id) }));
   }
   if (show.trends) {
     for (const t of summary.trends) {
-      parameter.push(part('score', {
-        part: [
-          part('questionnaire', { valueCanonical: t.questionnaire }),
-          part('score', { valueString: t.score }),
-          ...(t.journeyId !== undefined ? [part('journey', { valueReference: reference('EpisodeOfCare', t.journeyId) })] : []),
-          part('latest', { valueDecimal: t.latest.value }),
-          part('latestTime', { valueDateTime: t.latest.time }),
-          part('observation', { valueReference: reference('Observation', t.latest.id) }),
-          part('count', { valueInteger: t.count }),
-          ...(t.change
-            ? [part('first', { valueDecimal: t.change.first }), part('change', { valueDecimal: t.change.change }), part('trend', { valueCode: t.change.trend })]
-            : []),
-        ],
-      }));
+      parameter.push(
+        part('score', {
+          part: [
+            part('questionnaire', { valueCanonical: t.questionnaire }),
+            part('score', { valueString: t.score }),
+            ...(t.journeyId !== undefined
+              ? [part('journey', { valueReference: reference('EpisodeOfCare', t.journeyId) })]
+              : []),
+            part('latest', { valueDecimal: t.latest.value }),
+            part('latestTime', { valueDateTime: t.latest.time }),
+            part('observation', { valueReference: reference('Observation', t.latest.id) }),
+            part('count', { valueInteger: t.count }),
+            ...(t.change
+              ? [
+                  part('first', { valueDecimal: t.change.first }),
+                  part('change', { valueDecimal: t.change.change }),
+                  part('trend', { valueCode: t.change.trend }),
+                ]
+              : []),
+          ],
+        }),
+      );
     }
   }
   return { resourceType: 'Parameters', parameter };

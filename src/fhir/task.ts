@@ -1,10 +1,27 @@
 import type { Extension, Task } from 'fhir/r4.js';
 import {
-  DECISION_OUTCOMES, SIGN_OFF_ROLES, SPEND_CATEGORIES, SPEND_REQUEST_STATUSES, isCode, type SpendRequestStatus,
+  DECISION_OUTCOMES,
+  SIGN_OFF_ROLES,
+  SPEND_CATEGORIES,
+  SPEND_REQUEST_STATUSES,
+  isCode,
+  type SpendRequestStatus,
 } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
 import type { SignOffDecision, SpendAppeal, SpendRequest } from '../domain/model.js';
-import { codeFrom, coding, concept, extension, findExtension, findExtensions, money, pence, reference, referencedId, SYSTEMS } from './common.js';
+import {
+  codeFrom,
+  coding,
+  concept,
+  extension,
+  findExtension,
+  findExtensions,
+  money,
+  pence,
+  reference,
+  referencedId,
+  SYSTEMS,
+} from './common.js';
 import { journeyExtension, journeyFrom, part } from './extensionValues.js';
 import { opt, required } from './fields.js';
 
@@ -37,9 +54,13 @@ export function toFhir(request: SpendRequest): Task & { id: string } {
     extension('phb-activity-category', { valueCodeableConcept: concept('spend-category', request.category) }),
     ...request.decisions.map((d) => decisionToFhir(d)),
     // Appeals keep the rounds they set aside: those decisions carry the appeal's round number.
-    ...(request.appeals ?? []).flatMap((a, k) => [appealToFhir(a), ...a.decisions.map((d) => decisionToFhir(d, k + 1))]),
+    ...(request.appeals ?? []).flatMap((a, k) => [
+      appealToFhir(a),
+      ...a.decisions.map((d) => decisionToFhir(d, k + 1)),
+    ]),
   ];
-  if (request.refusalAlternatives !== undefined) extensions.push(extension('phb-decision-alternatives', { valueString: request.refusalAlternatives }));
+  if (request.refusalAlternatives !== undefined)
+    extensions.push(extension('phb-decision-alternatives', { valueString: request.refusalAlternatives }));
   if (request.paidOn !== undefined) extensions.push(extension('phb-paid-on', { valueDateTime: request.paidOn }));
   return {
     resourceType: 'Task',
@@ -55,14 +76,17 @@ export function toFhir(request: SpendRequest): Task & { id: string } {
     for: reference('Patient', request.budgetHolderId),
     authoredOn: request.submitted,
     requester: reference('Practitioner', request.submittedBy),
-    ...(request.requiredRoles.length > 0 ? { performerType: request.requiredRoles.map((role) => concept('staff-role', role)) } : {}),
+    ...(request.requiredRoles.length > 0
+      ? { performerType: request.requiredRoles.map((role) => concept('staff-role', role)) }
+      : {}),
   };
 }
 
 export function fromFhir(task: Task): SpendRequest {
   const ext = task.extension;
   const code = task.code?.coding?.find((c) => c.system === SYSTEMS.codeSystem('phb-task-type'))?.code;
-  if (code !== 'spend-sign-off') throw new DomainError('Task.code', 'Task.code must be spend-sign-off from the phb-task-type code system');
+  if (code !== 'spend-sign-off')
+    throw new DomainError('Task.code', 'Task.code must be spend-sign-off from the phb-task-type code system');
   const status = codeFrom(task.businessStatus, 'spend-request-status', SPEND_REQUEST_STATUSES, 'Task.businessStatus');
   const paidOn = findExtension(ext, 'phb-paid-on');
   return {
@@ -72,10 +96,17 @@ export function fromFhir(task: Task): SpendRequest {
     planId: referencedId(task.focus, 'CarePlan', 'Task.focus'),
     itemId: required(findExtension(ext, 'phb-plan-item')?.valueString, 'Task.extension:planItem'),
     amount: pence(findExtension(ext, 'phb-request-amount')?.valueMoney, 'Task.extension:amount'),
-    category: codeFrom(findExtension(ext, 'phb-activity-category')?.valueCodeableConcept, 'spend-category', SPEND_CATEGORIES, 'Task.extension:category'),
+    category: codeFrom(
+      findExtension(ext, 'phb-activity-category')?.valueCodeableConcept,
+      'spend-category',
+      SPEND_CATEGORIES,
+      'Task.extension:category',
+    ),
     submittedBy: referencedId(task.requester, 'Practitioner', 'Task.requester'),
     submitted: required(task.authoredOn, 'Task.authoredOn'),
-    requiredRoles: (task.performerType ?? []).map((c, i) => codeFrom(c, 'staff-role', SIGN_OFF_ROLES, `Task.performerType[${i}]`)),
+    requiredRoles: (task.performerType ?? []).map((c, i) =>
+      codeFrom(c, 'staff-role', SIGN_OFF_ROLES, `Task.performerType[${i}]`),
+    ),
     ...decisionsAndAppeals(ext),
     status,
     ...opt('refusalReason', task.statusReason?.text),
@@ -96,7 +127,10 @@ function appealToFhir(appeal: SpendAppeal): Extension {
 
 /** The current round's decisions, and each appeal with the decisions of the round it set aside. */
 function decisionsAndAppeals(ext: Extension[] | undefined): Pick<SpendRequest, 'decisions' | 'appeals'> {
-  const rounds = findExtensions(ext, 'phb-sign-off-decision').map((e, i) => ({ round: part(e, 'round')?.valuePositiveInt, decision: decisionFromFhir(e, i) }));
+  const rounds = findExtensions(ext, 'phb-sign-off-decision').map((e, i) => ({
+    round: part(e, 'round')?.valuePositiveInt,
+    decision: decisionFromFhir(e, i),
+  }));
   const appeals = findExtensions(ext, 'phb-sign-off-appeal').map((e, k): SpendAppeal => {
     const field = `Task.extension:appeal[${k}]`;
     return {
@@ -107,8 +141,15 @@ function decisionsAndAppeals(ext: Extension[] | undefined): Pick<SpendRequest, '
     };
   });
   const orphan = rounds.find((r) => r.round !== undefined && r.round > appeals.length);
-  if (orphan) throw new DomainError('Task.extension:decision.round', `Task.extension:decision.round ${orphan.round} names an appeal the Task does not hold`);
-  return { decisions: rounds.filter((r) => r.round === undefined).map((r) => r.decision), ...(appeals.length > 0 ? { appeals } : {}) };
+  if (orphan)
+    throw new DomainError(
+      'Task.extension:decision.round',
+      `Task.extension:decision.round ${orphan.round} names an appeal the Task does not hold`,
+    );
+  return {
+    decisions: rounds.filter((r) => r.round === undefined).map((r) => r.decision),
+    ...(appeals.length > 0 ? { appeals } : {}),
+  };
 }
 
 function decisionToFhir(decision: SignOffDecision, round?: number): Extension {
@@ -129,7 +170,8 @@ function decisionFromFhir(ext: Extension, i: number): SignOffDecision {
   const field = `Task.extension:decision[${i}]`;
   const role = part(ext, 'role')?.valueCoding;
   const outcome = part(ext, 'outcome')?.valueCode;
-  if (!isCode(DECISION_OUTCOMES, outcome)) throw new DomainError(`${field}.outcome`, `${field}.outcome must be approve or decline`);
+  if (!isCode(DECISION_OUTCOMES, outcome))
+    throw new DomainError(`${field}.outcome`, `${field}.outcome must be approve or decline`);
   return {
     role: codeFrom(role ? [role] : undefined, 'staff-role', SIGN_OFF_ROLES, `${field}.role`),
     decidedBy: referencedId(part(ext, 'decidedBy')?.valueReference, 'Practitioner', `${field}.decidedBy`),

@@ -7,7 +7,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export const logger = winston.createLogger({
   level: 'info',
-  format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+  format: winston.format.combine(
+    winston.format.timestamp(),
+    winston.format.errors({ stack: true }),
+    winston.format.json(),
+  ),
   defaultMeta: { service: 'phb-facade' },
   transports: [new winston.transports.Console()],
 });

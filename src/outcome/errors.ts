@@ -2,17 +2,70 @@ import type { OperationOutcome } from 'fhir/r4.js';
 
 /** FHIR issue-type codes used here (http://hl7.org/fhir/issue-type). */
 export type IssueCode =
-  | 'invalid' | 'structure' | 'required' | 'value' | 'invariant' | 'security' | 'login' | 'forbidden'
-  | 'processing' | 'not-supported' | 'duplicate' | 'not-found' | 'deleted' | 'conflict' | 'business-rule'
-  | 'timeout' | 'transient' | 'exception' | 'throttled' | 'informational' | 'too-costly' | 'incomplete'
-  | 'lock-error' | 'no-store' | 'suppressed' | 'multiple-matches' | 'too-long' | 'code-invalid' | 'extension'
-  | 'expired' | 'unknown';
+  | 'invalid'
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'invariant'
+  | 'security'
+  | 'login'
+  | 'forbidden'
+  | 'processing'
+  | 'not-supported'
+  | 'duplicate'
+  | 'not-found'
+  | 'deleted'
+  | 'conflict'
+  | 'business-rule'
+  | 'timeout'
+  | 'transient'
+  | 'exception'
+  | 'throttled'
+  | 'informational'
+  | 'too-costly'
+  | 'incomplete'
+  | 'lock-error'
+  | 'no-store'
+  | 'suppressed'
+  | 'multiple-matches'
+  | 'too-long'
+  | 'code-invalid'
+  | 'extension'
+  | 'expired'
+  | 'unknown';
 
 const ISSUE_CODES: ReadonlySet<string> = new Set<IssueCode>([
-  'invalid', 'structure', 'required', 'value', 'invariant', 'security', 'login', 'forbidden', 'processing',
-  'not-supported', 'duplicate', 'not-found', 'deleted', 'conflict', 'business-rule', 'timeout', 'transient',
-  'exception', 'throttled', 'informational', 'too-costly', 'incomplete', 'lock-error', 'no-store', 'suppressed',
-  'multiple-matches', 'too-long', 'code-invalid', 'extension', 'expired', 'unknown',
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'invariant',
+  'security',
+  'login',
+  'forbidden',
+  'processing',
+  'not-supported',
+  'duplicate',
+  'not-found',
+  'deleted',
+  'conflict',
+  'business-rule',
+  'timeout',
+  'transient',
+  'exception',
+  'throttled',
+  'informational',
+  'too-costly',
+  'incomplete',
+  'lock-error',
+  'no-store',
+  'suppressed',
+  'multiple-matches',
+  'too-long',
+  'code-invalid',
+  'extension',
+  'expired',
+  'unknown',
 ]);
 
 /** A code from another server (HAPI) kept when it is a known issue type, else 'processing'. */
@@ -36,7 +89,12 @@ export class AppError extends Error {
   constructor(
     readonly status: number,
     issues: Issue | Issue[],
-    readonly options: { retryAfterSeconds?: number; outcome?: OperationOutcome; reason?: StoreFailure; headers?: Readonly<Record<string, string>> } = {},
+    readonly options: {
+      retryAfterSeconds?: number;
+      outcome?: OperationOutcome;
+      reason?: StoreFailure;
+      headers?: Readonly<Record<string, string>>;
+    } = {},
   ) {
     const list = Array.isArray(issues) ? issues : [issues];
     super(list.map((i) => i.diagnostics).join('; '));

@@ -23,7 +23,11 @@ const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
 const RETRYABLE_STATUSES = new Set([408, 425, 429, 500]);
 
 function isOperationOutcome(value: unknown): value is OperationOutcome {
-  return typeof value === 'object' && value !== null && (value as { resourceType?: unknown }).resourceType === 'OperationOutcome';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { resourceType?: unknown }).resourceType === 'OperationOutcome'
+  );
 }
 
 function errorName(e: unknown): string {
@@ -42,12 +46,19 @@ export class DestinationClient {
 
   /** `PUT [base]/Type?identifier=system|value`: creates when nothing matches, updates the one match. */
   upsert(resource: FhirResource, identifier: { system: string; value: string }): Promise<DeliveryResult> {
-    return this.exchange('PUT', `${resource.resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`, resource);
+    return this.exchange(
+      'PUT',
+      `${resource.resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`,
+      resource,
+    );
   }
 
   /** `DELETE [base]/Type?identifier=system|value`; nothing there counts as done. */
   remove(resourceType: string, identifier: { system: string; value: string }): Promise<DeliveryResult> {
-    return this.exchange('DELETE', `${resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`);
+    return this.exchange(
+      'DELETE',
+      `${resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`,
+    );
   }
 
   private async exchange(method: 'PUT' | 'DELETE', path: string, body?: FhirResource): Promise<DeliveryResult> {
@@ -69,12 +80,18 @@ export class DestinationClient {
         throw e;
       }
       result = await this.send(method, path, token, body);
-      if (result.status === 401) return { kind: 'unavailable', status: 401, message: 'the destination refuses our access token' };
+      if (result.status === 401)
+        return { kind: 'unavailable', status: 401, message: 'the destination refuses our access token' };
     }
     return result.result;
   }
 
-  private async send(method: string, path: string, token: string, body: FhirResource | undefined): Promise<{ status?: number; result: DeliveryResult }> {
+  private async send(
+    method: string,
+    path: string,
+    token: string,
+    body: FhirResource | undefined,
+  ): Promise<{ status?: number; result: DeliveryResult }> {
     let response: Response;
     try {
       response = await fetch(`${this.destination.fhirBaseUrl}/${path}`, {
@@ -102,11 +119,15 @@ export class DestinationClient {
     } catch {
       // Not JSON: the status says enough.
     }
-    if (status >= 200 && status < 300) return { status, result: { kind: 'delivered', status, created: status === 201 } };
-    if (method === 'DELETE' && (status === 404 || status === 410)) return { status, result: { kind: 'delivered', status, created: false } };
+    if (status >= 200 && status < 300)
+      return { status, result: { kind: 'delivered', status, created: status === 201 } };
+    if (method === 'DELETE' && (status === 404 || status === 410))
+      return { status, result: { kind: 'delivered', status, created: false } };
     const message = `${method} ${path.split('?')[0]} answered ${status}`;
-    if (status === 401 || UNAVAILABLE_STATUSES.has(status)) return { status, result: { kind: 'unavailable', status, message } };
-    if (RETRYABLE_STATUSES.has(status) || (status >= 500 && status !== 501)) return { status, result: { kind: 'failed', status, ...(outcome ? { outcome } : {}), message } };
+    if (status === 401 || UNAVAILABLE_STATUSES.has(status))
+      return { status, result: { kind: 'unavailable', status, message } };
+    if (RETRYABLE_STATUSES.has(status) || (status >= 500 && status !== 501))
+      return { status, result: { kind: 'failed', status, ...(outcome ? { outcome } : {}), message } };
     return { status, result: { kind: 'rejected', status, ...(outcome ? { outcome } : {}), message } };
   }
 }

@@ -1,4 +1,15 @@
-import type { Bundle, CarePlan, Composition, Consent, Coverage, FhirResource, Goal, Observation, Patient, Reference } from 'fhir/r4.js';
+import type {
+  Bundle,
+  CarePlan,
+  Composition,
+  Consent,
+  Coverage,
+  FhirResource,
+  Goal,
+  Observation,
+  Patient,
+  Reference,
+} from 'fhir/r4.js';
 import type { Destination, PublishedKind } from '../config/destinations.js';
 import { StoreAccessFacts } from '../auth/facts.js';
 import { DomainError } from '../domain/errors.js';
@@ -14,8 +25,14 @@ import * as planDocument from '../fhir/planDocument.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import type { Change } from './feed.js';
 import {
-  documentIdentifier, documentNotification, outboundCopy, outboundDocument, patientReference, planDocumentIdentifier,
-  publishedIdentifier, type PersonAtDestination,
+  documentIdentifier,
+  documentNotification,
+  outboundCopy,
+  outboundDocument,
+  patientReference,
+  planDocumentIdentifier,
+  publishedIdentifier,
+  type PersonAtDestination,
 } from './outbound.js';
 
 /**
@@ -34,9 +51,7 @@ export type Action =
   | { op: 'remove'; resourceType: string; identifier: Identifier };
 
 export type Decision =
-  | { kind: 'skip'; why: string }
-  | { kind: 'send'; actions: Action[] }
-  | { kind: 'unprocessable'; message: string };
+  { kind: 'skip'; why: string } | { kind: 'send'; actions: Action[] } | { kind: 'unprocessable'; message: string };
 
 /** The kinds whose history each kind of destination follows. */
 export const FEED_TYPES: Record<Destination['kind'], readonly string[]> = {
@@ -52,17 +67,23 @@ class Unprocessable extends Error {}
 function patientOf(resource: FhirResource): string | undefined {
   let ref: Reference | undefined;
   switch (resource.resourceType) {
-    case 'Consent': ref = resource.patient; break;
-    case 'Coverage': ref = resource.beneficiary; break;
+    case 'Consent':
+      ref = resource.patient;
+      break;
+    case 'Coverage':
+      ref = resource.beneficiary;
+      break;
     case 'CarePlan':
     case 'Goal':
     case 'QuestionnaireResponse':
-    case 'Observation': ref = resource.subject; break;
-    default: return undefined;
+    case 'Observation':
+      ref = resource.subject;
+      break;
+    default:
+      return undefined;
   }
   return /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref?.reference ?? '')?.[1];
 }
-
 
 function mapped<T>(map: () => T, what: string): T {
   try {
@@ -79,7 +100,10 @@ export class Planner {
   private readonly consents = new Map<string, boolean>();
   private readonly people = new Map<string, Patient | undefined>();
 
-  constructor(private readonly store: FhirStore, private readonly destination: Destination) {
+  constructor(
+    private readonly store: FhirStore,
+    private readonly destination: Destination,
+  ) {
     this.facts = new StoreAccessFacts(store);
   }
 
@@ -149,14 +173,21 @@ export class Planner {
       // A refusal from the start shared nothing, so there is nothing to ask back.
       return (await this.wasShared(change.resourceType, change.id)) ? this.withdraw(patientId) : skip('never shared');
     }
-    if (resource.resourceType === 'Observation' && !isScore(resource as Observation)) return skip('not a questionnaire score');
+    if (resource.resourceType === 'Observation' && !isScore(resource as Observation))
+      return skip('not a questionnaire score');
     const kind = resource.resourceType as PublishedKind;
 
     if (!change.resource) {
       // Deleted here: remove it there where the destination allows removal.
       const actions: Action[] = [];
-      if (this.removes(kind)) actions.push({ op: 'remove', resourceType: kind, identifier: publishedIdentifier(kind, change.id) });
-      if (kind === 'CarePlan' && this.removes('DocumentReference')) actions.push({ op: 'remove', resourceType: 'DocumentReference', identifier: planDocumentIdentifier(change.id) });
+      if (this.removes(kind))
+        actions.push({ op: 'remove', resourceType: kind, identifier: publishedIdentifier(kind, change.id) });
+      if (kind === 'CarePlan' && this.removes('DocumentReference'))
+        actions.push({
+          op: 'remove',
+          resourceType: 'DocumentReference',
+          identifier: planDocumentIdentifier(change.id),
+        });
       if ((kind === 'Goal' || kind === 'Coverage') && (await this.consentActive(patientId))) {
         actions.push(...(await this.planRenderings(patientId, this.person(patientId, await this.patient(patientId)))));
       }
@@ -166,7 +197,12 @@ export class Planner {
     if (!(await this.consentActive(patientId))) return skip('no active consent');
     const person = this.person(patientId, await this.patient(patientId));
     const actions: Action[] = [];
-    if (this.accepts(kind)) actions.push({ op: 'upsert', body: outboundCopy(resource, person), identifier: publishedIdentifier(kind, change.id) });
+    if (this.accepts(kind))
+      actions.push({
+        op: 'upsert',
+        body: outboundCopy(resource, person),
+        identifier: publishedIdentifier(kind, change.id),
+      });
     if (kind === 'CarePlan') actions.push(await this.planRendering(resource as CarePlan, person));
     else if (kind === 'Goal' || kind === 'Coverage') actions.push(...(await this.planRenderings(patientId, person)));
     return actions.length ? { kind: 'send', actions } : skip(`${kind} not accepted`);
@@ -175,17 +211,27 @@ export class Planner {
   private async planRendering(plan: CarePlan, person: PersonAtDestination): Promise<Action> {
     const pcsp = mapped(() => careplan.fromFhir(plan), 'the plan');
     const goals = pcsp.goalIds.length
-      ? resourcesOf<Goal>(await this.store.search<Goal>('Goal', { _id: pcsp.goalIds.join(','), _count: 200 }), 'Goal').map((g) => mapped(() => goal.fromFhir(g), 'a goal'))
+      ? resourcesOf<Goal>(
+          await this.store.search<Goal>('Goal', { _id: pcsp.goalIds.join(','), _count: 200 }),
+          'Goal',
+        ).map((g) => mapped(() => goal.fromFhir(g), 'a goal'))
       : [];
     // A plan whose budget is not written yet still renders, without the budget section.
     const stored = await this.store.readIfExists<Coverage>('Coverage', pcsp.budgetId);
     const budget: Budget | undefined = stored ? mapped(() => coverage.fromFhir(stored), 'the budget') : undefined;
     const subject = patientReference(person);
-    return { op: 'upsert', body: planDocument.toFhir(pcsp, goals, budget, subject, planDocumentIdentifier(pcsp.id)), identifier: planDocumentIdentifier(pcsp.id) };
+    return {
+      op: 'upsert',
+      body: planDocument.toFhir(pcsp, goals, budget, subject, planDocumentIdentifier(pcsp.id)),
+      identifier: planDocumentIdentifier(pcsp.id),
+    };
   }
 
   private async planRenderings(patientId: string, person: PersonAtDestination): Promise<Action[]> {
-    const plans = resourcesOf<CarePlan>(await this.store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 200 }), 'CarePlan');
+    const plans = resourcesOf<CarePlan>(
+      await this.store.search<CarePlan>('CarePlan', { subject: `Patient/${patientId}`, _count: 200 }),
+      'CarePlan',
+    );
     const actions: Action[] = [];
     for (const plan of plans) actions.push(await this.planRendering(plan, person));
     return actions;
@@ -197,7 +243,12 @@ export class Planner {
     const actions: Action[] = [];
     for (const resource of await this.ownResources(patientId)) {
       const kind = resource.resourceType as PublishedKind;
-      if (this.accepts(kind)) actions.push({ op: 'upsert', body: outboundCopy(resource, person), identifier: publishedIdentifier(kind, resource.id ?? '') });
+      if (this.accepts(kind))
+        actions.push({
+          op: 'upsert',
+          body: outboundCopy(resource, person),
+          identifier: publishedIdentifier(kind, resource.id ?? ''),
+        });
     }
     actions.push(...(await this.planRenderings(patientId, person)));
     return actions.length ? { kind: 'send', actions } : skip('nothing to publish yet');
@@ -222,8 +273,14 @@ export class Planner {
     const actions: Action[] = [];
     for (const resource of await this.ownResources(patientId)) {
       const kind = resource.resourceType as PublishedKind;
-      if (this.removes(kind)) actions.push({ op: 'remove', resourceType: kind, identifier: publishedIdentifier(kind, resource.id ?? '') });
-      if (kind === 'CarePlan' && this.removes('DocumentReference')) actions.push({ op: 'remove', resourceType: 'DocumentReference', identifier: planDocumentIdentifier(resource.id ?? '') });
+      if (this.removes(kind))
+        actions.push({ op: 'remove', resourceType: kind, identifier: publishedIdentifier(kind, resource.id ?? '') });
+      if (kind === 'CarePlan' && this.removes('DocumentReference'))
+        actions.push({
+          op: 'remove',
+          resourceType: 'DocumentReference',
+          identifier: planDocumentIdentifier(resource.id ?? ''),
+        });
     }
     return actions.length ? { kind: 'send', actions } : skip('consent withdrawn; the destination accepts no removals');
   }
@@ -238,8 +295,11 @@ export class Planner {
       this.store.search<Observation>('Observation', { subject: patient, _count: 200 }),
     ]);
     return [
-      ...resourcesOf<CarePlan>(plans, 'CarePlan'), ...resourcesOf<Goal>(goals, 'Goal'), ...resourcesOf<Coverage>(budgets, 'Coverage'),
-      ...resourcesOf(responses, 'QuestionnaireResponse'), ...resourcesOf<Observation>(observations, 'Observation').filter(isScore),
+      ...resourcesOf<CarePlan>(plans, 'CarePlan'),
+      ...resourcesOf<Goal>(goals, 'Goal'),
+      ...resourcesOf<Coverage>(budgets, 'Coverage'),
+      ...resourcesOf(responses, 'QuestionnaireResponse'),
+      ...resourcesOf<Observation>(observations, 'Observation').filter(isScore),
     ];
   }
 
@@ -254,24 +314,39 @@ export class Planner {
     if (composition?.resourceType !== 'Composition') return skip('a document without its Composition first');
     const patient = await this.documentPatient(bundle, composition);
     if (!patient) return skip('the document names no patient we can find');
-    const registered = (patient.resource.generalPractitioner ?? []).some((g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value === gp.odsCode);
+    const registered = (patient.resource.generalPractitioner ?? []).some(
+      (g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value === gp.odsCode,
+    );
     if (!registered) return skip('the patient is registered with another practice');
     const kind: PublishedKind = gp.deliver === 'document' ? 'Bundle' : 'DocumentReference';
-    const identifier = gp.deliver === 'document' ? documentIdentifier(bundle) : publishedIdentifier('Bundle', change.id);
+    const identifier =
+      gp.deliver === 'document' ? documentIdentifier(bundle) : publishedIdentifier('Bundle', change.id);
     if (!change.resource) {
-      return this.removes(kind) ? { kind: 'send', actions: [{ op: 'remove', resourceType: kind, identifier }] } : skip('removal not accepted');
+      return this.removes(kind)
+        ? { kind: 'send', actions: [{ op: 'remove', resourceType: kind, identifier }] }
+        : skip('removal not accepted');
     }
     const person = this.person(patient.id, patient.resource);
-    const body = gp.deliver === 'document' ? outboundDocument(bundle) : documentNotification(bundle, composition, person, gp.documentBaseUrl as string);
+    const body =
+      gp.deliver === 'document'
+        ? outboundDocument(bundle)
+        : documentNotification(bundle, composition, person, gp.documentBaseUrl as string);
     return { kind: 'send', actions: [{ op: 'upsert', body, identifier }] };
   }
 
   /** The Composition's subject: a Patient inside the document, or one in our store. */
-  private async documentPatient(bundle: Bundle, composition: Composition): Promise<{ id: string; resource: Patient } | undefined> {
+  private async documentPatient(
+    bundle: Bundle,
+    composition: Composition,
+  ): Promise<{ id: string; resource: Patient } | undefined> {
     const ref = composition.subject?.reference;
     if (!ref) return undefined;
     const relative = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref)?.[1];
-    const inBundle = bundle.entry?.find((e) => e.resource?.resourceType === 'Patient' && (e.fullUrl === ref || (relative !== undefined && e.resource.id === relative)))?.resource as Patient | undefined;
+    const inBundle = bundle.entry?.find(
+      (e) =>
+        e.resource?.resourceType === 'Patient' &&
+        (e.fullUrl === ref || (relative !== undefined && e.resource.id === relative)),
+    )?.resource as Patient | undefined;
     const id = relative ?? inBundle?.id;
     if (id !== undefined) {
       // Registration is what our store says, when it holds the person.
@@ -281,4 +356,3 @@ export class Planner {
     return inBundle ? { id: inBundle.id ?? '', resource: inBundle } : undefined;
   }
 }
-

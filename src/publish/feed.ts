@@ -52,7 +52,14 @@ function changeOf(entry: BundleEntry): Change | undefined {
   if (!resource?.id || !resource.meta?.versionId || !resource.meta.lastUpdated) return undefined;
   const { resourceType, id } = resource;
   const version = resource.meta.versionId;
-  return { key: `${resourceType}/${id}/_history/${version}`, resourceType, id, version, time: resource.meta.lastUpdated, resource };
+  return {
+    key: `${resourceType}/${id}/_history/${version}`,
+    resourceType,
+    id,
+    version,
+    time: resource.meta.lastUpdated,
+    resource,
+  };
 }
 
 function nextLink(bundle: Bundle): string | undefined {
@@ -60,10 +67,18 @@ function nextLink(bundle: Bundle): string | undefined {
 }
 
 /** The oldest `max` changes of one type in [since, until], and whether newer ones were left out. */
-async function readType(store: FhirStore, resourceType: string, query: WindowQuery): Promise<{ changes: Change[]; truncated: boolean }> {
+async function readType(
+  store: FhirStore,
+  resourceType: string,
+  query: WindowQuery,
+): Promise<{ changes: Change[]; truncated: boolean }> {
   let kept: Change[] = [];
   let truncated = false;
-  let page = await store.history({ resourceType, ...(query.since !== undefined ? { since: query.since } : {}), count: query.pageSize });
+  let page = await store.history({
+    resourceType,
+    ...(query.since !== undefined ? { since: query.since } : {}),
+    count: query.pageSize,
+  });
   for (let pages = 0; ; pages++) {
     for (const entry of page.entry ?? []) {
       const change = changeOf(entry);
@@ -110,5 +125,10 @@ export async function readWindow(store: FhirStore, query: WindowQuery): Promise<
   const newest = new Map<string, Change>();
   for (const c of all) newest.set(`${c.resourceType}/${c.id}`, c);
   const changes = all.filter((c) => newest.get(`${c.resourceType}/${c.id}`) === c).slice(0, query.maxChanges);
-  return { changes, truncated: perType.some((t) => t.truncated) || changes.length < all.filter((c) => newest.get(`${c.resourceType}/${c.id}`) === c).length };
+  return {
+    changes,
+    truncated:
+      perType.some((t) => t.truncated) ||
+      changes.length < all.filter((c) => newest.get(`${c.resourceType}/${c.id}`) === c).length,
+  };
 }

@@ -46,9 +46,10 @@ function rewriteReferences(value: unknown, person: PersonAtDestination): unknown
   const [, type, id] = match as unknown as [string, string, string];
   delete out.reference;
   out.type = type;
-  out.identifier = type === 'Patient' && id === person.patientId
-    ? { system: SYSTEMS.nhsNumber, value: person.nhsNumber }
-    : publishedIdentifier(type, id);
+  out.identifier =
+    type === 'Patient' && id === person.patientId
+      ? { system: SYSTEMS.nhsNumber, value: person.nhsNumber }
+      : publishedIdentifier(type, id);
   return out;
 }
 
@@ -61,13 +62,19 @@ export function outboundCopy<T extends FhirResource>(resource: T, person: Person
   const copy = rewriteReferences(rest, person) as T & { identifier?: Identifier[] };
   const ours = publishedIdentifier(resource.resourceType, id ?? '');
   const others = (copy.identifier ?? []).filter((i) => i.system !== PUBLISHED_SYSTEM);
-  return { ...copy, ...(meta?.profile?.length ? { meta: { profile: meta.profile } } : {}), identifier: [ours, ...others] } as T;
+  return {
+    ...copy,
+    ...(meta?.profile?.length ? { meta: { profile: meta.profile } } : {}),
+    identifier: [ours, ...others],
+  } as T;
 }
 
 /** The document Bundle as stored, keyed by its own identifier when it has one (the document's id), else ours. */
 export function documentIdentifier(bundle: Bundle): Identifier & { system: string; value: string } {
   const own = bundle.identifier;
-  return own?.system && own.value ? { system: own.system, value: own.value } : publishedIdentifier('Bundle', bundle.id ?? '');
+  return own?.system && own.value
+    ? { system: own.system, value: own.value }
+    : publishedIdentifier('Bundle', bundle.id ?? '');
 }
 
 export function outboundDocument(bundle: Bundle): Bundle {
@@ -79,7 +86,12 @@ export function outboundDocument(bundle: Bundle): Bundle {
  * A GP notification: a pointer to the document (in the manner of the NHS National Record
  * Locator), which the GP system fetches from our /fhir with its own client-credentials token.
  */
-export function documentNotification(bundle: Bundle, composition: Composition, person: PersonAtDestination, documentBaseUrl: string): DocumentReference {
+export function documentNotification(
+  bundle: Bundle,
+  composition: Composition,
+  person: PersonAtDestination,
+  documentBaseUrl: string,
+): DocumentReference {
   const master = documentIdentifier(bundle);
   return {
     resourceType: 'DocumentReference',
@@ -92,9 +104,19 @@ export function documentNotification(bundle: Bundle, composition: Composition, p
     subject: patientReference(person),
     date: composition.date,
     description: composition.title,
-    content: [{
-      attachment: { contentType: 'application/fhir+json', url: `${documentBaseUrl.replace(/\/+$/, '')}/Bundle/${bundle.id ?? ''}`, title: composition.title },
-      format: { system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem', code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient', display: 'mimeType Sufficient' },
-    }],
+    content: [
+      {
+        attachment: {
+          contentType: 'application/fhir+json',
+          url: `${documentBaseUrl.replace(/\/+$/, '')}/Bundle/${bundle.id ?? ''}`,
+          title: composition.title,
+        },
+        format: {
+          system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem',
+          code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient',
+          display: 'mimeType Sufficient',
+        },
+      },
+    ],
   };
 }

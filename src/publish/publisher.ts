@@ -10,8 +10,17 @@ import { DestinationClient, type DeliveryResult } from './client.js';
 import { FEED_TYPES, Planner, type Action } from './decide.js';
 import { readWindow, type Change } from './feed.js';
 import {
-  cursorFromFhir, cursorId, cursorToFhir, deadLetterFromFhir, deadLetterId, deadLetterToFhir, DEAD_LETTER_STATUS_SYSTEM,
-  DESTINATION_SYSTEM, NO_COUNTS, type CursorState, type DeadLetter,
+  cursorFromFhir,
+  cursorId,
+  cursorToFhir,
+  deadLetterFromFhir,
+  deadLetterId,
+  deadLetterToFhir,
+  DEAD_LETTER_STATUS_SYSTEM,
+  DESTINATION_SYSTEM,
+  NO_COUNTS,
+  type CursorState,
+  type DeadLetter,
 } from './records.js';
 
 /**
@@ -37,9 +46,16 @@ export interface PublisherOptions {
   now?: () => number;
 }
 
-type Handled = 'delivered' | 'skipped' | 'dead-lettered' | { retry: Exclude<DeliveryResult, { kind: 'delivered' } | { kind: 'rejected' }> };
+type Handled =
+  | 'delivered'
+  | 'skipped'
+  | 'dead-lettered'
+  | { retry: Exclude<DeliveryResult, { kind: 'delivered' } | { kind: 'rejected' }> };
 
-type Delivery = { kind: 'delivered'; writes: number } | { kind: 'rejected'; writes: number; result: Extract<DeliveryResult, { kind: 'rejected' }> } | { kind: 'retry'; writes: number; result: Extract<DeliveryResult, { kind: 'failed' | 'unavailable' }> };
+type Delivery =
+  | { kind: 'delivered'; writes: number }
+  | { kind: 'rejected'; writes: number; result: Extract<DeliveryResult, { kind: 'rejected' }> }
+  | { kind: 'retry'; writes: number; result: Extract<DeliveryResult, { kind: 'failed' | 'unavailable' }> };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const SAVE_EVERY = 50;
@@ -48,7 +64,6 @@ const MAX_DELETES_REMEMBERED = 100;
 function isVersionConflict(e: unknown): boolean {
   return e instanceof AppError && e.options.reason === 'version-conflict';
 }
-
 
 interface Held {
   state: CursorState;
@@ -88,7 +103,10 @@ export class Publisher {
     this.stopped = false;
     this.stopping = false;
     this.schedule(0);
-    logger.info('publisher started', { destinations: this.options.destinations.map((d) => d.id), intervalMs: this.options.intervalMs });
+    logger.info('publisher started', {
+      destinations: this.options.destinations.map((d) => d.id),
+      intervalMs: this.options.intervalMs,
+    });
   }
 
   /** Finishes the change in hand, saves the cursors, hands the leases back. */
@@ -101,9 +119,15 @@ export class Publisher {
     for (const [id, held] of this.held) {
       try {
         const { lease: _lease, ...rest } = held.state;
-        await this.options.store.update(cursorToFhir(rest), held.version !== undefined ? { ifMatchVersion: held.version } : {});
+        await this.options.store.update(
+          cursorToFhir(rest),
+          held.version !== undefined ? { ifMatchVersion: held.version } : {},
+        );
       } catch (e) {
-        logger.warn('publisher could not hand back its lease', { destination: id, status: e instanceof AppError ? e.status : undefined });
+        logger.warn('publisher could not hand back its lease', {
+          destination: id,
+          status: e instanceof AppError ? e.status : undefined,
+        });
       }
     }
     this.held.clear();
@@ -128,7 +152,11 @@ export class Publisher {
           await this.pass(destination);
         } catch (e) {
           // HAPI itself unreachable or refusing: nothing moved; the next pass tries again.
-          logger.warn('publish pass failed', { destination: destination.id, status: e instanceof AppError ? e.status : undefined, error: e instanceof AppError ? e.message : (e as Error).name });
+          logger.warn('publish pass failed', {
+            destination: destination.id,
+            status: e instanceof AppError ? e.status : undefined,
+            error: e instanceof AppError ? e.message : (e as Error).name,
+          });
         }
       }
     })().finally(() => {
@@ -139,12 +167,26 @@ export class Publisher {
 
   private async loadCursor(destination: Destination): Promise<Held> {
     const basic = await this.options.store.readIfExists<Basic>('Basic', cursorId(destination.id));
-    if (basic) return { state: { ...cursorFromFhir(basic), destination: destination.id }, version: basic.meta?.versionId };
-    return { state: { destination: destination.id, seen: [], deletes: [], attempts: 0, unavailableAttempts: 0, counts: { ...NO_COUNTS } }, version: undefined };
+    if (basic)
+      return { state: { ...cursorFromFhir(basic), destination: destination.id }, version: basic.meta?.versionId };
+    return {
+      state: {
+        destination: destination.id,
+        seen: [],
+        deletes: [],
+        attempts: 0,
+        unavailableAttempts: 0,
+        counts: { ...NO_COUNTS },
+      },
+      version: undefined,
+    };
   }
 
   private async save(held: Held): Promise<void> {
-    const result = await this.options.store.update(cursorToFhir(held.state), held.version !== undefined ? { ifMatchVersion: held.version } : {});
+    const result = await this.options.store.update(
+      cursorToFhir(held.state),
+      held.version !== undefined ? { ifMatchVersion: held.version } : {},
+    );
     held.version = result.versionId;
     this.held.set(held.state.destination, held);
   }
@@ -219,11 +261,16 @@ export class Publisher {
       state.checkedAt = iso(this.now());
       await this.save(held);
     }
-    const counts = Object.fromEntries(Object.entries(state.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
+    const counts = Object.fromEntries(
+      Object.entries(state.counts).map(([k, v]) => [k, v - before[k as keyof typeof before]]),
+    );
     if (handledCount > 0 || stoppedAt !== undefined || counts.replayed) {
       logger.info('publish pass', {
-        destination: destination.id, ...counts, lagMs: state.pendingSince ? Math.max(0, this.now() - Date.parse(state.pendingSince)) : 0,
-        waiting: stoppedAt !== undefined, durationMs: this.now() - started,
+        destination: destination.id,
+        ...counts,
+        lagMs: state.pendingSince ? Math.max(0, this.now() - Date.parse(state.pendingSince)) : 0,
+        waiting: stoppedAt !== undefined,
+        durationMs: this.now() - started,
       });
     }
   }
@@ -245,7 +292,12 @@ export class Publisher {
   }
 
   /** After a failed try: wait with backoff; clears `head` when the change has used up its attempts. */
-  private scheduleRetry(destination: Destination, change: Change, result: Extract<DeliveryResult, { kind: 'failed' | 'unavailable' }>, state: CursorState): void {
+  private scheduleRetry(
+    destination: Destination,
+    change: Change,
+    result: Extract<DeliveryResult, { kind: 'failed' | 'unavailable' }>,
+    state: CursorState,
+  ): void {
     const now = this.now();
     const { baseDelayMs, maxDelayMs, maxAttempts } = destination.retry;
     state.lastError = result.message;
@@ -257,7 +309,12 @@ export class Publisher {
       const wait = backoffDelay(state.unavailableAttempts, baseDelayMs, maxDelayMs);
       state.retryAt = iso(now + wait);
       state.counts.retried++;
-      logger.warn('destination unavailable', { destination: destination.id, status: result.status, retryInMs: wait, attempt: state.unavailableAttempts });
+      logger.warn('destination unavailable', {
+        destination: destination.id,
+        status: result.status,
+        retryInMs: wait,
+        attempt: state.unavailableAttempts,
+      });
       return;
     }
     const attempts = state.head === change.key ? state.attempts + 1 : 1;
@@ -271,10 +328,22 @@ export class Publisher {
     state.attempts = attempts;
     state.retryAt = iso(now + wait);
     state.counts.retried++;
-    logger.warn('delivery will be retried', { destination: destination.id, resourceType: change.resourceType, status: result.status, attempt: attempts, retryInMs: wait });
+    logger.warn('delivery will be retried', {
+      destination: destination.id,
+      resourceType: change.resourceType,
+      status: result.status,
+      attempt: attempts,
+      retryInMs: wait,
+    });
   }
 
-  private async handle(destination: Destination, client: DestinationClient, planner: Planner, change: Change, state: CursorState): Promise<Handled> {
+  private async handle(
+    destination: Destination,
+    client: DestinationClient,
+    planner: Planner,
+    change: Change,
+    state: CursorState,
+  ): Promise<Handled> {
     const decision = await planner.decide(change);
     if (decision.kind === 'skip') {
       state.counts.skipped++;
@@ -300,7 +369,10 @@ export class Publisher {
     let writes = 0;
     let rejected: Extract<DeliveryResult, { kind: 'rejected' }> | undefined;
     for (const action of actions) {
-      const result = action.op === 'upsert' ? await client.upsert(action.body, action.identifier) : await client.remove(action.resourceType, action.identifier);
+      const result =
+        action.op === 'upsert'
+          ? await client.upsert(action.body, action.identifier)
+          : await client.remove(action.resourceType, action.identifier);
       if (result.kind === 'delivered') writes++;
       else if (result.kind === 'rejected') rejected ??= result;
       else return { kind: 'retry', writes, result };
@@ -309,26 +381,44 @@ export class Publisher {
   }
 
   private async deadLetter(
-    destination: Destination, change: Change, reason: DeadLetter['reason'], state: CursorState,
+    destination: Destination,
+    change: Change,
+    reason: DeadLetter['reason'],
+    state: CursorState,
     result: { status?: number; outcome?: DeadLetter['outcome']; message: string },
   ): Promise<void> {
     const now = iso(this.now());
     const letter: DeadLetter = {
-      id: deadLetterId(destination.id, change.key), destination: destination.id, change: change.key, reason, status: 'open',
+      id: deadLetterId(destination.id, change.key),
+      destination: destination.id,
+      change: change.key,
+      reason,
+      status: 'open',
       attempts: Math.max(1, state.head === change.key || reason === 'exhausted' ? state.attempts : 1),
-      ...(result.status !== undefined ? { httpStatus: result.status } : {}), message: result.message,
-      ...(result.outcome ? { outcome: result.outcome } : {}), created: now, updated: now,
+      ...(result.status !== undefined ? { httpStatus: result.status } : {}),
+      message: result.message,
+      ...(result.outcome ? { outcome: result.outcome } : {}),
+      created: now,
+      updated: now,
     };
     await this.options.store.update(deadLetterToFhir(letter));
     state.counts.deadLettered++;
-    logger.warn('delivery dead-lettered', { destination: destination.id, deadLetter: letter.id, resourceType: change.resourceType, reason, status: result.status });
+    logger.warn('delivery dead-lettered', {
+      destination: destination.id,
+      deadLetter: letter.id,
+      resourceType: change.resourceType,
+      reason,
+      status: result.status,
+    });
   }
 
   /** Dead letters the operator asked to replay: sent again as they stand now. */
   private async replays(destination: Destination, client: DestinationClient, held: Held): Promise<boolean> {
     const { store } = this.options;
     const bundle = await store.search<Basic>('Basic', {
-      code: `${DEAD_LETTER_STATUS_SYSTEM}|replay-requested`, identifier: `${DESTINATION_SYSTEM}|${destination.id}`, _count: 50,
+      code: `${DEAD_LETTER_STATUS_SYSTEM}|replay-requested`,
+      identifier: `${DESTINATION_SYSTEM}|${destination.id}`,
+      _count: 50,
     });
     let changed = false;
     for (const entry of bundle.entry ?? []) {
@@ -339,23 +429,42 @@ export class Publisher {
       const [, resourceType, id] = match as unknown as [string, string, string];
       const current = await store.readIfExists<FhirResource>(resourceType as FhirResource['resourceType'], id);
       const change: Change = current
-        ? { key: letter.change, resourceType, id, version: current.meta?.versionId ?? '', time: current.meta?.lastUpdated ?? '', resource: current }
+        ? {
+            key: letter.change,
+            resourceType,
+            id,
+            version: current.meta?.versionId ?? '',
+            time: current.meta?.lastUpdated ?? '',
+            resource: current,
+          }
         : { key: letter.change, resourceType, id, version: '', time: '' };
       const decision = await new Planner(store, destination).decide(change);
       let next: DeadLetter = { ...letter, updated: iso(this.now()), attempts: letter.attempts + 1 };
-      if (decision.kind === 'unprocessable') next = { ...next, status: 'open', reason: 'unprocessable', message: decision.message };
+      if (decision.kind === 'unprocessable')
+        next = { ...next, status: 'open', reason: 'unprocessable', message: decision.message };
       else if (decision.kind === 'skip') next = { ...next, status: 'replayed' };
       else {
         const delivery = await this.deliver(client, decision.actions);
         held.state.counts.writes += delivery.writes;
         if (delivery.kind === 'retry') return changed; // destination down: the request stays queued
         const { outcome: _old, httpStatus: _oldStatus, ...rest } = next;
-        next = delivery.kind === 'delivered'
-          ? { ...next, status: 'replayed' }
-          : { ...rest, status: 'open', reason: 'rejected', httpStatus: delivery.result.status, message: delivery.result.message, ...(delivery.result.outcome ? { outcome: delivery.result.outcome } : {}) };
+        next =
+          delivery.kind === 'delivered'
+            ? { ...next, status: 'replayed' }
+            : {
+                ...rest,
+                status: 'open',
+                reason: 'rejected',
+                httpStatus: delivery.result.status,
+                message: delivery.result.message,
+                ...(delivery.result.outcome ? { outcome: delivery.result.outcome } : {}),
+              };
       }
       try {
-        await store.update(deadLetterToFhir(next), letter.versionId !== undefined ? { ifMatchVersion: letter.versionId } : {});
+        await store.update(
+          deadLetterToFhir(next),
+          letter.versionId !== undefined ? { ifMatchVersion: letter.versionId } : {},
+        );
       } catch (e) {
         if (!isVersionConflict(e)) throw e;
       }

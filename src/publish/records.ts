@@ -50,7 +50,14 @@ export interface DeliveryCounts {
   writes: number;
 }
 
-export const NO_COUNTS: DeliveryCounts = { delivered: 0, skipped: 0, deadLettered: 0, retried: 0, replayed: 0, writes: 0 };
+export const NO_COUNTS: DeliveryCounts = {
+  delivered: 0,
+  skipped: 0,
+  deadLettered: 0,
+  retried: 0,
+  replayed: 0,
+  writes: 0,
+};
 
 export const DEAD_LETTER_STATUSES = ['open', 'replay-requested', 'replayed'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
@@ -84,7 +91,8 @@ export function deadLetterId(destination: string, change: string): string {
 
 const url = (name: string): string => SYSTEMS.extension(`phb-delivery-${name}`);
 const ext = (name: string, value: Omit<Extension, 'url'>): Extension => ({ url: url(name), ...value });
-const find = (extensions: Extension[] | undefined, name: string): Extension[] => (extensions ?? []).filter((e) => e.url === url(name));
+const find = (extensions: Extension[] | undefined, name: string): Extension[] =>
+  (extensions ?? []).filter((e) => e.url === url(name));
 const text = (extensions: Extension[] | undefined, name: string): string | undefined => {
   const e = find(extensions, name)[0];
   return e?.valueString ?? e?.valueInstant ?? e?.valueCode ?? e?.valueDateTime;
@@ -128,7 +136,8 @@ export function cursorFromFhir(basic: Basic): CursorState {
   const destination = basic.identifier?.find((i) => i.system === DESTINATION_SYSTEM)?.value ?? '';
   const owner = text(e, 'lease-owner');
   const until = text(e, 'lease-until');
-  const optional = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: string }));
+  const optional = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } =>
+    value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
   return {
     destination,
     ...optional('since', text(e, 'since')),
@@ -186,7 +195,9 @@ export function deadLetterFromFhir(basic: Basic): DeadLetter | undefined {
   const e = basic.extension;
   const status = codes.find((c) => c.system === DEAD_LETTER_STATUS_SYSTEM)?.code;
   const reason = text(e, 'reason');
-  const outcome = basic.contained?.find((c): c is OperationOutcome & { id: string } => c.resourceType === 'OperationOutcome');
+  const outcome = basic.contained?.find(
+    (c): c is OperationOutcome & { id: string } => c.resourceType === 'OperationOutcome',
+  );
   const httpStatus = find(e, 'http-status')[0]?.valueInteger;
   const updated = text(e, 'updated') ?? '';
   return {

@@ -29,7 +29,10 @@ export class TokenSource {
   /** Tokens obtained, for the delivery status. */
   issued = 0;
 
-  constructor(private readonly destination: Destination, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly destination: Destination,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async token(): Promise<string> {
     if (this.cached && this.now() < this.cached.expiresAt) return this.cached.token;
@@ -47,19 +50,34 @@ export class TokenSource {
   private async config(): Promise<oidc.Configuration> {
     if (this.configuration) return this.configuration;
     const { auth } = this.destination;
-    const clientAuth = auth.method === 'client_secret_basic' ? oidc.ClientSecretBasic(auth.clientSecret) : oidc.ClientSecretPost(auth.clientSecret);
+    const clientAuth =
+      auth.method === 'client_secret_basic'
+        ? oidc.ClientSecretBasic(auth.clientSecret)
+        : oidc.ClientSecretPost(auth.clientSecret);
     // Plain http is only configurable on loopback outside production (config/destinations.ts).
     const insecure = [auth.issuer, auth.tokenEndpoint].some((u) => u?.startsWith('http://'));
     const timeout = Math.ceil(this.destination.timeoutMs / 1000);
     if (auth.tokenEndpoint !== undefined) {
-      const config = new oidc.Configuration({ issuer: auth.issuer ?? new URL(auth.tokenEndpoint).origin, token_endpoint: auth.tokenEndpoint }, auth.clientId, auth.clientSecret, clientAuth);
+      const config = new oidc.Configuration(
+        { issuer: auth.issuer ?? new URL(auth.tokenEndpoint).origin, token_endpoint: auth.tokenEndpoint },
+        auth.clientId,
+        auth.clientSecret,
+        clientAuth,
+      );
       if (insecure) oidc.allowInsecureRequests(config);
       config.timeout = timeout;
       this.configuration = config;
     } else {
-      this.configuration = await oidc.discovery(new URL(auth.issuer as string), auth.clientId, auth.clientSecret, clientAuth, {
-        timeout, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-      });
+      this.configuration = await oidc.discovery(
+        new URL(auth.issuer as string),
+        auth.clientId,
+        auth.clientSecret,
+        clientAuth,
+        {
+          timeout,
+          ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+        },
+      );
     }
     return this.configuration;
   }
@@ -73,7 +91,10 @@ export class TokenSource {
       if (auth.resource) parameters.resource = auth.resource;
       const response = await oidc.clientCredentialsGrant(config, parameters);
       const lifetimeMs = (response.expiresIn() ?? 300) * 1000;
-      this.cached = { token: response.access_token, expiresAt: this.now() + Math.max(0, lifetimeMs - EXPIRY_MARGIN_MS) };
+      this.cached = {
+        token: response.access_token,
+        expiresAt: this.now() + Math.max(0, lifetimeMs - EXPIRY_MARGIN_MS),
+      };
       this.issued++;
       return response.access_token;
     } catch (e) {

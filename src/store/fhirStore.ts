@@ -35,12 +35,26 @@ export interface StoreCallOptions {
 export interface FhirStore {
   read<T extends FhirResource>(resourceType: T['resourceType'], id: string, options?: StoreCallOptions): Promise<T>;
   /** Like read, but a resource that does not exist (or was deleted) is `undefined`, not an error. */
-  readIfExists<T extends FhirResource>(resourceType: T['resourceType'], id: string, options?: StoreCallOptions): Promise<T | undefined>;
-  search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options?: StoreCallOptions): Promise<Bundle<T>>;
+  readIfExists<T extends FhirResource>(
+    resourceType: T['resourceType'],
+    id: string,
+    options?: StoreCallOptions,
+  ): Promise<T | undefined>;
+  search<T extends FhirResource = FhirResource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    options?: StoreCallOptions,
+  ): Promise<Bundle<T>>;
   /** Creates; with `ifNoneExist` (a search query) an existing match is returned instead. */
-  create<T extends FhirResource>(resource: T, options?: StoreCallOptions & { ifNoneExist?: string }): Promise<WriteResult<T>>;
+  create<T extends FhirResource>(
+    resource: T,
+    options?: StoreCallOptions & { ifNoneExist?: string },
+  ): Promise<WriteResult<T>>;
   /** Update or PUT-as-create by id; with `ifMatchVersion` a stale version fails as 'version-conflict'. */
-  update<T extends FhirResource & { id: string }>(resource: T, options?: StoreCallOptions & { ifMatchVersion?: string }): Promise<WriteResult<T>>;
+  update<T extends FhirResource & { id: string }>(
+    resource: T,
+    options?: StoreCallOptions & { ifMatchVersion?: string },
+  ): Promise<WriteResult<T>>;
   /** Atomic: every entry is written or none is. */
   transaction(bundle: Bundle, options?: StoreCallOptions): Promise<Bundle>;
   /**

@@ -18,11 +18,17 @@ interface ClientHttpError {
 function isClientHttpError(e: unknown): e is ClientHttpError {
   if (typeof e !== 'object' || e === null || !('response' in e)) return false;
   const response = (e as { response: unknown }).response;
-  return typeof response === 'object' && response !== null && typeof (response as { status: unknown }).status === 'number';
+  return (
+    typeof response === 'object' && response !== null && typeof (response as { status: unknown }).status === 'number'
+  );
 }
 
 function isOperationOutcome(data: unknown): data is OperationOutcome {
-  return typeof data === 'object' && data !== null && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome';
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    (data as { resourceType?: unknown }).resourceType === 'OperationOutcome'
+  );
 }
 
 /** Reads that can be repeated without effect. */
@@ -70,11 +76,18 @@ function isLostIndexRace(e: unknown): boolean {
  * a statement cut off as PostgreSQL stopped. Later it will likely work; whether a write that lost its connection
  * mid-way was stored is not known, so it is retried with the same Idempotency-Key, never blindly.
  */
-const DATABASE_UNAVAILABLE = new RegExp([
-  'CannotCreateTransactionException', 'Unable to acquire JDBC Connection', 'Unable to rollback against JDBC Connection', 'JDBCConnectionException',
-  // PostgreSQL's words when it goes away under a statement (a shutdown, a lost socket).
-  'terminating connection due to administrator command', 'An I/O error occurred while sending to the backend', 'This connection has been closed',
-].join('|'));
+const DATABASE_UNAVAILABLE = new RegExp(
+  [
+    'CannotCreateTransactionException',
+    'Unable to acquire JDBC Connection',
+    'Unable to rollback against JDBC Connection',
+    'JDBCConnectionException',
+    // PostgreSQL's words when it goes away under a statement (a shutdown, a lost socket).
+    'terminating connection due to administrator command',
+    'An I/O error occurred while sending to the backend',
+    'This connection has been closed',
+  ].join('|'),
+);
 
 function isDatabaseUnavailable(status: number, data: unknown): boolean {
   return status === 500 && DATABASE_UNAVAILABLE.test(diagnosticsOf(data));
@@ -124,11 +137,19 @@ export class HapiStore implements FhirStore {
     this.client = new Client({ baseUrl: settings.baseUrl });
   }
 
-  async read<T extends FhirResource>(resourceType: T['resourceType'], id: string, options: StoreCallOptions = {}): Promise<T> {
+  async read<T extends FhirResource>(
+    resourceType: T['resourceType'],
+    id: string,
+    options: StoreCallOptions = {},
+  ): Promise<T> {
     return this.call<T>('read', options, {}, (o) => this.client.read({ resourceType, id, options: o }));
   }
 
-  async readIfExists<T extends FhirResource>(resourceType: T['resourceType'], id: string, options: StoreCallOptions = {}): Promise<T | undefined> {
+  async readIfExists<T extends FhirResource>(
+    resourceType: T['resourceType'],
+    id: string,
+    options: StoreCallOptions = {},
+  ): Promise<T | undefined> {
     try {
       return await this.read<T>(resourceType, id, options);
     } catch (e) {
@@ -137,26 +158,45 @@ export class HapiStore implements FhirStore {
     }
   }
 
-  async search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options: StoreCallOptions = {}): Promise<Bundle<T>> {
+  async search<T extends FhirResource = FhirResource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    options: StoreCallOptions = {},
+  ): Promise<Bundle<T>> {
     return this.call<Bundle<T>>('search', options, SEARCH_HEADERS, (o) =>
       this.client.search({ resourceType, searchParams: params, options: o }),
     );
   }
 
-  async create<T extends FhirResource>(resource: T, options: StoreCallOptions & { ifNoneExist?: string } = {}): Promise<WriteResult<T>> {
+  async create<T extends FhirResource>(
+    resource: T,
+    options: StoreCallOptions & { ifNoneExist?: string } = {},
+  ): Promise<WriteResult<T>> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (options.ifNoneExist) headers['if-none-exist'] = options.ifNoneExist;
     const result = await this.call('create', options, headers, (o) =>
-      this.client.create({ resourceType: resource.resourceType, body: resource as FhirResource & Record<string, unknown>, options: o }),
+      this.client.create({
+        resourceType: resource.resourceType,
+        body: resource as FhirResource & Record<string, unknown>,
+        options: o,
+      }),
     );
     return this.writeResult<T>(result);
   }
 
-  async update<T extends FhirResource & { id: string }>(resource: T, options: StoreCallOptions & { ifMatchVersion?: string } = {}): Promise<WriteResult<T>> {
+  async update<T extends FhirResource & { id: string }>(
+    resource: T,
+    options: StoreCallOptions & { ifMatchVersion?: string } = {},
+  ): Promise<WriteResult<T>> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (options.ifMatchVersion !== undefined) headers['if-match'] = `W/"${options.ifMatchVersion}"`;
     const result = await this.call('update', options, headers, (o) =>
-      this.client.update({ resourceType: resource.resourceType, id: resource.id, body: resource as FhirResource & Record<string, unknown>, options: o }),
+      this.client.update({
+        resourceType: resource.resourceType,
+        id: resource.id,
+        body: resource as FhirResource & Record<string, unknown>,
+        options: o,
+      }),
     );
     return this.writeResult<T>(result);
   }
@@ -164,14 +204,21 @@ export class HapiStore implements FhirStore {
   async transaction(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
     // An entry with If-Match makes a 409/412 from HAPI a lost race, as it does for a single update.
     const conditional = (bundle.entry ?? []).some((e) => e.request?.ifMatch !== undefined);
-    return this.call<Bundle>('transaction', options, { prefer: 'return=representation' }, (o) =>
-      this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }), conditional,
+    return this.call<Bundle>(
+      'transaction',
+      options,
+      { prefer: 'return=representation' },
+      (o) => this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
+      conditional,
     );
   }
 
   async bulkWrite(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
-    return this.call<Bundle>(bundle.type === 'batch' ? 'batch' : 'transaction', options, { prefer: 'return=minimal', 'content-type': 'application/fhir+json' }, (o) =>
-      this.client.request('', { method: 'POST', body: bundle as Bundle & Record<string, unknown>, options: o }),
+    return this.call<Bundle>(
+      bundle.type === 'batch' ? 'batch' : 'transaction',
+      options,
+      { prefer: 'return=minimal', 'content-type': 'application/fhir+json' },
+      (o) => this.client.request('', { method: 'POST', body: bundle as Bundle & Record<string, unknown>, options: o }),
     );
   }
 
@@ -190,7 +237,9 @@ export class HapiStore implements FhirStore {
       if (query.count !== undefined) params.set('_count', String(query.count));
       url = params.size ? `${path}?${params.toString()}` : path;
     }
-    return this.call<Bundle>('history', options, { 'cache-control': 'no-cache' }, (o) => this.client.request(url, { method: 'GET', options: o }));
+    return this.call<Bundle>('history', options, { 'cache-control': 'no-cache' }, (o) =>
+      this.client.request(url, { method: 'GET', options: o }),
+    );
   }
 
   async capabilities(options: StoreCallOptions = {}): Promise<CapabilityStatement> {
@@ -201,12 +250,17 @@ export class HapiStore implements FhirStore {
     const query = profile ? `?profile=${encodeURIComponent(profile)}` : '';
     try {
       return await this.call<OperationOutcome>('validate', options, { 'content-type': 'application/fhir+json' }, (o) =>
-        this.client.request(`${resource.resourceType}/$validate${query}`, { method: 'POST', body: resource as FhirResource & Record<string, unknown>, options: o }),
+        this.client.request(`${resource.resourceType}/$validate${query}`, {
+          method: 'POST',
+          body: resource as FhirResource & Record<string, unknown>,
+          options: o,
+        }),
       );
     } catch (e) {
       // HAPI answers an invalid resource with 412, and one it cannot even parse (e.g. a malformed date) with 400,
       // each with the outcome: that is a result, not a failure.
-      if (e instanceof AppError && e.options.outcome && (e.status === 412 || e.status === 400)) return e.options.outcome;
+      if (e instanceof AppError && e.options.outcome && (e.status === 412 || e.status === 400))
+        return e.options.outcome;
       throw e;
     }
   }
@@ -250,8 +304,16 @@ export class HapiStore implements FhirStore {
       try {
         return await attempt();
       } catch (first) {
-        if (retriesRaces && racesLost < ADAPTER_RACE_RETRIES && Date.now() - started < timeoutMs && isLostIndexRace(first)) {
-          log().info('fhir store write lost a race and was rolled back; sending it again', { action, racesLost: racesLost + 1 });
+        if (
+          retriesRaces &&
+          racesLost < ADAPTER_RACE_RETRIES &&
+          Date.now() - started < timeoutMs &&
+          isLostIndexRace(first)
+        ) {
+          log().info('fhir store write lost a race and was rolled back; sending it again', {
+            action,
+            racesLost: racesLost + 1,
+          });
           await pause(RACE_BACKOFF_MS * 2 ** racesLost * (0.5 + Math.random()));
           continue;
         }
@@ -267,7 +329,13 @@ export class HapiStore implements FhirStore {
     }
   }
 
-  private translate(e: unknown, action: string, conditionalOnVersion: boolean, elapsedMs: number, timeoutMs: number): AppError {
+  private translate(
+    e: unknown,
+    action: string,
+    conditionalOnVersion: boolean,
+    elapsedMs: number,
+    timeoutMs: number,
+  ): AppError {
     if (!isClientHttpError(e)) {
       const timedOut = isTimeout(e);
       log().warn('fhir store unreachable', { action, timedOut, elapsedMs, error: errorName(e), cause: causeCode(e) });
@@ -282,19 +350,31 @@ export class HapiStore implements FhirStore {
     // nothing was written, and later it will likely work.
     if (isLostIndexRace(e) && (status >= 500 || !conditionalOnVersion)) {
       log().warn('fhir store busy', { action, status, elapsedMs, race: true });
-      return unavailable('The FHIR store is busy with concurrent writes; nothing was written, try again', this.settings.retryAfterSeconds);
+      return unavailable(
+        'The FHIR store is busy with concurrent writes; nothing was written, try again',
+        this.settings.retryAfterSeconds,
+      );
     }
     if (isDatabaseUnavailable(status, data)) {
       log().warn('fhir store database unavailable', { action, status, elapsedMs });
-      return unavailable('The FHIR store cannot reach its database just now; try again', this.settings.retryAfterSeconds);
+      return unavailable(
+        'The FHIR store cannot reach its database just now; try again',
+        this.settings.retryAfterSeconds,
+      );
     }
     if (status >= 500) {
       log().error('fhir store error', { action, status, elapsedMs });
       const upstreamUnavailable = status === 503 || status === 504;
       return new AppError(
         upstreamUnavailable ? 503 : 502,
-        { code: upstreamUnavailable ? 'transient' : 'exception', diagnostics: 'The FHIR store failed to process the request' },
-        { retryAfterSeconds: upstreamUnavailable ? this.settings.retryAfterSeconds : undefined, reason: 'upstream-error' },
+        {
+          code: upstreamUnavailable ? 'transient' : 'exception',
+          diagnostics: 'The FHIR store failed to process the request',
+        },
+        {
+          retryAfterSeconds: upstreamUnavailable ? this.settings.retryAfterSeconds : undefined,
+          reason: 'upstream-error',
+        },
       );
     }
     let reason: StoreFailure = 'rejected';

@@ -60,7 +60,12 @@ async function put(base: string, id: string): Promise<number> {
   const res = await fetch(`${base}/Patient/${id}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-    body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: 'Durability', given: [id] }], birthDate: '1970-01-01' }),
+    body: JSON.stringify({
+      resourceType: 'Patient',
+      id,
+      name: [{ family: 'Durability', given: [id] }],
+      birthDate: '1970-01-01',
+    }),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   await res.arrayBuffer();
@@ -109,7 +114,12 @@ async function throughput(v: Variant, round: number): Promise<void> {
   const before = fileSize(v);
   const puts = await rate(PUTS, (i) => put(v.base, `tp-${RUN}-${round}-${i}`));
   const afterPuts = fileSize(v);
-  const txs = await rate(TRANSACTIONS, (i) => transaction(v.base, Array.from({ length: 10 }, (_, k) => `tx-${RUN}-${round}-${i}-${k}`)));
+  const txs = await rate(TRANSACTIONS, (i) =>
+    transaction(
+      v.base,
+      Array.from({ length: 10 }, (_, k) => `tx-${RUN}-${round}-${i}-${k}`),
+    ),
+  );
   const after = fileSize(v);
   say(
     JSON.stringify({
@@ -166,7 +176,17 @@ async function crash(v: Variant, round: number): Promise<CrashResult> {
     }),
   );
   const result = { acknowledged: acknowledged.length, present, lost: lostIds.length };
-  say(JSON.stringify({ measure: 'crash', variant: v.name, round, killedPid: pid, ackedAtKill, ...result, lostExamples: lostIds.slice(0, 3) }));
+  say(
+    JSON.stringify({
+      measure: 'crash',
+      variant: v.name,
+      round,
+      killedPid: pid,
+      ackedAtKill,
+      ...result,
+      lostExamples: lostIds.slice(0, 3),
+    }),
+  );
   return result;
 }
 
@@ -187,11 +207,16 @@ async function main(): Promise<void> {
   }
   for (const [name, results] of crashes) {
     const sum = (k: keyof CrashResult): number => results.reduce((a, r) => a + r[k], 0);
-    say(`${name}: ${results.length} crashes, acknowledged ${sum('acknowledged')}, present ${sum('present')}, lost ${sum('lost')}`);
+    say(
+      `${name}: ${results.length} crashes, acknowledged ${sum('acknowledged')}, present ${sum('present')}, lost ${sum('lost')}`,
+    );
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`durability experiment failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`durability experiment failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -38,7 +38,10 @@ const DEADLINE_MS = Number(env('BENCH_DEADLINE_MS', String(20 * 60_000)));
  * Processes whose CPU time per request is reported for each path, as `name:pid,...` (scripts/bench.sh
  * passes the HAPI servers); the facade and this process are always added.
  */
-const WATCHED = (process.env.BENCH_WATCH_PIDS ?? '').split(',').filter((p) => p.includes(':')).map((p) => p.split(':') as [string, string]);
+const WATCHED = (process.env.BENCH_WATCH_PIDS ?? '')
+  .split(',')
+  .filter((p) => p.includes(':'))
+  .map((p) => p.split(':') as [string, string]);
 const PHR_APP = 'bench-phr-app';
 const PREFIX = 'bench-v1';
 
@@ -48,9 +51,11 @@ const print = (line: string): void => {
 
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
 }
 
 async function seed(store: HapiStore, ids: string[]): Promise<void> {
@@ -63,9 +68,23 @@ async function seed(store: HapiStore, ids: string[]): Promise<void> {
   const started = performance.now();
   await inBatches(ids, 8, async (id) => {
     await store.transaction({
-      resourceType: 'Bundle', type: 'transaction', entry: [
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
         { resource: { resourceType: 'Patient', id, active: true }, request: { method: 'PUT', url: `Patient/${id}` } },
-        { resource: { ...consent.toFhir({ id: `${id}-consent`, budgetHolderId: id, recipient: PHR_APP, status: 'active', dateTime: new Date().toISOString() }), id: `${id}-consent` }, request: { method: 'PUT', url: `Consent/${id}-consent` } },
+        {
+          resource: {
+            ...consent.toFhir({
+              id: `${id}-consent`,
+              budgetHolderId: id,
+              recipient: PHR_APP,
+              status: 'active',
+              dateTime: new Date().toISOString(),
+            }),
+            id: `${id}-consent`,
+          },
+          request: { method: 'PUT', url: `Consent/${id}-consent` },
+        },
       ],
     });
     await seedPhb(store, id);
@@ -78,8 +97,15 @@ async function startFacade(issuer: string): Promise<ChildProcess> {
   const nodeArgs = (process.env.BENCH_FACADE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot, 'dist', 'src', 'main.js')], {
     env: {
-      ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(FACADE_PORT), FHIR_BASE_URL: FHIR, OIDC_ISSUERS: issuer,
-      OIDC_AUDIENCE: TEST_AUDIENCE, PHR_APP_CLIENTS: PHR_APP, LOG_LEVEL: env('BENCH_LOG_LEVEL', 'info'),
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(FACADE_PORT),
+      FHIR_BASE_URL: FHIR,
+      OIDC_ISSUERS: issuer,
+      OIDC_AUDIENCE: TEST_AUDIENCE,
+      PHR_APP_CLIENTS: PHR_APP,
+      LOG_LEVEL: env('BENCH_LOG_LEVEL', 'info'),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -95,7 +121,12 @@ async function startFacade(issuer: string): Promise<ChildProcess> {
   throw new Error('the facade did not become ready');
 }
 
-interface Block { latencies: number[]; wallMs: number; errors: number; cpuMs: Map<string, number> }
+interface Block {
+  latencies: number[];
+  wallMs: number;
+  errors: number;
+  cpuMs: Map<string, number>;
+}
 
 /** CPU time (user + system) a process has used so far, in ms; NaN when unknown. */
 function cpuMsOf(pid: string): number {
@@ -116,17 +147,24 @@ async function run(count: number, request: (i: number) => Promise<Response>, dea
   let next = 0;
   const cpuBefore = cpuNow();
   const started = performance.now();
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (next < count && Date.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      const res = await request(i);
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t0);
-      if (res.status !== 200) errors++;
-    }
-  }));
-  return { latencies, wallMs: performance.now() - started, errors, cpuMs: new Map([...cpuNow()].map(([name, ms]) => [name, ms - (cpuBefore.get(name) ?? Number.NaN)])) };
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < count && Date.now() < deadline) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await request(i);
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        if (res.status !== 200) errors++;
+      }
+    }),
+  );
+  return {
+    latencies,
+    wallMs: performance.now() - started,
+    errors,
+    cpuMs: new Map([...cpuNow()].map(([name, ms]) => [name, ms - (cpuBefore.get(name) ?? Number.NaN)])),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -136,12 +174,23 @@ function percentile(sorted: number[], p: number): number {
 function summary(blocks: Block[]): { p50: number; p95: number; rps: number; n: number; errors: number; cpu: string } {
   const all = blocks.flatMap((b) => b.latencies).sort((a, b) => a - b);
   const wall = blocks.reduce((a, b) => a + b.wallMs, 0);
-  const cpu = [...watched.keys()].map((name) => `${name} ${(blocks.reduce((a, b) => a + (b.cpuMs.get(name) ?? 0), 0) / all.length).toFixed(1)}`).join(', ');
-  return { p50: percentile(all, 50), p95: percentile(all, 95), rps: (all.length / wall) * 1000, n: all.length, errors: blocks.reduce((a, b) => a + b.errors, 0), cpu };
+  const cpu = [...watched.keys()]
+    .map((name) => `${name} ${(blocks.reduce((a, b) => a + (b.cpuMs.get(name) ?? 0), 0) / all.length).toFixed(1)}`)
+    .join(', ');
+  return {
+    p50: percentile(all, 50),
+    p95: percentile(all, 95),
+    rps: (all.length / wall) * 1000,
+    n: all.length,
+    errors: blocks.reduce((a, b) => a + b.errors, 0),
+    cpu,
+  };
 }
 
 async function auditEventCount(): Promise<number> {
-  const res = await fetch(`${AUDIT}/AuditEvent?_summary=count`, { headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' } });
+  const res = await fetch(`${AUDIT}/AuditEvent?_summary=count`, {
+    headers: { accept: 'application/fhir+json', 'cache-control': 'no-cache' },
+  });
   return ((await res.json()) as { total?: number }).total ?? Number.NaN;
 }
 
@@ -151,19 +200,39 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: PEOPLE }, (_, i) => `${PREFIX}-${String(i).padStart(5, '0')}`);
   await seed(store, ids);
 
-  const users = ids.map((id) => ({ username: id, password: PASSWORD, claims: { fhirUser: `Patient/${id}`, patient: id } }));
-  const identity = new TestIdentity(users, [
-    { client_id: PHR_APP, token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:3000/callback'], grant_types: ['authorization_code'], response_types: ['code'] },
-  ], {});
+  const users = ids.map((id) => ({
+    username: id,
+    password: PASSWORD,
+    claims: { fhirUser: `Patient/${id}`, patient: id },
+  }));
+  const identity = new TestIdentity(
+    users,
+    [
+      {
+        client_id: PHR_APP,
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1:3000/callback'],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    {},
+  );
   await identity.start();
   let facade: ChildProcess | undefined;
   try {
     const tokens = new Map<string, string>();
     const t0 = performance.now();
     await inBatches(ids, 10, async (id) => {
-      tokens.set(id, (await identity.authorizationCode({ clientId: PHR_APP }, id, 'openid fhirUser launch/patient patient/*.rs')).accessToken);
+      tokens.set(
+        id,
+        (await identity.authorizationCode({ clientId: PHR_APP }, id, 'openid fhirUser launch/patient patient/*.rs'))
+          .accessToken,
+      );
     });
-    print(`tokens: ${tokens.size} PHR-app tokens by authorization code in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    print(
+      `tokens: ${tokens.size} PHR-app tokens by authorization code in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
     facade = await startFacade(identity.issuer);
     if (facade.pid !== undefined) watched.set('facade', String(facade.pid));
     const auditBefore = await auditEventCount();
@@ -171,7 +240,8 @@ async function main(): Promise<void> {
     const person = (i: number): string => ids[(i * 7919) % ids.length] as string;
     const directUrl = (id: string): string => {
       const url = new URL(`${FHIR}/Patient`);
-      for (const [k, v] of Object.entries(summarySearch(id))) for (const one of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(one));
+      for (const [k, v] of Object.entries(summarySearch(id)))
+        for (const one of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(one));
       return url.toString();
     };
     // The very request the facade's store sends HAPI for the summary, headers included.
@@ -179,7 +249,9 @@ async function main(): Promise<void> {
     const direct = (i: number): Promise<Response> => fetch(directUrl(person(i)), { headers: directHeaders });
     const viaFacade = (i: number): Promise<Response> => {
       const id = person(i);
-      return fetch(`http://127.0.0.1:${FACADE_PORT}/fhir/Patient/${id}/$phb-summary`, { headers: { accept: 'application/fhir+json', authorization: `Bearer ${tokens.get(id) ?? ''}` } });
+      return fetch(`http://127.0.0.1:${FACADE_PORT}/fhir/Patient/${id}/$phb-summary`, {
+        headers: { accept: 'application/fhir+json', authorization: `Bearer ${tokens.get(id) ?? ''}` },
+      });
     };
 
     // Warm both paths (JIT of freshly started servers, connection pools, HAPI caches), then
@@ -201,13 +273,17 @@ async function main(): Promise<void> {
     const audited = (await auditEventCount()) - auditBefore;
     const d = summary(directBlocks);
     const f = summary(facadeBlocks);
-    print(`topology ${env('BENCH_TOPOLOGY', 'as started')}, audit to ${AUDIT === FHIR ? 'the clinical HAPI' : 'a separate audit repository'}`);
+    print(
+      `topology ${env('BENCH_TOPOLOGY', 'as started')}, audit to ${AUDIT === FHIR ? 'the clinical HAPI' : 'a separate audit repository'}`,
+    );
     print(`people ${PEOPLE}, clients ${CLIENTS}, requests per path ${d.n} / ${f.n}`);
     print(`AuditEvents written: ${audited} for ${warm.latencies.length + f.n} facade requests (warm-up included)`);
     print('path    | p50 ms | p95 ms | req/s | errors | CPU ms per request');
     print(`direct  | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${d.rps.toFixed(0)} | ${d.errors} | ${d.cpu}`);
     print(`facade  | ${f.p50.toFixed(1)} | ${f.p95.toFixed(1)} | ${f.rps.toFixed(0)} | ${f.errors} | ${f.cpu}`);
-    print(`ratio facade/direct: p50 ${(f.p50 / d.p50).toFixed(2)}, p95 ${(f.p95 / d.p95).toFixed(2)}, throughput ${(d.rps / f.rps).toFixed(2)}`);
+    print(
+      `ratio facade/direct: p50 ${(f.p50 / d.p50).toFixed(2)}, p95 ${(f.p95 / d.p95).toFixed(2)}, throughput ${(d.rps / f.rps).toFixed(2)}`,
+    );
   } finally {
     if (facade) {
       facade.kill('SIGTERM');
@@ -217,7 +293,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -53,7 +53,10 @@ describe('facade service endpoints on the real HAPI server', () => {
   });
 
   it('answers malformed JSON on /fhir with 400 OperationOutcome', async () => {
-    const res = await request(app).post('/fhir/Patient').set('Content-Type', 'application/fhir+json').send('{"resourceType":');
+    const res = await request(app)
+      .post('/fhir/Patient')
+      .set('Content-Type', 'application/fhir+json')
+      .send('{"resourceType":');
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue[0]).toMatchObject({ code: 'structure', diagnostics: 'The request body is not valid JSON' });
@@ -66,7 +69,10 @@ describe('facade service endpoints on the real HAPI server', () => {
     expect(missing.body).toMatchObject({ status: 404, title: 'not-found', instance: '/api/v1/nothing-here' });
     expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
 
-    const malformed = await request(app).post('/api/v1/referrals').set('Content-Type', 'application/json').send('{oops');
+    const malformed = await request(app)
+      .post('/api/v1/referrals')
+      .set('Content-Type', 'application/json')
+      .send('{oops');
     expect(malformed.status).toBe(400);
     expect(malformed.body.errors[0].detail).toBe('The request body is not valid JSON');
   });

@@ -32,7 +32,10 @@ interface Facade {
 
 /** Starts the built facade and resolves once it listens. */
 function startFacade(env: Record<string, string>): Promise<Facade> {
-  const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let output = '';
@@ -60,9 +63,13 @@ function startFacade(env: Record<string, string>): Promise<Facade> {
 /** The request ids of every AuditEvent HAPI holds recorded since `since` (all pages). */
 async function auditedRequestIds(since: string): Promise<Set<string>> {
   const ids = new Set<string>();
-  let url: string | undefined = `${fhirBaseUrl()}/AuditEvent?date=ge${encodeURIComponent(since)}&_count=200&_elements=entity`;
+  let url: string | undefined =
+    `${fhirBaseUrl()}/AuditEvent?date=ge${encodeURIComponent(since)}&_count=200&_elements=entity`;
   while (url) {
-    const res = await fetch(url, { headers: { Accept: 'application/fhir+json', 'Cache-Control': 'no-cache' }, signal: AbortSignal.timeout(30000) });
+    const res = await fetch(url, {
+      headers: { Accept: 'application/fhir+json', 'Cache-Control': 'no-cache' },
+      signal: AbortSignal.timeout(30000),
+    });
     if (!res.ok) throw new Error(`AuditEvent search answered ${res.status}`);
     const bundle = (await res.json()) as Bundle<AuditEvent>;
     for (const e of bundle.entry ?? []) {
@@ -83,7 +90,8 @@ describe('facade crash (SIGKILL mid-burst): no answered request loses its AuditE
     await seedPhb(world.store, world.own);
   }, 120000);
   afterAll(async () => {
-    for (const child of started) if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+    for (const child of started)
+      if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
     await world?.close();
   });
 
@@ -91,28 +99,59 @@ describe('facade crash (SIGKILL mid-burst): no answered request loses its AuditE
     const since = new Date(Date.now() - 1000).toISOString();
     const spoolDir = freshSpoolDir();
     const env = {
-      NODE_ENV: 'test', HOST: '127.0.0.1', PORT, FHIR_BASE_URL: fhirBaseUrl(), AUDIT_SPOOL_DIR: spoolDir, LOG_LEVEL: 'warn',
-      OIDC_ISSUERS: world.identity.issuer, OIDC_AUDIENCE: TEST_AUDIENCE, PHR_APP_CLIENTS: CLIENTS.phrApp.clientId,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT,
+      FHIR_BASE_URL: fhirBaseUrl(),
+      AUDIT_SPOOL_DIR: spoolDir,
+      LOG_LEVEL: 'warn',
+      OIDC_ISSUERS: world.identity.issuer,
+      OIDC_AUDIENCE: TEST_AUDIENCE,
+      PHR_APP_CLIENTS: CLIENTS.phrApp.clientId,
     };
     // 'facade listening' is an info line: the first start logs at info to be seen.
     const first = await startFacade({ ...env, LOG_LEVEL: 'info' });
     started.push(first.child);
-    const tokens = await Promise.all([world.token('phr-app'), world.token('budget-holder'), world.token('care-coordinator')]);
+    const tokens = await Promise.all([
+      world.token('phr-app'),
+      world.token('budget-holder'),
+      world.token('care-coordinator'),
+    ]);
 
     const requestFor = (i: number, token: string): [string, RequestInit] => {
-      const headers = { Authorization: `Bearer ${token}`, 'X-Request-Id': uniqueId('crash'), Accept: 'application/fhir+json' };
+      const headers = {
+        Authorization: `Bearer ${token}`,
+        'X-Request-Id': uniqueId('crash'),
+        Accept: 'application/fhir+json',
+      };
       switch (i % 4) {
-        case 0: return [`/fhir/Patient/${world.own}`, { headers }];
-        case 1: return [`/fhir/Patient/${world.other}`, { headers }];
-        case 2: return [`/api/v1/budget-holders/${world.own}/consents`, { headers }];
-        default: return ['/fhir/QuestionnaireResponse', {
-          method: 'POST',
-          headers: { ...headers, 'Content-Type': 'application/fhir+json' },
-          body: JSON.stringify({
-            resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: IMPACT, subject: { reference: `Patient/${world.own}` }, authored: new Date().toISOString(),
-            item: [['confidence', 4], ['connected', 3], ['progressTowardGoals', 4], ['wellbeing', 3]].map(([linkId, v]) => ({ linkId, answer: [{ valueInteger: v }] })),
-          }),
-        }];
+        case 0:
+          return [`/fhir/Patient/${world.own}`, { headers }];
+        case 1:
+          return [`/fhir/Patient/${world.other}`, { headers }];
+        case 2:
+          return [`/api/v1/budget-holders/${world.own}/consents`, { headers }];
+        default:
+          return [
+            '/fhir/QuestionnaireResponse',
+            {
+              method: 'POST',
+              headers: { ...headers, 'Content-Type': 'application/fhir+json' },
+              body: JSON.stringify({
+                resourceType: 'QuestionnaireResponse',
+                status: 'completed',
+                questionnaire: IMPACT,
+                subject: { reference: `Patient/${world.own}` },
+                authored: new Date().toISOString(),
+                item: [
+                  ['confidence', 4],
+                  ['connected', 3],
+                  ['progressTowardGoals', 4],
+                  ['wellbeing', 3],
+                ].map(([linkId, v]) => ({ linkId, answer: [{ valueInteger: v }] })),
+              }),
+            },
+          ];
       }
     };
 
@@ -165,9 +204,11 @@ describe('facade crash (SIGKILL mid-burst): no answered request loses its AuditE
     await second.exited;
 
     const lost = answered.filter((a) => !stored.has(a.requestId));
-    process.stdout.write(`facade crash: ${answered.length} answered, ${unanswered} unanswered (cut off by the kill), `
-      + `${answered.length - missingAtKill.length} stored before the kill, ${missingAtKill.length} only in the spool, `
-      + `${answered.length - lost.length} stored after the restart, ${lost.length} lost\n`);
+    process.stdout.write(
+      `facade crash: ${answered.length} answered, ${unanswered} unanswered (cut off by the kill), ` +
+        `${answered.length - missingAtKill.length} stored before the kill, ${missingAtKill.length} only in the spool, ` +
+        `${answered.length - lost.length} stored after the restart, ${lost.length} lost\n`,
+    );
     // The kill came while events were on their way: the restart had something to deliver.
     expect(missingAtKill.length).toBeGreaterThan(0);
     expect(lost).toEqual([]);

@@ -20,8 +20,11 @@ import { freshSpoolDir } from '../support/spool.js';
 const AUDIT_PORT = process.env.TEST_AUDIT_HAPI_PORT ?? '8097';
 const AUDIT_HAPI = `http://127.0.0.1:${AUDIT_PORT}/fhir`;
 const AUDIT_ENV = {
-  ...process.env, HAPI_PORT: AUDIT_PORT, HAPI_DATA_DIR: path.join(repoRoot, 'data', 'hapi-audit-test'),
-  HAPI_ALLOW_EXTERNAL_REFERENCES: 'true', HAPI_SUBSCRIPTIONS: 'false',
+  ...process.env,
+  HAPI_PORT: AUDIT_PORT,
+  HAPI_DATA_DIR: path.join(repoRoot, 'data', 'hapi-audit-test'),
+  HAPI_ALLOW_EXTERNAL_REFERENCES: 'true',
+  HAPI_SUBSCRIPTIONS: 'false',
 };
 const PUBLIC_BASE = 'https://phb.example.org/fhir';
 const HAPI_BOOT_MS = 300000;
@@ -31,7 +34,13 @@ function auditHapi(command: 'start' | 'stop'): Promise<void> {
 }
 
 const access = (patientId: string, requestId: string): AccessRecord => ({
-  resource: 'Patient', resourceId: patientId, interaction: 'read', patientId, outcome: 'success', requestId, time: new Date().toISOString(),
+  resource: 'Patient',
+  resourceId: patientId,
+  interaction: 'read',
+  patientId,
+  outcome: 'success',
+  requestId,
+  time: new Date().toISOString(),
 });
 
 /** The real store, noting the size of each group it is asked to write. */
@@ -55,7 +64,8 @@ class LostFirstAnswerStore extends HapiStore {
   }
 }
 
-const patientEntity = (event: AuditEvent): Reference | undefined => event.entity?.find((e) => e.role?.code === '1')?.what;
+const patientEntity = (event: AuditEvent): Reference | undefined =>
+  event.entity?.find((e) => e.role?.code === '1')?.what;
 
 describe('audit log (real HAPI as clinical store and as a separate audit repository)', () => {
   const clinical = testStore(60000);
@@ -69,15 +79,24 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     await clinical.update({ resourceType: 'Patient', id: known, active: true });
     const unknown = uniqueId('audit-unknown');
     const log = new AuditLog(clinical, { spoolDir: freshSpoolDir(), batchDelayMs: 50 });
-    const written = [log.record(access(known, uniqueId('req'))).stored, log.record(access(unknown, uniqueId('req'))).stored, log.record(access(known, uniqueId('req'))).stored];
+    const written = [
+      log.record(access(known, uniqueId('req'))).stored,
+      log.record(access(unknown, uniqueId('req'))).stored,
+      log.record(access(known, uniqueId('req'))).stored,
+    ];
     await log.flush();
     const ids = await Promise.all(written);
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
 
-    const [first, second, third] = await Promise.all(ids.map((id) => clinical.read<AuditEvent>('AuditEvent', id as string)));
+    const [first, second, third] = await Promise.all(
+      ids.map((id) => clinical.read<AuditEvent>('AuditEvent', id as string)),
+    );
     expect(patientEntity(first as AuditEvent)).toEqual({ reference: `Patient/${known}` });
     expect(patientEntity(third as AuditEvent)).toEqual({ reference: `Patient/${known}` });
-    expect(patientEntity(second as AuditEvent)).toEqual({ type: 'Patient', identifier: { system: UNRESOLVED_SYSTEM, value: unknown } });
+    expect(patientEntity(second as AuditEvent)).toEqual({
+      type: 'Patient',
+      identifier: { system: UNRESOLVED_SYSTEM, value: unknown },
+    });
     const found = await clinical.search<AuditEvent>('AuditEvent', { entity: `Patient/${known}`, _count: 10 });
     expect((found.entry ?? []).map((e) => e.resource?.id).sort()).toEqual([ids[0], ids[2]].sort());
   }, 120000);
@@ -92,7 +111,10 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
 
     for (const [i, person] of people.entries()) {
-      const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _count: 10 });
+      const found = await repository.search<AuditEvent>('AuditEvent', {
+        entity: `${PUBLIC_BASE}/Patient/${person}`,
+        _count: 10,
+      });
       const events = (found.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
       expect(events.map((e) => e.id)).toEqual([ids[i]]);
       const event = events[0] as AuditEvent;
@@ -100,7 +122,10 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
       expect(event.entity?.some((e) => e.what?.identifier?.value === requestIds[i])).toBe(true);
     }
     // Nothing of it went to the clinical store.
-    const inClinical = await clinical.search<AuditEvent>('AuditEvent', { entity: `Patient/${people[0] as string}`, _count: 1 });
+    const inClinical = await clinical.search<AuditEvent>('AuditEvent', {
+      entity: `Patient/${people[0] as string}`,
+      _count: 1,
+    });
     expect(inClinical.entry ?? []).toHaveLength(0);
   }, 120000);
 
@@ -108,32 +133,54 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
     const store = new GroupRecordingStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
     // Events reach the writer as the spool's group commits finish: the first one may come alone, and
     // waits here for company rather than going as a group of one.
-    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), maxBatch: 100, batchDelayMs: 1000, referenceBase: PUBLIC_BASE });
+    const log = new AuditLog(store, {
+      spoolDir: freshSpoolDir(),
+      maxBatch: 100,
+      batchDelayMs: 1000,
+      referenceBase: PUBLIC_BASE,
+    });
     const person = uniqueId('audit-groups');
     const written = Array.from({ length: 250 }, () => log.record(access(person, uniqueId('req'))).stored);
     await log.flush();
     expect(store.groups).toEqual([100, 100, 50]);
     const ids = await Promise.all(written);
     expect(new Set(ids).size).toBe(250);
-    const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _summary: 'count' });
+    const found = await repository.search<AuditEvent>('AuditEvent', {
+      entity: `${PUBLIC_BASE}/Patient/${person}`,
+      _summary: 'count',
+    });
     expect(found.total).toBe(250);
   }, 120000);
 
   it('stores each event once when a group is written again after its answer was lost', async () => {
     const store = new LostFirstAnswerStore({ baseUrl: AUDIT_HAPI, timeoutMs: 60000, retryAfterSeconds: 5 });
-    const log = new AuditLog(store, { spoolDir: freshSpoolDir(), batchDelayMs: 10, retryDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const log = new AuditLog(store, {
+      spoolDir: freshSpoolDir(),
+      batchDelayMs: 10,
+      retryDelayMs: 10,
+      referenceBase: PUBLIC_BASE,
+    });
     const person = uniqueId('audit-again');
     const written = Array.from({ length: 5 }, () => log.record(access(person, uniqueId('req'))).stored);
     await log.flush();
     expect(store.calls).toBe(2);
     expect((await Promise.all(written)).every((id) => typeof id === 'string')).toBe(true);
-    const found = await repository.search<AuditEvent>('AuditEvent', { entity: `${PUBLIC_BASE}/Patient/${person}`, _summary: 'count' });
+    const found = await repository.search<AuditEvent>('AuditEvent', {
+      entity: `${PUBLIC_BASE}/Patient/${person}`,
+      _summary: 'count',
+    });
     expect(found.total).toBe(5);
   }, 120000);
 
   it('gives up on an unreachable repository after its attempts: the event is reported lost, never thrown', async () => {
     const nowhere = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1000, retryAfterSeconds: 5 });
-    const log = new AuditLog(nowhere, { spoolDir: freshSpoolDir(), attempts: 2, retryDelayMs: 10, batchDelayMs: 10, referenceBase: PUBLIC_BASE });
+    const log = new AuditLog(nowhere, {
+      spoolDir: freshSpoolDir(),
+      attempts: 2,
+      retryDelayMs: 10,
+      batchDelayMs: 10,
+      referenceBase: PUBLIC_BASE,
+    });
     const written = log.record(access(uniqueId('audit-lost'), uniqueId('req'))).stored;
     await log.flush();
     await expect(written).resolves.toBeUndefined();
@@ -141,12 +188,16 @@ describe('audit log (real HAPI as clinical store and as a separate audit reposit
 
   it('/ready checks the audit repository too', async () => {
     const readiness = { conformanceLoaded: true };
-    const up = await request(createApp({ store: clinical, auditStore: repository, readiness, retryAfterSeconds: 5 })).get('/ready');
+    const up = await request(
+      createApp({ store: clinical, auditStore: repository, readiness, retryAfterSeconds: 5 }),
+    ).get('/ready');
     expect(up.status).toBe(200);
     expect(up.body.checks).toMatchObject({ fhirStore: 'reachable', auditRepository: 'reachable' });
 
     const nowhere = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1000, retryAfterSeconds: 5 });
-    const down = await request(createApp({ store: clinical, auditStore: nowhere, readiness, retryAfterSeconds: 5 })).get('/ready');
+    const down = await request(
+      createApp({ store: clinical, auditStore: nowhere, readiness, retryAfterSeconds: 5 }),
+    ).get('/ready');
     expect(down.status).toBe(503);
     expect(down.headers['retry-after']).toBe('5');
     expect(down.body.checks).toMatchObject({ fhirStore: 'reachable', auditRepository: 'unreachable' });

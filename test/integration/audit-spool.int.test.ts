@@ -16,7 +16,13 @@ import { freshSpoolDir, segmentFiles, spooledEvents } from '../support/spool.js'
  */
 
 const access = (patientId: string, requestId: string): AccessRecord => ({
-  resource: 'Patient', resourceId: patientId, interaction: 'read', patientId, outcome: 'success', requestId, time: new Date().toISOString(),
+  resource: 'Patient',
+  resourceId: patientId,
+  interaction: 'read',
+  patientId,
+  outcome: 'success',
+  requestId,
+  time: new Date().toISOString(),
 });
 
 /** The real store, unreachable for its first call (a HAPI restarting), then itself again. */
@@ -48,7 +54,10 @@ describe('audit spool (real facade, real HAPI, real identity provider)', () => {
     ];
     for (const c of cases) {
       const sent = uniqueId('spooled');
-      const res = await request(world.app).get(c.url).set('Authorization', `Bearer ${c.token}`).set('X-Request-Id', sent);
+      const res = await request(world.app)
+        .get(c.url)
+        .set('Authorization', `Bearer ${c.token}`)
+        .set('X-Request-Id', sent);
       // Read at once, before anything else runs: the event was made durable before the answer left.
       const spooled = spooledEvents(world.spoolDir).filter((e) => requestIdOf(e) === sent);
       expect(res.status).toBe(c.status);
@@ -57,14 +66,17 @@ describe('audit spool (real facade, real HAPI, real identity provider)', () => {
     }
   });
 
-  it('answers 503 in the face\'s own format, with none of the data, when the spool cannot be written', async () => {
+  it("answers 503 in the face's own format, with none of the data, when the spool cannot be written", async () => {
     const own = await createAuthWorld();
     try {
       const token = await own.token('budget-holder');
       // A spool that takes no more appends (as one on a full disk does not).
       await own.auth.audit.close();
       const sent = uniqueId('unspooled');
-      const fhir = await request(own.app).get(`/fhir/Patient/${own.own}`).set('Authorization', `Bearer ${token}`).set('X-Request-Id', sent);
+      const fhir = await request(own.app)
+        .get(`/fhir/Patient/${own.own}`)
+        .set('Authorization', `Bearer ${token}`)
+        .set('X-Request-Id', sent);
       expect(fhir.status).toBe(503);
       expect(fhir.headers['retry-after']).toBe('5');
       expect(fhir.headers['content-type']).toMatch(/^application\/fhir\+json/);
@@ -75,7 +87,9 @@ describe('audit spool (real facade, real HAPI, real identity provider)', () => {
       expect(JSON.stringify(fhir.body)).not.toContain(own.own);
       expect(fhir.headers['x-request-id']).toBe(sent);
 
-      const api = await request(own.app).get(`/api/v1/budget-holders/${own.own}/consents`).set('Authorization', `Bearer ${token}`);
+      const api = await request(own.app)
+        .get(`/api/v1/budget-holders/${own.own}/consents`)
+        .set('Authorization', `Bearer ${token}`);
       expect(api.status).toBe(503);
       expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(api.body).toMatchObject({ status: 503, title: 'transient' });

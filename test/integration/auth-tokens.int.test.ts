@@ -21,7 +21,13 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
 
   it('accepts a token from authorization code with PKCE, carrying fhirUser and the patient in context', async () => {
     const claims = decodeJwt(holderToken);
-    expect(claims).toMatchObject({ iss: world.identity.issuer, aud: TEST_AUDIENCE, fhirUser: `Patient/${world.own}`, patient: world.own, client_id: CLIENTS.portal.clientId });
+    expect(claims).toMatchObject({
+      iss: world.identity.issuer,
+      aud: TEST_AUDIENCE,
+      fhirUser: `Patient/${world.own}`,
+      patient: world.own,
+      client_id: CLIENTS.portal.clientId,
+    });
     expect(decodeProtectedHeader(holderToken).alg).toBe('RS256');
     const res = await request(world.app).get(patientUrl()).set('Authorization', `Bearer ${holderToken}`);
     expect(res.status).toBe(200);
@@ -29,13 +35,22 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
   });
 
   it('returns the patient in context in the token response, as SMART apps expect', async () => {
-    const { patient } = await world.identity.authorizationCode(CLIENTS.phrApp, world.username('phr-app'), 'openid fhirUser launch/patient patient/*.rs');
+    const { patient } = await world.identity.authorizationCode(
+      CLIENTS.phrApp,
+      world.username('phr-app'),
+      'openid fhirUser launch/patient patient/*.rs',
+    );
     expect(patient).toBe(world.own);
   });
 
   it('accepts a client-credentials token for a GP system', async () => {
     const token = await world.token('gp-system');
-    expect(decodeJwt(token)).toMatchObject({ client_id: CLIENTS.gpSystem.clientId, phb_role: 'gp-system', phb_org: world.gpOds, aud: TEST_AUDIENCE });
+    expect(decodeJwt(token)).toMatchObject({
+      client_id: CLIENTS.gpSystem.clientId,
+      phb_role: 'gp-system',
+      phb_org: world.gpOds,
+      aud: TEST_AUDIENCE,
+    });
     const res = await request(world.app).get(patientUrl()).set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
   });
@@ -48,12 +63,18 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
     expect(res.body.issue[0]).toMatchObject({ code: 'login' });
     expect(res.body.issue[0].diagnostics).toMatch(reason);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="phb-facade"/);
-    if (token !== undefined) expect(res.headers['www-authenticate']).toMatch(/error="invalid_token", error_description="[^"]+"/);
+    if (token !== undefined)
+      expect(res.headers['www-authenticate']).toMatch(/error="invalid_token", error_description="[^"]+"/);
     expect(JSON.stringify(res.body)).not.toContain(token ?? 'no-token');
   }
 
   const now = (): number => Math.floor(Date.now() / 1000);
-  const userClaims = (): Record<string, string> => ({ fhirUser: `Patient/${world.own}`, patient: world.own, client_id: CLIENTS.portal.clientId, scope: 'patient/*.rs' });
+  const userClaims = (): Record<string, string> => ({
+    fhirUser: `Patient/${world.own}`,
+    patient: world.own,
+    client_id: CLIENTS.portal.clientId,
+    scope: 'patient/*.rs',
+  });
 
   it('refuses a missing token', async () => {
     await refused(undefined, /No access token/);
@@ -76,30 +97,47 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
   });
 
   it('refuses an expired token (signed with the provider key)', async () => {
-    await refused(await world.identity.sign(world.identity.claims({ ...userClaims(), iat: now() - 1200, exp: now() - 600 })), /expired/);
+    await refused(
+      await world.identity.sign(world.identity.claims({ ...userClaims(), iat: now() - 1200, exp: now() - 600 })),
+      /expired/,
+    );
   });
 
   it('refuses a token that is not yet valid', async () => {
-    await refused(await world.identity.sign(world.identity.claims({ ...userClaims(), nbf: now() + 600 })), /not yet valid/);
+    await refused(
+      await world.identity.sign(world.identity.claims({ ...userClaims(), nbf: now() + 600 })),
+      /not yet valid/,
+    );
   });
 
   it('refuses a token for another audience', async () => {
-    await refused(await world.identity.sign(world.identity.claims({ ...userClaims(), aud: 'https://another-service.example' })), /another audience/);
+    await refused(
+      await world.identity.sign(world.identity.claims({ ...userClaims(), aud: 'https://another-service.example' })),
+      /another audience/,
+    );
   });
 
   it('refuses a token from an untrusted issuer', async () => {
-    await refused(await world.identity.sign(world.identity.claims({ ...userClaims(), iss: 'http://127.0.0.1:1/evil' })), /untrusted issuer/);
+    await refused(
+      await world.identity.sign(world.identity.claims({ ...userClaims(), iss: 'http://127.0.0.1:1/evil' })),
+      /untrusted issuer/,
+    );
   });
 
   it('refuses a token whose payload was edited (bad signature)', async () => {
     const [header, , signature] = holderToken.split('.');
-    const edited = Buffer.from(JSON.stringify({ ...decodeJwt(holderToken), patient: world.other, fhirUser: `Patient/${world.other}` })).toString('base64url');
+    const edited = Buffer.from(
+      JSON.stringify({ ...decodeJwt(holderToken), patient: world.other, fhirUser: `Patient/${world.other}` }),
+    ).toString('base64url');
     await refused(`${header}.${edited}.${signature}`, /signature does not verify/);
   });
 
   it('refuses a token signed by a key the provider does not publish under the same kid', async () => {
     const ownKey = await newSigningKey();
-    await refused(await world.identity.sign(world.identity.claims(userClaims()), { key: ownKey, kid: world.identity.keys[0]?.kid }), /signature does not verify/);
+    await refused(
+      await world.identity.sign(world.identity.claims(userClaims()), { key: ownKey, kid: world.identity.keys[0]?.kid }),
+      /signature does not verify/,
+    );
   });
 
   it('refuses alg none', async () => {
@@ -110,13 +148,18 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
 
   it('refuses HS256 (an HMAC keyed with anything, such as the public key)', async () => {
     const { SignJWT } = await import('jose');
-    const token = await new SignJWT(world.identity.claims(userClaims())).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('k'.repeat(32)));
+    const token = await new SignJWT(world.identity.claims(userClaims()))
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('k'.repeat(32)));
     await refused(token, /algorithm HS256 is not allowed/);
   });
 
   it('refuses an unknown key id', async () => {
     const stranger = await newSigningKey();
-    await refused(await world.identity.sign(world.identity.claims(userClaims()), { key: stranger }), /key id \(kid\) is unknown/);
+    await refused(
+      await world.identity.sign(world.identity.claims(userClaims()), { key: stranger }),
+      /key id \(kid\) is unknown/,
+    );
   });
 
   it('refuses a garbage token', async () => {
@@ -137,10 +180,22 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
 
   it('still audits a request about a patient id HAPI does not hold (as a logical reference)', async () => {
     const missing = `no-such-${Date.now()}`;
-    const id = await world.auth.audit.record({ resource: 'Patient', resourceId: missing, interaction: 'read', patientId: missing, outcome: 'denied', reason: 'test', requestId: 'probe-123456', time: new Date().toISOString() }).stored;
+    const id = await world.auth.audit.record({
+      resource: 'Patient',
+      resourceId: missing,
+      interaction: 'read',
+      patientId: missing,
+      outcome: 'denied',
+      reason: 'test',
+      requestId: 'probe-123456',
+      time: new Date().toISOString(),
+    }).stored;
     expect(id).toBeDefined();
     const stored = await world.store.read<AuditEvent>('AuditEvent', id ?? '');
-    expect(stored.entity?.[1]?.what).toEqual({ type: 'Patient', identifier: { system: 'https://phb.fhir.example.org/Id/unresolved-reference', value: missing } });
+    expect(stored.entity?.[1]?.what).toEqual({
+      type: 'Patient',
+      identifier: { system: 'https://phb.fhir.example.org/Id/unresolved-reference', value: missing },
+    });
   });
 
   it('follows key rotation at the provider without restarting the facade', async () => {
@@ -168,8 +223,20 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
         code_challenge_methods_supported: ['S256'],
         grant_types_supported: ['authorization_code', 'client_credentials'],
       });
-      expect(res.body.capabilities).toEqual(expect.arrayContaining(['launch-standalone', 'client-public', 'context-standalone-patient', 'permission-v2']));
-      expect(res.body.scopes_supported).toEqual(expect.arrayContaining(['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/Patient.r', 'user/Consent.crus', 'system/Patient.r']));
+      expect(res.body.capabilities).toEqual(
+        expect.arrayContaining(['launch-standalone', 'client-public', 'context-standalone-patient', 'permission-v2']),
+      );
+      expect(res.body.scopes_supported).toEqual(
+        expect.arrayContaining([
+          'openid',
+          'fhirUser',
+          'launch/patient',
+          'patient/*.rs',
+          'patient/Patient.r',
+          'user/Consent.crus',
+          'system/Patient.r',
+        ]),
+      );
     }
   });
 
@@ -179,19 +246,37 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
     expect(res.body.resourceType).toBe('CapabilityStatement');
     const rest = res.body.rest[0];
     expect(rest.security.service[0].coding[0].code).toBe('SMART-on-FHIR');
-    const uris = Object.fromEntries(rest.security.extension[0].extension.map((e: { url: string; valueUri: string }) => [e.url, e.valueUri]));
+    const uris = Object.fromEntries(
+      rest.security.extension[0].extension.map((e: { url: string; valueUri: string }) => [e.url, e.valueUri]),
+    );
     expect(uris).toEqual({ authorize: `${world.identity.issuer}/auth`, token: `${world.identity.issuer}/token` });
     // Exactly the types the route table serves on /fhir, each with what its rows serve.
-    const served = new Set(PROTECTED_ROUTES.filter((r) => r.face === 'fhir').map((r) => r.operation?.type ?? r.resource));
+    const served = new Set(
+      PROTECTED_ROUTES.filter((r) => r.face === 'fhir').map((r) => r.operation?.type ?? r.resource),
+    );
     expect(rest.resource.map((r: { type: string }) => r.type)).toEqual([...served].sort());
-    expect(rest.resource).toEqual(expect.arrayContaining([
-      { type: 'Consent', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'patient', type: 'reference' }] },
-      expect.objectContaining({ type: 'Patient', interaction: [{ code: 'read' }], operation: [expect.objectContaining({ name: 'phb-summary' })] }),
-    ]));
+    expect(rest.resource).toEqual(
+      expect.arrayContaining([
+        {
+          type: 'Consent',
+          interaction: [{ code: 'search-type' }],
+          searchParam: [{ name: 'patient', type: 'reference' }],
+        },
+        expect.objectContaining({
+          type: 'Patient',
+          interaction: [{ code: 'read' }],
+          operation: [expect.objectContaining({ name: 'phb-summary' })],
+        }),
+      ]),
+    );
   });
 
   it('refuses a token whose scopes do not cover the request, with insufficient_scope', async () => {
-    const { accessToken } = await world.identity.authorizationCode(CLIENTS.portal, world.username('budget-holder'), 'openid patient/CarePlan.rs');
+    const { accessToken } = await world.identity.authorizationCode(
+      CLIENTS.portal,
+      world.username('budget-holder'),
+      'openid patient/CarePlan.rs',
+    );
     const res = await request(world.app).get(patientUrl()).set('Authorization', `Bearer ${accessToken}`);
     expect(res.status).toBe(403);
     expect(res.body.issue[0]).toMatchObject({ code: 'forbidden' });

@@ -21,7 +21,10 @@ import { freshSpoolDir } from '../support/spool.js';
  * Retry-After. On H2 and on PostgreSQL, each a HAPI of this file's own (ports TEST_CRASH_HAPI_PORT
  * and TEST_CRASH_PG_HAPI_PORT, data in data/hapi-crash-<store>), so the shared test HAPI is never touched.
  */
-const PORTS = { h2: process.env.TEST_CRASH_HAPI_PORT ?? '8093', postgres: process.env.TEST_CRASH_PG_HAPI_PORT ?? '8095' };
+const PORTS = {
+  h2: process.env.TEST_CRASH_HAPI_PORT ?? '8093',
+  postgres: process.env.TEST_CRASH_PG_HAPI_PORT ?? '8095',
+};
 const CLIENTS = 10;
 const PER_CLIENT = 25;
 /** The facade's deadline for each HAPI call in this file (FHIR_TIMEOUT_MS). */
@@ -75,10 +78,22 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
     careTeam = [world.staffRoleIds['care-coordinator'], people.submitterRoleId];
     const facadeStore = hapi.store(TIMEOUT_MS);
     facadeAuth = createAuth(facadeStore, {
-      issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256'], jwksCooldownMs: 500, clockToleranceSeconds: 30,
-      phrAppClients: [], timeoutMs: TIMEOUT_MS, retryAfterSeconds: 5, auditSpoolDir: freshSpoolDir(),
+      issuers: [world.identity.issuer],
+      audience: TEST_AUDIENCE,
+      algorithms: ['RS256'],
+      jwksCooldownMs: 500,
+      clockToleranceSeconds: 30,
+      phrAppClients: [],
+      timeoutMs: TIMEOUT_MS,
+      retryAfterSeconds: 5,
+      auditSpoolDir: freshSpoolDir(),
     });
-    server = createApp({ store: facadeStore, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: facadeAuth }).listen(0, '127.0.0.1');
+    server = createApp({
+      store: facadeStore,
+      readiness: { conformanceLoaded: true },
+      retryAfterSeconds: 5,
+      auth: facadeAuth,
+    }).listen(0, '127.0.0.1');
   }, 600000);
 
   afterAll(async () => {
@@ -96,14 +111,24 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
       for (let i = 0; i < PER_CLIENT; i++) {
         const nhsNumber = freshNhsNumber();
         const key = uniqueId(`crash-${c}-${i}`);
-        const body = { person: { nhsNumber, name: 'Crash Test', birthDate: '1985-05-05' }, kind: 'one-off', cohort: 'mental-health-recovery', start: '2026-01-05', careTeam };
+        const body = {
+          person: { nhsNumber, name: 'Crash Test', birthDate: '1985-05-05' },
+          kind: 'one-off',
+          cohort: 'mental-health-recovery',
+          start: '2026-01-05',
+          careTeam,
+        };
         for (;;) {
           if (Date.now() > until) {
             result.unfinished++;
             break;
           }
           const sent = Date.now();
-          const res = await request(server as Server).post('/api/v1/referrals').set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key).send(body);
+          const res = await request(server as Server)
+            .post('/api/v1/referrals')
+            .set('Authorization', `Bearer ${token}`)
+            .set('Idempotency-Key', key)
+            .send(body);
           if (res.status === 201) {
             result.acknowledged.push({ nhsNumber, journeyId: res.body.id, holderId: res.body.budgetHolderId });
             break;
@@ -111,12 +136,16 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
           result.slowestRefusalMs = Math.max(result.slowestRefusalMs, Date.now() - sent);
           result.others.set(res.status, (result.others.get(res.status) ?? 0) + 1);
           const retryAfter = Number(res.headers['retry-after']);
-          if (res.status !== 503 || !(retryAfter > 0)) result.unexpected.push(`${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+          if (res.status !== 503 || !(retryAfter > 0))
+            result.unexpected.push(`${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
           await new Promise((r) => setTimeout(r, (retryAfter > 0 ? retryAfter : 1) * 1000));
         }
       }
     };
-    await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => client(c)), during(() => result.acknowledged.length)]);
+    await Promise.all([
+      ...Array.from({ length: CLIENTS }, (_, c) => client(c)),
+      during(() => result.acknowledged.length),
+    ]);
     return result;
   }
 
@@ -124,7 +153,9 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
     ((await store.search(type as 'Task', { ...params, _summary: 'count' })) as Bundle).total ?? -1;
 
   /** Each acknowledged referral: its journey there (else lost), the person, journey, care team and write Provenance once each (else duplicated or half-written). */
-  async function audit(acknowledged: Acknowledged[]): Promise<{ present: number; lost: number; duplicated: number; halfWritten: number }> {
+  async function audit(
+    acknowledged: Acknowledged[],
+  ): Promise<{ present: number; lost: number; duplicated: number; halfWritten: number }> {
     const tally = { present: 0, lost: 0, duplicated: 0, halfWritten: 0 };
     const odd: string[] = [];
     const queue = [...acknowledged];
@@ -145,7 +176,8 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
         if (counts.some((n) => n === 0)) tally.halfWritten++;
         else if (counts.some((n) => n > 1)) tally.duplicated++;
         else tally.present++;
-        if (counts.some((n) => n !== 1)) odd.push(`journey ${a.journeyId}: Patient, EpisodeOfCare, CareTeam, Provenance = ${counts.join(', ')}`);
+        if (counts.some((n) => n !== 1))
+          odd.push(`journey ${a.journeyId}: Patient, EpisodeOfCare, CareTeam, Provenance = ${counts.join(', ')}`);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -154,46 +186,57 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
   }
 
   const report = (name: string, b: Burst, t: Awaited<ReturnType<typeof audit>>): void => {
-    process.stdout.write(`${name}: acknowledged ${b.acknowledged.length} (unfinished ${b.unfinished}), present once ${t.present}, lost ${t.lost}, duplicated ${t.duplicated}, `
-      + `half-written ${t.halfWritten}; refusals ${JSON.stringify(Object.fromEntries(b.others))}, slowest refusal ${b.slowestRefusalMs} ms\n`);
-    if (b.unexpected.length) process.stdout.write(`${name}: unexpected answers (first 5): ${b.unexpected.slice(0, 5).join(' | ')}\n`);
+    process.stdout.write(
+      `${name}: acknowledged ${b.acknowledged.length} (unfinished ${b.unfinished}), present once ${t.present}, lost ${t.lost}, duplicated ${t.duplicated}, ` +
+        `half-written ${t.halfWritten}; refusals ${JSON.stringify(Object.fromEntries(b.others))}, slowest refusal ${b.slowestRefusalMs} ms\n`,
+    );
+    if (b.unexpected.length)
+      process.stdout.write(`${name}: unexpected answers (first 5): ${b.unexpected.slice(0, 5).join(' | ')}\n`);
   };
 
-  it('SIGKILL mid-burst and a restart: every acknowledged write there once and whole, clients saw only 503 + Retry-After', async () => {
-    let killedAt = 0;
-    const b = await burst(async (acknowledged) => {
-      while (acknowledged() < 60) await new Promise((r) => setTimeout(r, 50));
-      killedAt = acknowledged();
-      await hapi.kill();
-      await hapi.start();
-    });
-    const t = await audit(b.acknowledged);
-    report(`HAPI on ${kind} SIGKILL`, b, t);
-    expect(killedAt).toBeGreaterThan(0);
-    expect(killedAt).toBeLessThan(CLIENTS * PER_CLIENT);
-    expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
-    expect(b.others.get(503) ?? 0).toBeGreaterThan(0);
-    expect(b.unexpected).toEqual([]);
-    expect(t).toEqual({ present: CLIENTS * PER_CLIENT, lost: 0, duplicated: 0, halfWritten: 0 });
-  }, DEADLINE_MS + 120000);
+  it(
+    'SIGKILL mid-burst and a restart: every acknowledged write there once and whole, clients saw only 503 + Retry-After',
+    async () => {
+      let killedAt = 0;
+      const b = await burst(async (acknowledged) => {
+        while (acknowledged() < 60) await new Promise((r) => setTimeout(r, 50));
+        killedAt = acknowledged();
+        await hapi.kill();
+        await hapi.start();
+      });
+      const t = await audit(b.acknowledged);
+      report(`HAPI on ${kind} SIGKILL`, b, t);
+      expect(killedAt).toBeGreaterThan(0);
+      expect(killedAt).toBeLessThan(CLIENTS * PER_CLIENT);
+      expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
+      expect(b.others.get(503) ?? 0).toBeGreaterThan(0);
+      expect(b.unexpected).toEqual([]);
+      expect(t).toEqual({ present: CLIENTS * PER_CLIENT, lost: 0, duplicated: 0, halfWritten: 0 });
+    },
+    DEADLINE_MS + 120000,
+  );
 
-  it('SIGSTOP for 15 s: 503 within the deadline, no hang, nothing written twice after SIGCONT', async () => {
-    const b = await burst(async (acknowledged) => {
-      while (acknowledged() < 40) await new Promise((r) => setTimeout(r, 50));
-      hapi.signal('SIGSTOP');
-      try {
-        await new Promise((r) => setTimeout(r, 15000));
-      } finally {
-        hapi.signal('SIGCONT');
-      }
-    });
-    const t = await audit(b.acknowledged);
-    report(`HAPI on ${kind} SIGSTOP 15 s`, b, t);
-    expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
-    expect(b.others.get(503) ?? 0).toBeGreaterThan(0);
-    expect(b.unexpected).toEqual([]);
-    // A refusal comes within one HAPI deadline (plus the time of the calls made before the freeze).
-    expect(b.slowestRefusalMs).toBeLessThan(TIMEOUT_MS + 3000);
-    expect(t).toEqual({ present: CLIENTS * PER_CLIENT, lost: 0, duplicated: 0, halfWritten: 0 });
-  }, DEADLINE_MS + 120000);
+  it(
+    'SIGSTOP for 15 s: 503 within the deadline, no hang, nothing written twice after SIGCONT',
+    async () => {
+      const b = await burst(async (acknowledged) => {
+        while (acknowledged() < 40) await new Promise((r) => setTimeout(r, 50));
+        hapi.signal('SIGSTOP');
+        try {
+          await new Promise((r) => setTimeout(r, 15000));
+        } finally {
+          hapi.signal('SIGCONT');
+        }
+      });
+      const t = await audit(b.acknowledged);
+      report(`HAPI on ${kind} SIGSTOP 15 s`, b, t);
+      expect(b.acknowledged).toHaveLength(CLIENTS * PER_CLIENT);
+      expect(b.others.get(503) ?? 0).toBeGreaterThan(0);
+      expect(b.unexpected).toEqual([]);
+      // A refusal comes within one HAPI deadline (plus the time of the calls made before the freeze).
+      expect(b.slowestRefusalMs).toBeLessThan(TIMEOUT_MS + 3000);
+      expect(t).toEqual({ present: CLIENTS * PER_CLIENT, lost: 0, duplicated: 0, halfWritten: 0 });
+    },
+    DEADLINE_MS + 120000,
+  );
 });

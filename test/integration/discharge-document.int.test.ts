@@ -15,7 +15,9 @@ import { scenarioDomain } from '../support/scenarioDomain.js';
 
 const store = testStore(60000);
 const scenarios = loadScenarios().filter((s) => s.id === 's117-aftercare-notional' || s.id === 'ch-laptop-gcse');
-const review = JSON.parse(readFileSync(path.join(repoRoot, 'profiles', 'questionnaires', 'phb-review.json'), 'utf8')) as Questionnaire;
+const review = JSON.parse(
+  readFileSync(path.join(repoRoot, 'profiles', 'questionnaires', 'phb-review.json'), 'utf8'),
+) as Questionnaire;
 
 function documentFor(id: string): Bundle {
   const s = scenarios.find((x) => x.id === id);
@@ -23,10 +25,13 @@ function documentFor(id: string): Bundle {
   const content = dischargeContentFor(s);
   const [rule] = scoringRules(review);
   if (rule) {
-    const series = scenarioDomain(s).reviews.filter((r) => r.impact).map((r) => ({ time: r.completed, value: computeScore(rule, numericAnswers(answers.toFhir(r))) ?? 0 }));
+    const series = scenarioDomain(s)
+      .reviews.filter((r) => r.impact)
+      .map((r) => ({ time: r.completed, value: computeScore(rule, numericAnswers(answers.toFhir(r))) ?? 0 }));
     const change = trendOver(rule, series);
     const latest = series[series.length - 1];
-    if (change && latest) content.scores = [{ questionnaire: review.title ?? 'PHB review', measured: latest.time, change }];
+    if (change && latest)
+      content.scores = [{ questionnaire: review.title ?? 'PHB review', measured: latest.time, change }];
   }
   return dischargeDocument(content);
 }
@@ -36,26 +41,32 @@ describe('discharge document', () => {
     await loadConformance(store, await readConformanceFiles(path.join(repoRoot, 'profiles')));
   });
 
-  it.each(scenarios.map((s) => [s.id]))('%s: Composition first, required sections, every reference inside, valid document', async (id) => {
-    const bundle = documentFor(id);
-    const [first, ...rest] = bundle.entry ?? [];
-    const composition = first?.resource as Composition;
-    expect(composition.resourceType).toBe('Composition');
-    const codes = (composition.section ?? []).map((s) => s.code?.coding?.[0]?.code);
-    for (const heading of Object.values(SECTIONS)) expect(codes).toContain(heading.code);
-    expect(codes).toContain(PHB_SECTION.code);
-    for (const s of composition.section ?? []) expect(s.text?.div).toMatch(/^<div xmlns="http:\/\/www.w3.org\/1999\/xhtml">.+<\/div>$/);
+  it.each(scenarios.map((s) => [s.id]))(
+    '%s: Composition first, required sections, every reference inside, valid document',
+    async (id) => {
+      const bundle = documentFor(id);
+      const [first, ...rest] = bundle.entry ?? [];
+      const composition = first?.resource as Composition;
+      expect(composition.resourceType).toBe('Composition');
+      const codes = (composition.section ?? []).map((s) => s.code?.coding?.[0]?.code);
+      for (const heading of Object.values(SECTIONS)) expect(codes).toContain(heading.code);
+      expect(codes).toContain(PHB_SECTION.code);
+      for (const s of composition.section ?? [])
+        expect(s.text?.div).toMatch(/^<div xmlns="http:\/\/www.w3.org\/1999\/xhtml">.+<\/div>$/);
 
-    const urls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
-    const refs = JSON.stringify(bundle).match(/"reference":"[^"]+"/g) ?? [];
-    expect(refs.length).toBeGreaterThan(10);
-    for (const r of refs) expect(urls.has(r.slice(13, -1))).toBe(true);
-    expect(rest.map((e) => e.resource?.resourceType)).toEqual(expect.arrayContaining(['Patient', 'Organization', 'PractitionerRole', 'CarePlan', 'Coverage', 'Goal']));
+      const urls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
+      const refs = JSON.stringify(bundle).match(/"reference":"[^"]+"/g) ?? [];
+      expect(refs.length).toBeGreaterThan(10);
+      for (const r of refs) expect(urls.has(r.slice(13, -1))).toBe(true);
+      expect(rest.map((e) => e.resource?.resourceType)).toEqual(
+        expect.arrayContaining(['Patient', 'Organization', 'PractitionerRole', 'CarePlan', 'Coverage', 'Goal']),
+      );
 
-    const outcome = await store.validate(bundle as FhirResource);
-    const errors = (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    expect(errors).toEqual([]);
-  });
+      const outcome = await store.validate(bundle as FhirResource);
+      const errors = (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      expect(errors).toEqual([]);
+    },
+  );
 
   it('is refused by HAPI when an entry it refers to is missing', async () => {
     const bundle = documentFor('ch-laptop-gcse');

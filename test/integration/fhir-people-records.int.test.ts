@@ -30,7 +30,9 @@ describe('people-and-records resources against HAPI $validate', () => {
     await loadConformance(store, await readConformanceFiles(path.join(repoRoot, 'profiles')));
   });
 
-  const resources = mappingCases().flatMap((c) => c.fixtures.flatMap((f) => c.toFhir(f.value).map((r) => [`${c.table} ${f.label} ${r.resourceType}`, r] as const)));
+  const resources = mappingCases().flatMap((c) =>
+    c.fixtures.flatMap((f) => c.toFhir(f.value).map((r) => [`${c.table} ${f.label} ${r.resourceType}`, r] as const)),
+  );
 
   it.each(resources)('%s validates with no errors', async (_label, resource) => {
     const outcome = await store.validate(resource, PROFILES[resource.resourceType]);
@@ -52,24 +54,40 @@ describe('people-and-records resources against HAPI $validate', () => {
     });
 
     it('a PHB Patient without any NHS number', async () => {
-      await expectError({ ...good, identifier: [] }, patient.PROFILE, /Patient\.identifier(:nhsNumber)?.*minimum required = 1/);
+      await expectError(
+        { ...good, identifier: [] },
+        patient.PROFILE,
+        /Patient\.identifier(:nhsNumber)?.*minimum required = 1/,
+      );
     });
 
     it('a PHB Patient whose NHS number is not 10 digits', async () => {
-      const broken: Patient = { ...good, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '999 007 9196' }] };
+      const broken: Patient = {
+        ...good,
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '999 007 9196' }],
+      };
       await expectError(broken, patient.PROFILE, /phb-nhs-1/);
     });
 
     it('a PHB EpisodeOfCare without its journey stage or cohort', async () => {
       const e = episodeOfCare.toFhir(must(f.journeys[0]));
       const noStage = { ...e, extension: must(e.extension).filter((x) => !x.url.endsWith('/phb-journey-stage')) };
-      await expectError(noStage, episodeOfCare.PROFILE, /EpisodeOfCare\.extension:stage.*(a matching slice is required|minimum required = 1)/);
+      await expectError(
+        noStage,
+        episodeOfCare.PROFILE,
+        /EpisodeOfCare\.extension:stage.*(a matching slice is required|minimum required = 1)/,
+      );
       await expectError({ ...e, type: [must(e.type?.[0])] }, episodeOfCare.PROFILE, /phb-eoc-2|minimum required = 2/);
     });
 
     it('a journey stage code that is not in the journey-stage CodeSystem', async () => {
       const e = episodeOfCare.toFhir(must(f.journeys[0]));
-      const wrong = { ...e, extension: must(e.extension).map((x) => (x.url.endsWith('/phb-journey-stage') ? { ...x, valueCoding: { ...x.valueCoding, code: 'dreaming' } } : x)) };
+      const wrong = {
+        ...e,
+        extension: must(e.extension).map((x) =>
+          x.url.endsWith('/phb-journey-stage') ? { ...x, valueCoding: { ...x.valueCoding, code: 'dreaming' } } : x,
+        ),
+      };
       await expectError(wrong, episodeOfCare.PROFILE, /dreaming/);
     });
 
@@ -77,7 +95,11 @@ describe('people-and-records resources against HAPI $validate', () => {
       const e = episodeOfCare.toFhir(must(f.journeys[0]));
       const wrong = {
         ...e,
-        extension: must(e.extension).map((x) => (x.url.endsWith('/phb-eligibility') ? { ...x, extension: must(x.extension).filter((p) => p.url !== 'rightToHave') } : x)),
+        extension: must(e.extension).map((x) =>
+          x.url.endsWith('/phb-eligibility')
+            ? { ...x, extension: must(x.extension).filter((p) => p.url !== 'rightToHave') }
+            : x,
+        ),
       };
       await expectError(wrong, episodeOfCare.PROFILE, /rightToHave/);
     });

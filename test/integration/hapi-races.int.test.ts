@@ -28,13 +28,50 @@ const WRITERS = 40;
 
 /** R4 resource types that accept a resource with nothing but a tag and a profile. */
 const TYPES = [
-  'AdverseEvent', 'AllergyIntolerance', 'AppointmentResponse', 'Basic', 'BiologicallyDerivedProduct', 'CarePlan',
-  'CareTeam', 'CatalogEntry', 'ChargeItem', 'Claim', 'ClaimResponse', 'ClinicalImpression', 'Communication',
-  'Condition', 'Coverage', 'DetectedIssue', 'Device', 'DeviceMetric', 'DeviceRequest', 'DiagnosticReport',
-  'Encounter', 'EnrollmentRequest', 'EpisodeOfCare', 'ExplanationOfBenefit', 'FamilyMemberHistory', 'Flag', 'Goal',
-  'Group', 'ImagingStudy', 'Immunization', 'Invoice', 'Location', 'MeasureReport', 'Medication',
-  'MedicationRequest', 'NutritionOrder', 'Observation', 'Procedure', 'QuestionnaireResponse', 'RiskAssessment',
-  'ServiceRequest', 'Specimen', 'SupplyRequest', 'Task',
+  'AdverseEvent',
+  'AllergyIntolerance',
+  'AppointmentResponse',
+  'Basic',
+  'BiologicallyDerivedProduct',
+  'CarePlan',
+  'CareTeam',
+  'CatalogEntry',
+  'ChargeItem',
+  'Claim',
+  'ClaimResponse',
+  'ClinicalImpression',
+  'Communication',
+  'Condition',
+  'Coverage',
+  'DetectedIssue',
+  'Device',
+  'DeviceMetric',
+  'DeviceRequest',
+  'DiagnosticReport',
+  'Encounter',
+  'EnrollmentRequest',
+  'EpisodeOfCare',
+  'ExplanationOfBenefit',
+  'FamilyMemberHistory',
+  'Flag',
+  'Goal',
+  'Group',
+  'ImagingStudy',
+  'Immunization',
+  'Invoice',
+  'Location',
+  'MeasureReport',
+  'Medication',
+  'MedicationRequest',
+  'NutritionOrder',
+  'Observation',
+  'Procedure',
+  'QuestionnaireResponse',
+  'RiskAssessment',
+  'ServiceRequest',
+  'Specimen',
+  'SupplyRequest',
+  'Task',
 ] as const;
 
 const store = new HapiStore({ baseUrl: `http://127.0.0.1:${PORT}/fhir`, timeoutMs: 30000, retryAfterSeconds: 5 });
@@ -42,12 +79,18 @@ const store = new HapiStore({ baseUrl: `http://127.0.0.1:${PORT}/fhir`, timeoutM
 function tagged(type: string, tag: string): FhirResource {
   return {
     resourceType: type,
-    meta: { tag: [{ system: 'https://example.org/test-race', code: tag }], profile: [`https://example.org/test-race/${tag}`] },
+    meta: {
+      tag: [{ system: 'https://example.org/test-race', code: tag }],
+      profile: [`https://example.org/test-race/${tag}`],
+    },
   } as FhirResource;
 }
 
 async function countTagged(type: string, tag: string): Promise<number> {
-  const found = await store.search(type as FhirResource['resourceType'], { _tag: `https://example.org/test-race|${tag}`, _summary: 'count' });
+  const found = await store.search(type as FhirResource['resourceType'], {
+    _tag: `https://example.org/test-race|${tag}`,
+    _summary: 'count',
+  });
   return found.total ?? -1;
 }
 
@@ -69,10 +112,23 @@ describe('concurrent first writes on a database of its own', () => {
     await hapiControl('start', ENV);
     await hapiControl('stop', ENV);
     // HAPI filled the table with every type on its first start, and fills it again if it is empty: keep one row.
-    execFileSync('java', [
-      '-cp', H2_JAR, 'org.h2.tools.Shell', '-url', `jdbc:h2:file:${DATA_DIR}/h2/hapi`, '-user', 'sa', '-password', '',
-      '-sql', "DELETE FROM HFJ_RESOURCE_TYPE WHERE RES_TYPE <> 'Patient'",
-    ], { stdio: 'inherit' });
+    execFileSync(
+      'java',
+      [
+        '-cp',
+        H2_JAR,
+        'org.h2.tools.Shell',
+        '-url',
+        `jdbc:h2:file:${DATA_DIR}/h2/hapi`,
+        '-user',
+        'sa',
+        '-password',
+        '',
+        '-sql',
+        "DELETE FROM HFJ_RESOURCE_TYPE WHERE RES_TYPE <> 'Patient'",
+      ],
+      { stdio: 'inherit' },
+    );
     await hapiControl('start', ENV);
   }, 2 * HAPI_BOOT_MS);
 
@@ -93,7 +149,10 @@ describe('concurrent first writes on a database of its own', () => {
     const bundles: Bundle[] = TYPES.map((type, i) => ({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [type, TYPES[(i + 1) % TYPES.length] as string].map((t) => ({ resource: tagged(t, tag), request: { method: 'POST', url: t } })),
+      entry: [type, TYPES[(i + 1) % TYPES.length] as string].map((t) => ({
+        resource: tagged(t, tag),
+        request: { method: 'POST', url: t },
+      })),
     }));
     const { errors } = await settle(bundles.map((b) => store.transaction(b)));
     expect(errors.map(describeError)).toEqual([]);
@@ -104,7 +163,9 @@ describe('concurrent first writes on a database of its own', () => {
     const system = 'https://example.org/test-race-key';
     const value = uniqueId('key');
     const body: Patient = { resourceType: 'Patient', identifier: [{ system, value }] };
-    const { values, errors } = await settle(Array.from({ length: WRITERS }, () => store.create(body, { ifNoneExist: `identifier=${system}|${value}` })));
+    const { values, errors } = await settle(
+      Array.from({ length: WRITERS }, () => store.create(body, { ifNoneExist: `identifier=${system}|${value}` })),
+    );
     expect(errors.map(describeError)).toEqual([]);
     expect(values.filter((v) => v.created)).toHaveLength(1);
     expect(new Set(values.map((v) => v.resource.id)).size).toBe(1);
@@ -115,7 +176,9 @@ describe('concurrent first writes on a database of its own', () => {
   it('writes a new client id sent by many writers at once, without error, as one resource', async () => {
     const id = uniqueId('pt');
     const { values, errors } = await settle(
-      Array.from({ length: 10 }, (_, i) => store.update<Patient & { id: string }>({ resourceType: 'Patient', id, birthDate: `19${10 + i}-01-01` })),
+      Array.from({ length: 10 }, (_, i) =>
+        store.update<Patient & { id: string }>({ resourceType: 'Patient', id, birthDate: `19${10 + i}-01-01` }),
+      ),
     );
     expect(errors.map(describeError)).toEqual([]);
     expect(values.filter((v) => v.created)).toHaveLength(1);
@@ -127,7 +190,12 @@ describe('concurrent first writes on a database of its own', () => {
     const id = uniqueId('pt');
     await store.update<Patient & { id: string }>({ resourceType: 'Patient', id, birthDate: '1950-01-01' });
     const { values, errors } = await settle(
-      Array.from({ length: 10 }, (_, i) => store.update<Patient & { id: string }>({ resourceType: 'Patient', id, birthDate: `19${60 + i}-01-01` }, { ifMatchVersion: '1' })),
+      Array.from({ length: 10 }, (_, i) =>
+        store.update<Patient & { id: string }>(
+          { resourceType: 'Patient', id, birthDate: `19${60 + i}-01-01` },
+          { ifMatchVersion: '1' },
+        ),
+      ),
     );
     expect(values).toHaveLength(1);
     expect(errors).toHaveLength(9);

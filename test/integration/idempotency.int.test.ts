@@ -28,7 +28,14 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
   let second: Server;
   let cc = '';
 
-  const post = (token: string, path: string, body: unknown, key: string, headers: Record<string, string> = {}, via: Server = server): request.Test => {
+  const post = (
+    token: string,
+    path: string,
+    body: unknown,
+    key: string,
+    headers: Record<string, string> = {},
+    via: Server = server,
+  ): request.Test => {
     let r = request(via).post(`/api/v1${path}`).set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key);
     for (const [name, value] of Object.entries(headers)) r = r.set(name, value);
     return r.send(body as object);
@@ -36,25 +43,35 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
   const count = async (type: string, params: Record<string, string>): Promise<number> =>
     ((await world.store.search(type as 'Task', { ...params, _summary: 'count' })) as Bundle).total ?? -1;
   const referralBody = (nhsNumber: string): unknown => ({
-    person: { nhsNumber, name: 'Same Key Person', birthDate: '1990-01-01' }, kind: 'one-off', cohort: 'mental-health-recovery', start: '2026-01-05',
+    person: { nhsNumber, name: 'Same Key Person', birthDate: '1990-01-01' },
+    kind: 'one-off',
+    cohort: 'mental-health-recovery',
+    start: '2026-01-05',
     careTeam: [world.staffRoleIds['care-coordinator']],
   });
 
   /** Sends `n` copies at once and checks the answers: one executed, the rest replayed or told to retry; then the retries agree. */
-  const burst = async (send: () => request.Test, expectedStatus: number): Promise<{ winner: request.Response; answers: request.Response[] }> => {
+  const burst = async (
+    send: () => request.Test,
+    expectedStatus: number,
+  ): Promise<{ winner: request.Response; answers: request.Response[] }> => {
     const answers = await Promise.all(Array.from({ length: SIMULTANEOUS }, () => send()));
     const statuses = answers.map((a) => a.status);
     const executed = answers.filter((a) => a.status === expectedStatus && a.headers['idempotent-replayed'] !== 'true');
     const replayed = answers.filter((a) => a.status === expectedStatus && a.headers['idempotent-replayed'] === 'true');
     const waiting = answers.filter((a) => a.status === 409);
-    process.stdout.write(`same key x${SIMULTANEOUS}: executed ${executed.length}, replayed ${replayed.length}, in progress ${waiting.length}, other ${JSON.stringify(statuses.filter((s) => s !== expectedStatus && s !== 409))}\n`);
+    process.stdout.write(
+      `same key x${SIMULTANEOUS}: executed ${executed.length}, replayed ${replayed.length}, in progress ${waiting.length}, other ${JSON.stringify(statuses.filter((s) => s !== expectedStatus && s !== 409))}\n`,
+    );
     expect(executed).toHaveLength(1);
     expect(executed.length + replayed.length + waiting.length).toBe(SIMULTANEOUS);
     const [winner] = executed;
     if (!winner) throw new Error('nothing executed');
     for (const w of waiting) {
       expect(w.headers['retry-after']).toBe('5');
-      const detail = w.headers['content-type']?.startsWith('application/problem+json') ? w.body.detail : w.body.issue?.[0]?.diagnostics;
+      const detail = w.headers['content-type']?.startsWith('application/problem+json')
+        ? w.body.detail
+        : w.body.issue?.[0]?.diagnostics;
       expect(detail).toMatch(/still being processed/);
     }
     for (const r of replayed) expect(r.body).toEqual(winner.body);
@@ -72,8 +89,18 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     await storeSubmitter(world.store, people);
     submitter = await submitterToken(world, people);
     cc = await world.token('care-coordinator');
-    server = createApp({ store: world.store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: world.auth }).listen(0, '127.0.0.1');
-    second = createApp({ store: world.store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: world.auth }).listen(0, '127.0.0.1');
+    server = createApp({
+      store: world.store,
+      readiness: { conformanceLoaded: true },
+      retryAfterSeconds: 5,
+      auth: world.auth,
+    }).listen(0, '127.0.0.1');
+    second = createApp({
+      store: world.store,
+      readiness: { conformanceLoaded: true },
+      retryAfterSeconds: 5,
+      auth: world.auth,
+    }).listen(0, '127.0.0.1');
   }, 120000);
 
   afterAll(async () => {
@@ -86,7 +113,10 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     const nhsNumber = freshNhsNumber();
     const key = uniqueId('same');
     let turn = 0;
-    const { winner } = await burst(() => post(submitter, '/referrals', referralBody(nhsNumber), key, {}, turn++ % 2 === 0 ? server : second), 201);
+    const { winner } = await burst(
+      () => post(submitter, '/referrals', referralBody(nhsNumber), key, {}, turn++ % 2 === 0 ? server : second),
+      201,
+    );
     const holder = `Patient/${winner.body.budgetHolderId as string}`;
     expect(await count('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).toBe(1);
     expect(await count('EpisodeOfCare', { patient: holder })).toBe(1);
@@ -101,7 +131,13 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
 
     const eligibilityKey = uniqueId('same');
     const etag = referral.headers.etag as string;
-    const { winner: decided } = await burst(() => post(cc, `${journey}/eligibility`, { eligible: true, decidedOn: '2026-01-06' }, eligibilityKey, { 'If-Match': etag }), 200);
+    const { winner: decided } = await burst(
+      () =>
+        post(cc, `${journey}/eligibility`, { eligible: true, decidedOn: '2026-01-06' }, eligibilityKey, {
+          'If-Match': etag,
+        }),
+      200,
+    );
     // One update: the journey went from version 1 to 2, not further.
     expect(decided.headers.etag).toBe('W/"2"');
 
@@ -110,27 +146,46 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     expect(await count('QuestionnaireResponse', { subject: `Patient/${holderId}` })).toBe(1);
 
     const consentKey = uniqueId('same');
-    await burst(() => post(cc, `/budget-holders/${holderId}/consents`, { recipient: 'test-phr-app', status: 'active' }, consentKey), 201);
+    await burst(
+      () =>
+        post(cc, `/budget-holders/${holderId}/consents`, { recipient: 'test-phr-app', status: 'active' }, consentKey),
+      201,
+    );
     expect(await count('Consent', { patient: `Patient/${holderId}` })).toBe(1);
   });
 
   it('the /fhir operation $send-questionnaire-request: one ServiceRequest, one write Provenance', async () => {
     const key = uniqueId('same');
-    const body = { resourceType: 'Parameters', parameter: [{ name: 'target', valueReference: { reference: `Patient/${world.own}` } }] };
-    const send = (): request.Test => request(server).post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
-      .set('Authorization', `Bearer ${cc}`).set('Content-Type', 'application/fhir+json').set('Idempotency-Key', key).send(body);
+    const body = {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'target', valueReference: { reference: `Patient/${world.own}` } }],
+    };
+    const send = (): request.Test =>
+      request(server)
+        .post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
+        .set('Authorization', `Bearer ${cc}`)
+        .set('Content-Type', 'application/fhir+json')
+        .set('Idempotency-Key', key)
+        .send(body);
     const { winner } = await burst(send, 200);
-    const ref = (winner.body.parameter as { name: string; valueReference?: { reference: string } }[]).find((p) => p.name === 'request')?.valueReference?.reference ?? '';
+    const ref =
+      (winner.body.parameter as { name: string; valueReference?: { reference: string } }[]).find(
+        (p) => p.name === 'request',
+      )?.valueReference?.reference ?? '';
     expect(ref).toMatch(/^ServiceRequest\//);
     expect(await count('ServiceRequest', { subject: `Patient/${world.own}` })).toBe(1);
     expect(await count('Provenance', { target: ref })).toBe(1);
-    const malformed = await request(server).post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
-      .set('Authorization', `Bearer ${cc}`).set('Content-Type', 'application/fhir+json').set('Idempotency-Key', 'has a space').send(body);
+    const malformed = await request(server)
+      .post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
+      .set('Authorization', `Bearer ${cc}`)
+      .set('Content-Type', 'application/fhir+json')
+      .set('Idempotency-Key', 'has a space')
+      .send(body);
     expect(malformed.status).toBe(400);
     expect(malformed.body.resourceType).toBe('OperationOutcome');
   });
 
-  it('goals in from an EHR (POST /fhir, keyed by the EHR\'s identifiers): the person, referral and goals once', async () => {
+  it("goals in from an EHR (POST /fhir, keyed by the EHR's identifiers): the person, referral and goals once", async () => {
     const ehr = await world.token('ehr-system');
     const nhsNumber = freshNhsNumber();
     const goal = uniqueId('G');
@@ -138,7 +193,11 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     const person = bundle.entry?.[0]?.resource as Patient;
     person.name = [{ text: 'Same Bundle' }];
     person.birthDate = '1990-05-01';
-    const answers = await Promise.all(Array.from({ length: SIMULTANEOUS }, () => request(server).post('/fhir').set('Authorization', `Bearer ${ehr}`).send(bundle)));
+    const answers = await Promise.all(
+      Array.from({ length: SIMULTANEOUS }, () =>
+        request(server).post('/fhir').set('Authorization', `Bearer ${ehr}`).send(bundle),
+      ),
+    );
     const statuses = answers.map((a) => a.status);
     process.stdout.write(`same EHR Bundle x${SIMULTANEOUS}: ${JSON.stringify(statuses)}\n`);
     for (const a of answers.filter((x) => x.status !== 200)) {
@@ -147,7 +206,8 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     }
     // A retry of any refused one is answered as the first.
     expect((await request(server).post('/fhir').set('Authorization', `Bearer ${ehr}`).send(bundle)).status).toBe(200);
-    const people = ((await world.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).entry ?? []);
+    const people =
+      (await world.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).entry ?? [];
     expect(people).toHaveLength(1);
     const holder = `Patient/${people[0]?.resource?.id ?? ''}`;
     expect(await count('EpisodeOfCare', { patient: holder })).toBe(1);
@@ -181,15 +241,38 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
 
   it('a key whose holder crashed is taken over after the lease, and the old holder can no longer complete', async () => {
     const leaseMs = 1500;
-    const shortLease = createApp({ store: world.store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth: world.auth, idempotencyLeaseMs: leaseMs });
+    const shortLease = createApp({
+      store: world.store,
+      readiness: { conformanceLoaded: true },
+      retryAfterSeconds: 5,
+      auth: world.auth,
+      idempotencyLeaseMs: leaseMs,
+    });
     const key = uniqueId('crashed');
     const nhsNumber = freshNhsNumber();
     const body = referralBody(nhsNumber);
     // The record a holder leaves when it dies between taking the key and writing: in progress, same request.
-    const claims = JSON.parse(Buffer.from(submitter.split('.')[1] ?? '', 'base64url').toString()) as { iss: string; sub: string };
-    const digest = idempotencyKey({ issuer: claims.iss, subject: claims.sub } as Caller, 'post /v1/referrals  /v1/referrals', key).identifier.value ?? '';
-    const crashed = await world.store.create<Basic>(keyRecord.toFhir({ key: digest, fingerprint: requestFingerprint(body, undefined), state: 'in-progress', attempt: 'crashed' }));
-    const send = (): request.Test => request(shortLease).post('/api/v1/referrals').set('Authorization', `Bearer ${submitter}`).set('Idempotency-Key', key).send(body as object);
+    const claims = JSON.parse(Buffer.from(submitter.split('.')[1] ?? '', 'base64url').toString()) as {
+      iss: string;
+      sub: string;
+    };
+    const digest =
+      idempotencyKey({ issuer: claims.iss, subject: claims.sub } as Caller, 'post /v1/referrals  /v1/referrals', key)
+        .identifier.value ?? '';
+    const crashed = await world.store.create<Basic>(
+      keyRecord.toFhir({
+        key: digest,
+        fingerprint: requestFingerprint(body, undefined),
+        state: 'in-progress',
+        attempt: 'crashed',
+      }),
+    );
+    const send = (): request.Test =>
+      request(shortLease)
+        .post('/api/v1/referrals')
+        .set('Authorization', `Bearer ${submitter}`)
+        .set('Idempotency-Key', key)
+        .send(body as object);
     const waiting = await send();
     expect(waiting.status).toBe(409);
     await new Promise((r) => setTimeout(r, leaseMs + 200));
@@ -198,7 +281,13 @@ describe('Idempotency-Key under concurrency (real HAPI, real tokens)', () => {
     expect(taken.headers['idempotent-replayed']).toBeUndefined();
     expect(await count('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).toBe(1);
     // The crashed holder's completion is conditional on the version it held: refused now.
-    const late = world.store.update({ ...keyRecord.toFhir({ key: digest, fingerprint: 'x', state: 'completed', attempt: 'crashed' }), id: crashed.resource.id ?? '' }, { ifMatchVersion: crashed.versionId });
+    const late = world.store.update(
+      {
+        ...keyRecord.toFhir({ key: digest, fingerprint: 'x', state: 'completed', attempt: 'crashed' }),
+        id: crashed.resource.id ?? '',
+      },
+      { ifMatchVersion: crashed.versionId },
+    );
     await expect(late).rejects.toMatchObject({ options: { reason: 'version-conflict' } });
     const replayed = await send();
     expect(replayed.status).toBe(201);

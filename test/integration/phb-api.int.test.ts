@@ -35,7 +35,9 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
   const post = async (who: Role | 'submitter', path: string, body: unknown, key?: string): Promise<request.Response> =>
     postAs(world.app, who === 'submitter' ? submitter : await token(who), path, body, key);
   const get = async (who: Role, path: string): Promise<request.Response> =>
-    request(world.app).get(`/api/v1${path}`).set('Authorization', `Bearer ${await token(who)}`);
+    request(world.app)
+      .get(`/api/v1${path}`)
+      .set('Authorization', `Bearer ${await token(who)}`);
   const count = async (type: string, params: Record<string, string>): Promise<number> =>
     ((await world.store.search(type as 'Task', { ...params, _summary: 'count' })) as Bundle).total ?? -1;
 
@@ -45,19 +47,50 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     await storeSubmitter(world.store, people);
     submitter = await submitterToken(world, people);
     const referral = await post('submitter', '/referrals', {
-      person: { nhsNumber: freshNhsNumber(), name: 'Boundary Tester', birthDate: '1980-02-02' }, kind: 'one-off', cohort: 'mental-health-recovery',
-      start: '2026-01-05', careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
+      person: { nhsNumber: freshNhsNumber(), name: 'Boundary Tester', birthDate: '1980-02-02' },
+      kind: 'one-off',
+      cohort: 'mental-health-recovery',
+      start: '2026-01-05',
+      careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
     });
     expect(referral.status).toBe(201);
     holderId = referral.body.budgetHolderId;
     journeyPath = `/budget-holders/${holderId}/journeys/${referral.body.id}`;
-    expect((await post('care-coordinator', `${journeyPath}/eligibility`, { eligible: true, decidedOn: '2026-01-06' })).status).toBe(200);
-    expect((await post('care-coordinator', `${journeyPath}/budget`, { indicative: 5000000, managementOption: 'direct-payment', split: { 'direct-payment': 5000000 }, start: '2026-01-07' })).status).toBe(201);
+    expect(
+      (await post('care-coordinator', `${journeyPath}/eligibility`, { eligible: true, decidedOn: '2026-01-06' }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await post('care-coordinator', `${journeyPath}/budget`, {
+          indicative: 5000000,
+          managementOption: 'direct-payment',
+          split: { 'direct-payment': 5000000 },
+          start: '2026-01-07',
+        })
+      ).status,
+    ).toBe(201);
     const items = [
-      ...BOUNDARIES.map((cost) => ({ id: `b${cost}`, description: `Item at ${cost}`, category: 'education-and-training', cost, goals: ['g1'] })),
-      ...Array.from({ length: RACES + 2 }, (_, i) => ({ id: `race${i}`, description: `Race item ${i}`, category: 'sport-and-fitness', cost: 30000, goals: ['g1'] })),
+      ...BOUNDARIES.map((cost) => ({
+        id: `b${cost}`,
+        description: `Item at ${cost}`,
+        category: 'education-and-training',
+        cost,
+        goals: ['g1'],
+      })),
+      ...Array.from({ length: RACES + 2 }, (_, i) => ({
+        id: `race${i}`,
+        description: `Race item ${i}`,
+        category: 'sport-and-fitness',
+        cost: 30000,
+        goals: ['g1'],
+      })),
     ];
-    const plan = await post('care-coordinator', `${journeyPath}/plan`, { goals: [{ key: 'g1', text: 'I want to get back to work.' }], items, created: '2026-01-07T10:00:00Z' });
+    const plan = await post('care-coordinator', `${journeyPath}/plan`, {
+      goals: [{ key: 'g1', text: 'I want to get back to work.' }],
+      items,
+      created: '2026-01-07T10:00:00Z',
+    });
     expect(plan.status).toBe(201);
   }, 120000);
   afterAll(async () => world.close());
@@ -77,8 +110,11 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
       expect(submitted.status).toBe(201);
       const etag = submitted.headers.etag as string;
       const decide = async (role: Role): Promise<request.Response> =>
-        request(world.app).post(`/api/v1${journeyPath}/spend-requests/${submitted.body.id}/decisions`)
-          .set('Authorization', `Bearer ${await token(role)}`).set('Idempotency-Key', uniqueId('race')).set('If-Match', etag)
+        request(world.app)
+          .post(`/api/v1${journeyPath}/spend-requests/${submitted.body.id}/decisions`)
+          .set('Authorization', `Bearer ${await token(role)}`)
+          .set('Idempotency-Key', uniqueId('race'))
+          .set('If-Match', etag)
           .send({ outcome: 'approve', rationale: 'Fits the plan' });
       const [a, b] = await Promise.all([decide('care-coordinator'), decide('team-lead')]);
       const statuses = [a.status, b.status].sort();
@@ -90,18 +126,29 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
       const after = await get('care-coordinator', `${journeyPath}/spend-requests/${submitted.body.id}`);
       expect(after.body.decisions).toHaveLength(1);
       // One decision Provenance for the request, besides the write Provenances.
-      const provenances = await world.store.search<Provenance>('Provenance', { target: `Task/${submitted.body.id}`, _count: 50 });
-      const decisions = (provenances.entry ?? []).filter((e) => e.resource?.activity?.coding?.some((c) => c.system === SYSTEMS.codeSystem('sign-off-outcome')));
+      const provenances = await world.store.search<Provenance>('Provenance', {
+        target: `Task/${submitted.body.id}`,
+        _count: 50,
+      });
+      const decisions = (provenances.entry ?? []).filter((e) =>
+        e.resource?.activity?.coding?.some((c) => c.system === SYSTEMS.codeSystem('sign-off-outcome')),
+      );
       expect(decisions).toHaveLength(1);
     }
-    process.stdout.write(`race: ${RACES} rounds, ${conflicts} conflicts (one 201 + one 409 each), ${Date.now() - started} ms\n`);
+    process.stdout.write(
+      `race: ${RACES} rounds, ${conflicts} conflicts (one 201 + one 409 each), ${Date.now() - started} ms\n`,
+    );
   }, 240000);
 
   it('an appeal reopens a decline, keeps the declined round in HAPI, and the decliner stands aside', async () => {
     const submitted = await post('submitter', `${journeyPath}/spend-requests`, { itemId: `race${RACES + 1}` });
     expect(submitted.status).toBe(201);
     const path = `${journeyPath}/spend-requests/${submitted.body.id}`;
-    const declined = await post('care-coordinator', `${path}/decisions`, { outcome: 'decline', rationale: 'Not linked to the goal', alternatives: 'A free community class' });
+    const declined = await post('care-coordinator', `${path}/decisions`, {
+      outcome: 'decline',
+      rationale: 'Not linked to the goal',
+      alternatives: 'A free community class',
+    });
     expect(declined.body.status).toBe('declined');
     // Staff appeal on the person's behalf here (the test's budget-holder token is for another person).
     const appealed = await post('team-lead', `${path}/appeals`, { reason: 'The class is at a time I work' });
@@ -109,11 +156,22 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     expect(appealed.body).toMatchObject({ status: 'appealed', decisions: [] });
     // Read back from HAPI: the appeal and the round it set aside are stored, not only returned.
     const stored = await get('care-coordinator', path);
-    expect(stored.body.appeals).toEqual([expect.objectContaining({
-      reason: 'The class is at a time I work',
-      decisions: [expect.objectContaining({ role: 'care-coordinator', outcome: 'decline', alternatives: 'A free community class' })],
-    })]);
-    const again = await post('care-coordinator', `${path}/decisions`, { outcome: 'approve', rationale: 'Changed my mind' });
+    expect(stored.body.appeals).toEqual([
+      expect.objectContaining({
+        reason: 'The class is at a time I work',
+        decisions: [
+          expect.objectContaining({
+            role: 'care-coordinator',
+            outcome: 'decline',
+            alternatives: 'A free community class',
+          }),
+        ],
+      }),
+    ]);
+    const again = await post('care-coordinator', `${path}/decisions`, {
+      outcome: 'approve',
+      rationale: 'Changed my mind',
+    });
     expect(again.status).toBe(422);
   });
 
@@ -132,9 +190,19 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     expect(retry.body).toEqual(first.body);
     // The same key on a decision: one decision, the replay shows it.
     const decisionKey = uniqueId('idem');
-    const decided = await post('care-coordinator', `${journeyPath}/spend-requests/${first.body.id}/decisions`, { outcome: 'approve', rationale: 'Fits' }, decisionKey);
+    const decided = await post(
+      'care-coordinator',
+      `${journeyPath}/spend-requests/${first.body.id}/decisions`,
+      { outcome: 'approve', rationale: 'Fits' },
+      decisionKey,
+    );
     expect(decided.status).toBe(201);
-    const again = await post('care-coordinator', `${journeyPath}/spend-requests/${first.body.id}/decisions`, { outcome: 'approve', rationale: 'Fits' }, decisionKey);
+    const again = await post(
+      'care-coordinator',
+      `${journeyPath}/spend-requests/${first.body.id}/decisions`,
+      { outcome: 'approve', rationale: 'Fits' },
+      decisionKey,
+    );
     expect(again.status).toBe(201);
     expect(again.body.decisions).toHaveLength(1);
     const after = {
@@ -146,7 +214,12 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     expect(after).toEqual({ ...before, provenance: before.provenance + 2 });
     // A referral retried: one person, one journey.
     const nhsNumber = freshNhsNumber();
-    const referral = { person: { nhsNumber, name: 'Retry Person', birthDate: '1990-01-01' }, kind: 'one-off', cohort: 'mental-health-recovery', start: '2026-01-05' };
+    const referral = {
+      person: { nhsNumber, name: 'Retry Person', birthDate: '1990-01-01' },
+      kind: 'one-off',
+      cohort: 'mental-health-recovery',
+      start: '2026-01-05',
+    };
     const refKey = uniqueId('idem');
     const r1 = await post('submitter', '/referrals', referral, refKey);
     const r2 = await post('submitter', '/referrals', referral, refKey);
@@ -154,7 +227,9 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     expect(r2.body.id).toBe(r1.body.id);
     expect(await count('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}` })).toBe(1);
     expect(await count('EpisodeOfCare', { patient: `Patient/${r1.body.budgetHolderId}` })).toBe(1);
-    process.stdout.write(`idempotency: before ${JSON.stringify(before)}, after ${JSON.stringify(after)} (the +2 is the one decision)\n`);
+    process.stdout.write(
+      `idempotency: before ${JSON.stringify(before)}, after ${JSON.stringify(after)} (the +2 is the one decision)\n`,
+    );
   });
 
   describe('bad input is a 4xx problem naming the field, and writes nothing', () => {
@@ -167,23 +242,48 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
 
     it('missing fields and unknown codes (400)', async () => {
       problem(await post('submitter', '/referrals', {}), 400, ['/person', '/kind', '/cohort', '/start']);
-      problem(await post('submitter', '/referrals', {
-        person: { nhsNumber: freshNhsNumber(), name: 'X', birthDate: '1990-01-01' }, kind: 'sometimes', cohort: 'astrology', start: '2026-01-05',
-      }), 400, ['/kind', '/cohort']);
-      problem(await post('care-coordinator', `${journeyPath}/spend-requests/x/decisions`, { outcome: 'maybe' }), 400, ['/outcome', '/rationale']);
+      problem(
+        await post('submitter', '/referrals', {
+          person: { nhsNumber: freshNhsNumber(), name: 'X', birthDate: '1990-01-01' },
+          kind: 'sometimes',
+          cohort: 'astrology',
+          start: '2026-01-05',
+        }),
+        400,
+        ['/kind', '/cohort'],
+      );
+      problem(await post('care-coordinator', `${journeyPath}/spend-requests/x/decisions`, { outcome: 'maybe' }), 400, [
+        '/outcome',
+        '/rationale',
+      ]);
     });
 
     it('negative or fractional pence (400)', async () => {
       problem(await post('care-coordinator', `${journeyPath}/payments`, { amount: -500 }), 400, ['/amount']);
       problem(await post('care-coordinator', `${journeyPath}/payments`, { amount: 100.5 }), 400, ['/amount']);
-      problem(await post('care-coordinator', `${journeyPath}/spend`, { amount: 12.34, category: 'travel', occurred: '2026-01-20' }), 400, ['/amount']);
+      problem(
+        await post('care-coordinator', `${journeyPath}/spend`, {
+          amount: 12.34,
+          category: 'travel',
+          occurred: '2026-01-20',
+        }),
+        400,
+        ['/amount'],
+      );
     });
 
     it('an invalid NHS number (422) creates no one', async () => {
       const bad = '9990079197';
-      problem(await post('submitter', '/referrals', {
-        person: { nhsNumber: bad, name: 'X', birthDate: '1990-01-01' }, kind: 'one-off', cohort: 'mental-health-recovery', start: '2026-01-05',
-      }), 422, ['/person/nhsNumber']);
+      problem(
+        await post('submitter', '/referrals', {
+          person: { nhsNumber: bad, name: 'X', birthDate: '1990-01-01' },
+          kind: 'one-off',
+          cohort: 'mental-health-recovery',
+          start: '2026-01-05',
+        }),
+        422,
+        ['/person/nhsNumber'],
+      );
       expect(await count('Patient', { identifier: `${SYSTEMS.nhsNumber}|${bad}` })).toBe(0);
     });
 
@@ -192,9 +292,21 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
       const goals = await count('Goal', { subject: `Patient/${holderId}` });
       // A decline without alternatives, and a second plan: refused by rules, nothing written.
       const submitted = await post('submitter', `${journeyPath}/spend-requests`, { itemId: `race${RACES + 1}` });
-      problem(await post('care-coordinator', `${journeyPath}/spend-requests/${submitted.body.id}/decisions`, { outcome: 'decline', rationale: 'No' }), 422, ['/alternatives']);
-      expect((await get('care-coordinator', `${journeyPath}/spend-requests/${submitted.body.id}`)).body.decisions).toEqual([]);
-      const second = await post('care-coordinator', `${journeyPath}/plan`, { goals: [{ key: 'a', text: 'x' }], items: [{ id: 'i', description: 'd', category: 'travel', cost: 1, goals: ['zz'] }] });
+      problem(
+        await post('care-coordinator', `${journeyPath}/spend-requests/${submitted.body.id}/decisions`, {
+          outcome: 'decline',
+          rationale: 'No',
+        }),
+        422,
+        ['/alternatives'],
+      );
+      expect(
+        (await get('care-coordinator', `${journeyPath}/spend-requests/${submitted.body.id}`)).body.decisions,
+      ).toEqual([]);
+      const second = await post('care-coordinator', `${journeyPath}/plan`, {
+        goals: [{ key: 'a', text: 'x' }],
+        items: [{ id: 'i', description: 'd', category: 'travel', cost: 1, goals: ['zz'] }],
+      });
       expect(second.status).toBe(422);
       expect(await count('CarePlan', { subject: `Patient/${holderId}` })).toBe(plans);
       expect(await count('Goal', { subject: `Patient/${holderId}` })).toBe(goals);
@@ -202,23 +314,38 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
 
     it('a stale If-Match is 409, and nothing changes', async () => {
       const journey = await get('care-coordinator', journeyPath);
-      const res = await request(world.app).post(`/api/v1${journeyPath}/closure`).set('Authorization', `Bearer ${await token('care-coordinator')}`)
-        .set('Idempotency-Key', uniqueId('k')).set('If-Match', 'W/"1"').send({ reason: 'other', end: '2026-02-01' });
+      const res = await request(world.app)
+        .post(`/api/v1${journeyPath}/closure`)
+        .set('Authorization', `Bearer ${await token('care-coordinator')}`)
+        .set('Idempotency-Key', uniqueId('k'))
+        .set('If-Match', 'W/"1"')
+        .send({ reason: 'other', end: '2026-02-01' });
       problem(res, 409, []);
       expect((await get('care-coordinator', journeyPath)).body.journey.stage).toBe(journey.body.journey.stage);
     });
 
     it('wrong content type (415), a 2 MB body (413), no Idempotency-Key (400)', async () => {
       const cc = await token('care-coordinator');
-      const text = await request(world.app).post(`/api/v1${journeyPath}/spend`).set('Authorization', `Bearer ${cc}`).set('Idempotency-Key', 'k1')
-        .set('Content-Type', 'text/plain').send('amount=5');
+      const text = await request(world.app)
+        .post(`/api/v1${journeyPath}/spend`)
+        .set('Authorization', `Bearer ${cc}`)
+        .set('Idempotency-Key', 'k1')
+        .set('Content-Type', 'text/plain')
+        .send('amount=5');
       expect(text.status).toBe(415);
       expect(text.headers['content-type']).toMatch(/^application\/problem\+json/);
-      const big = await request(world.app).post(`/api/v1${journeyPath}/needs`).set('Authorization', `Bearer ${cc}`).set('Idempotency-Key', 'k2')
-        .set('Content-Type', 'application/json').send(JSON.stringify({ whatMattersToMe: 'x'.repeat(2 * 1024 * 1024) }));
+      const big = await request(world.app)
+        .post(`/api/v1${journeyPath}/needs`)
+        .set('Authorization', `Bearer ${cc}`)
+        .set('Idempotency-Key', 'k2')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ whatMattersToMe: 'x'.repeat(2 * 1024 * 1024) }));
       expect(big.status).toBe(413);
       expect(big.headers['content-type']).toMatch(/^application\/problem\+json/);
-      const keyless = await request(world.app).post(`/api/v1${journeyPath}/spend`).set('Authorization', `Bearer ${cc}`).send({ amount: 5, category: 'travel', occurred: '2026-01-20' });
+      const keyless = await request(world.app)
+        .post(`/api/v1${journeyPath}/spend`)
+        .set('Authorization', `Bearer ${cc}`)
+        .send({ amount: 5, category: 'travel', occurred: '2026-01-20' });
       expect(keyless.status).toBe(400);
       expect(keyless.body.detail).toMatch(/Idempotency-Key/);
     });
@@ -228,7 +355,12 @@ describe('/api/v1: sign-off boundaries, races, idempotency and bad input', () =>
     const res = await request(world.app).get('/api/v1/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/referrals', '/budget-holders/{holderId}/journeys/{journeyId}/spend-requests/{requestId}/decisions']));
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/referrals',
+        '/budget-holders/{holderId}/journeys/{journeyId}/spend-requests/{requestId}/decisions',
+      ]),
+    );
     expect(res.body.components.schemas.DecisionInput.required).toEqual(['outcome', 'rationale']);
   });
 });

@@ -16,7 +16,11 @@ import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
 class CountingStore extends HapiStore {
   readonly searches: string[] = [];
 
-  override search<T extends FhirResource = FhirResource>(resourceType: T['resourceType'], params: SearchParams, options?: StoreCallOptions): Promise<Bundle<T>> {
+  override search<T extends FhirResource = FhirResource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    options?: StoreCallOptions,
+  ): Promise<Bundle<T>> {
     this.searches.push(resourceType);
     return super.search<T>(resourceType, params, options);
   }
@@ -26,7 +30,7 @@ class CountingStore extends HapiStore {
  * A PHR app with a patient-scoped token reads its person's PHB on /fhir and nothing of anyone
  * else's: by id, by search, by _include and by the summary operation. Real HAPI, real tokens.
  */
-describe('PHR access to the person\'s own PHB on /fhir', () => {
+describe("PHR access to the person's own PHB on /fhir", () => {
   let world: AuthWorld;
   let own: SeededPhb;
   let other: SeededPhb;
@@ -41,28 +45,46 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
   });
   afterAll(async () => world.close());
 
-  const get = (url: string, token = phr): request.Test => request(world.app).get(url).set('Authorization', `Bearer ${token}`);
-  const resources = (bundle: Bundle): FhirResource[] => (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-  const patientsIn = (bundle: Bundle): Set<string | undefined> => new Set(resources(bundle).map((r) => (r.resourceType === 'Parameters' ? world.own : patientOf(r))));
+  const get = (url: string, token = phr): request.Test =>
+    request(world.app).get(url).set('Authorization', `Bearer ${token}`);
+  const resources = (bundle: Bundle): FhirResource[] =>
+    (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const patientsIn = (bundle: Bundle): Set<string | undefined> =>
+    new Set(resources(bundle).map((r) => (r.resourceType === 'Parameters' ? world.own : patientOf(r))));
 
   it('reads its own plan by id, with an ETag', async () => {
     const res = await get(`/fhir/CarePlan/${own.planId}`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ resourceType: 'CarePlan', id: own.planId, subject: { reference: `Patient/${world.own}` } });
+    expect(res.body).toMatchObject({
+      resourceType: 'CarePlan',
+      id: own.planId,
+      subject: { reference: `Patient/${world.own}` },
+    });
     expect(res.headers.etag).toMatch(/^W\/"\d+"$/);
   });
 
-  it('cannot read another person\'s plan by id: 404, the same as a record that does not exist', async () => {
+  it("cannot read another person's plan by id: 404, the same as a record that does not exist", async () => {
     const theirs = await get(`/fhir/CarePlan/${other.planId}`);
     const missing = await get('/fhir/CarePlan/no-such-plan-anywhere');
     expect(theirs.status).toBe(404);
     expect(missing.status).toBe(404);
     // Only the id the caller itself sent comes back: the same answer as for a record that does not exist.
-    expect(theirs.body.issue[0].diagnostics.replace(other.planId, 'X')).toBe(missing.body.issue[0].diagnostics.replace('no-such-plan-anywhere', 'X'));
+    expect(theirs.body.issue[0].diagnostics.replace(other.planId, 'X')).toBe(
+      missing.body.issue[0].diagnostics.replace('no-such-plan-anywhere', 'X'),
+    );
   });
 
   it('searches only its own compartment when no patient is named', async () => {
-    for (const type of ['CarePlan', 'Goal', 'Coverage', 'EpisodeOfCare', 'QuestionnaireResponse', 'Observation', 'ServiceRequest', 'Task']) {
+    for (const type of [
+      'CarePlan',
+      'Goal',
+      'Coverage',
+      'EpisodeOfCare',
+      'QuestionnaireResponse',
+      'Observation',
+      'ServiceRequest',
+      'Task',
+    ]) {
       const res = await get(`/fhir/${type}`);
       expect(res.status).toBe(200);
       expect(res.body.type).toBe('searchset');
@@ -73,7 +95,11 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
   });
 
   it('refuses a search naming another person, by patient or subject', async () => {
-    for (const url of [`/fhir/CarePlan?patient=${world.other}`, `/fhir/CarePlan?subject=Patient/${world.other}`, `/fhir/Coverage?beneficiary=Patient/${world.other}`]) {
+    for (const url of [
+      `/fhir/CarePlan?patient=${world.other}`,
+      `/fhir/CarePlan?subject=Patient/${world.other}`,
+      `/fhir/Coverage?beneficiary=Patient/${world.other}`,
+    ]) {
       const res = await get(url);
       expect(res.status).toBe(403);
       expect(res.body.issue[0].code).toBe('forbidden');
@@ -107,21 +133,38 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     const res = await get('/fhir/CarePlan?_include=CarePlan:goal&_include=CarePlan:patient');
     expect(res.status).toBe(200);
     const found = resources(res.body);
-    expect(found.filter((r) => r.resourceType === 'Goal').map((r) => r.id).sort()).toEqual([...own.goalIds].sort());
+    expect(
+      found
+        .filter((r) => r.resourceType === 'Goal')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...own.goalIds].sort());
     expect(found.filter((r) => r.resourceType === 'Patient').map((r) => r.id)).toEqual([world.own]);
     expect(patientsIn(res.body)).toEqual(new Set([world.own]));
-    const answers = await get('/fhir/QuestionnaireResponse?_include=QuestionnaireResponse:questionnaire&_revinclude=Observation:derived-from');
-    expect(resources(answers.body).map((r) => r.resourceType).sort()).toEqual(['Observation', 'Questionnaire', 'QuestionnaireResponse']);
+    const answers = await get(
+      '/fhir/QuestionnaireResponse?_include=QuestionnaireResponse:questionnaire&_revinclude=Observation:derived-from',
+    );
+    expect(
+      resources(answers.body)
+        .map((r) => r.resourceType)
+        .sort(),
+    ).toEqual(['Observation', 'Questionnaire', 'QuestionnaireResponse']);
   });
 
   it('drops an included record of another person even when a reference points at it', async () => {
     // A Goal of the other person referenced from a plan in this person's record must not come back.
-    const plan = (await world.store.read<FhirResource & { goal?: { reference: string }[] }>('CarePlan', own.planId));
-    await world.store.update({ ...plan, id: own.planId, goal: [...(plan.goal ?? []), { reference: `Goal/${other.goalIds[0]}` }] } as FhirResource & { id: string });
+    const plan = await world.store.read<FhirResource & { goal?: { reference: string }[] }>('CarePlan', own.planId);
+    await world.store.update({
+      ...plan,
+      id: own.planId,
+      goal: [...(plan.goal ?? []), { reference: `Goal/${other.goalIds[0]}` }],
+    } as FhirResource & { id: string });
     const res = await get('/fhir/CarePlan?_include=CarePlan:goal');
     expect(res.status).toBe(200);
     expect(resources(res.body).map((r) => r.id)).not.toContain(other.goalIds[0]);
-    expect(JSON.stringify(res.body.entry.filter((e: { resource: FhirResource }) => e.resource.resourceType === 'Goal'))).not.toContain(world.other);
+    expect(
+      JSON.stringify(res.body.entry.filter((e: { resource: FhirResource }) => e.resource.resourceType === 'Goal')),
+    ).not.toContain(world.other);
     await world.store.update({ ...plan, id: own.planId } as FhirResource & { id: string });
   });
 
@@ -145,13 +188,29 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     expect(head?.resourceType).toBe('Parameters');
     const params = (head as Parameters).parameter ?? [];
     const budget = params.find((p) => p.name === 'budget')?.part ?? [];
-    const money = (name: string): number | undefined => budget.find((p: ParametersParameter) => p.name === name)?.valueMoney?.value;
-    expect({ agreed: money('agreed'), paid: money('paid'), spent: money('spent'), remaining: money('remaining') }).toEqual({ agreed: 450, paid: 420, spent: 400, remaining: 50 });
+    const money = (name: string): number | undefined =>
+      budget.find((p: ParametersParameter) => p.name === name)?.valueMoney?.value;
+    expect({
+      agreed: money('agreed'),
+      paid: money('paid'),
+      spent: money('spent'),
+      remaining: money('remaining'),
+    }).toEqual({ agreed: 450, paid: 420, spent: 400, remaining: 50 });
     expect(params.filter((p) => p.name === 'goal')).toHaveLength(2);
-    expect(params.filter((p) => p.name === 'openRequest').map((p) => p.valueReference?.reference)).toEqual([`ServiceRequest/${own.requestId}`]);
+    expect(params.filter((p) => p.name === 'openRequest').map((p) => p.valueReference?.reference)).toEqual([
+      `ServiceRequest/${own.requestId}`,
+    ]);
     const score = params.find((p) => p.name === 'score')?.part ?? [];
     expect(score.find((p) => p.name === 'latest')?.valueDecimal).toBe(8);
-    expect(rest.map((r) => r.resourceType).sort()).toEqual(['CarePlan', 'Coverage', 'EpisodeOfCare', 'Goal', 'Goal', 'Observation', 'ServiceRequest']);
+    expect(rest.map((r) => r.resourceType).sort()).toEqual([
+      'CarePlan',
+      'Coverage',
+      'EpisodeOfCare',
+      'Goal',
+      'Goal',
+      'Observation',
+      'ServiceRequest',
+    ]);
     expect(patientsIn(res.body)).toEqual(new Set([world.own]));
     expect(JSON.stringify(res.body)).not.toContain(world.other);
   });
@@ -162,7 +221,7 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     expect(JSON.stringify(res.body)).not.toContain('CarePlan');
   });
 
-  it('lets staff search their team\'s patient only when they name the patient', async () => {
+  it("lets staff search their team's patient only when they name the patient", async () => {
     expect((await get('/fhir/CarePlan', staff)).status).toBe(403);
     const ok = await get(`/fhir/CarePlan?patient=${world.own}`, staff);
     expect(ok.status).toBe(200);
@@ -173,25 +232,49 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
   });
 
   it('serves Questionnaires (definitions) to everyone with the right', async () => {
-    expect((await get('/fhir/Questionnaire/phb-impact')).body).toMatchObject({ resourceType: 'Questionnaire', id: 'phb-impact' });
+    expect((await get('/fhir/Questionnaire/phb-impact')).body).toMatchObject({
+      resourceType: 'Questionnaire',
+      id: 'phb-impact',
+    });
     const found = await get('/fhir/Questionnaire?url=https://phb.fhir.example.org/Questionnaire/phb-review');
     expect(resources(found.body).map((r) => r.id)).toEqual(['phb-review']);
   });
 
   it('answers what it does not serve with a 4xx OperationOutcome, and lists what it serves', async () => {
-    for (const res of [await get('/fhir/Condition'), await get('/fhir/Condition/x'), await request(world.app).delete(`/fhir/CarePlan/${own.planId}`).set('Authorization', `Bearer ${phr}`), await get(`/fhir/CarePlan/${own.planId}/_history`)]) {
+    for (const res of [
+      await get('/fhir/Condition'),
+      await get('/fhir/Condition/x'),
+      await request(world.app).delete(`/fhir/CarePlan/${own.planId}`).set('Authorization', `Bearer ${phr}`),
+      await get(`/fhir/CarePlan/${own.planId}/_history`),
+    ]) {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       expect(res.body.resourceType).toBe('OperationOutcome');
     }
     const meta = await request(world.app).get('/fhir/metadata');
     const types = meta.body.rest[0].resource.map((r: { type: string }) => r.type);
-    expect(types).toEqual(['Bundle', 'CarePlan', 'Consent', 'Coverage', 'DocumentReference', 'EpisodeOfCare', 'Goal', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'ServiceRequest', 'Task']);
+    expect(types).toEqual([
+      'Bundle',
+      'CarePlan',
+      'Consent',
+      'Coverage',
+      'DocumentReference',
+      'EpisodeOfCare',
+      'Goal',
+      'Observation',
+      'Patient',
+      'Questionnaire',
+      'QuestionnaireResponse',
+      'ServiceRequest',
+      'Task',
+    ]);
     const carePlan = meta.body.rest[0].resource.find((r: { type: string }) => r.type === 'CarePlan');
     expect(carePlan.interaction).toEqual([{ code: 'read' }, { code: 'search-type' }]);
     expect(carePlan.searchInclude).toEqual(['CarePlan:goal', 'CarePlan:patient']);
     const patient = meta.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
-    expect(patient.operation).toEqual([{ name: 'phb-summary', definition: 'https://phb.fhir.example.org/OperationDefinition/phb-summary' }]);
+    expect(patient.operation).toEqual([
+      { name: 'phb-summary', definition: 'https://phb.fhir.example.org/OperationDefinition/phb-summary' },
+    ]);
   });
 
   it('cuts the PHR app off on its next request once consent is withdrawn', async () => {
@@ -209,22 +292,31 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
     }
   });
 
-  describe('the summary checks the PHR app\'s consent from its own search', () => {
+  describe("the summary checks the PHR app's consent from its own search", () => {
     let store: CountingStore;
     let auth: Auth;
     let app: Express;
 
     const summary = (requestId = uniqueId('summary')): request.Test => {
       store.searches.length = 0;
-      return request(app).get(`/fhir/Patient/${world.own}/$phb-summary`).set('Authorization', `Bearer ${phr}`).set('X-Request-Id', requestId);
+      return request(app)
+        .get(`/fhir/Patient/${world.own}/$phb-summary`)
+        .set('Authorization', `Bearer ${phr}`)
+        .set('X-Request-Id', requestId);
     };
 
     beforeAll(async () => {
       // The same facade as the world's, over a store that notes what it asks HAPI.
       store = new CountingStore({ baseUrl: fhirBaseUrl(), timeoutMs: 15000, retryAfterSeconds: 5 });
       auth = createAuth(store, {
-        issuers: [world.identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'], jwksCooldownMs: 500,
-        clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId], timeoutMs: 10000, retryAfterSeconds: 5,
+        issuers: [world.identity.issuer],
+        audience: TEST_AUDIENCE,
+        algorithms: ['RS256', 'PS256', 'ES256'],
+        jwksCooldownMs: 500,
+        clockToleranceSeconds: 30,
+        phrAppClients: [CLIENTS.phrApp.clientId],
+        timeoutMs: 10000,
+        retryAfterSeconds: 5,
         auditSpoolDir: freshSpoolDir(),
       });
       app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
@@ -241,25 +333,38 @@ describe('PHR access to the person\'s own PHB on /fhir', () => {
       expect(resources(res.body).map((r) => r.resourceType)).toContain('CarePlan');
     });
 
-    it.each(['inactive', 'rejected'] as const)('refuses the same token once the Consent is %s, from that one search, and audits the refusal', async (status) => {
-      const current = await world.store.read<Consent>('Consent', world.consentIds.own);
-      await world.store.update({ ...current, id: world.consentIds.own, status });
-      try {
-        const requestId = uniqueId(`summary-${status}`);
-        const res = await summary(requestId);
-        expect(res.status).toBe(403);
-        expect(res.body).toEqual({
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'The person has no active consent to share their record with this app' }],
-        });
-        expect(store.searches).toEqual(['Patient']);
-        await auth.audit.flush();
-        const event = (await auditEventsFor(world.store, world.own)).find((e) => requestIdOf(e) === requestId);
-        expect(event).toMatchObject({ outcome: '4', action: 'R', outcomeDesc: expect.stringMatching(/no active consent/) });
-        expect(event?.agent[0]?.role?.[0]?.coding?.[0]?.code).toBe('phr-app');
-      } finally {
-        await world.store.update({ ...current, id: world.consentIds.own, status: 'active' });
-      }
-    });
+    it.each(['inactive', 'rejected'] as const)(
+      'refuses the same token once the Consent is %s, from that one search, and audits the refusal',
+      async (status) => {
+        const current = await world.store.read<Consent>('Consent', world.consentIds.own);
+        await world.store.update({ ...current, id: world.consentIds.own, status });
+        try {
+          const requestId = uniqueId(`summary-${status}`);
+          const res = await summary(requestId);
+          expect(res.status).toBe(403);
+          expect(res.body).toEqual({
+            resourceType: 'OperationOutcome',
+            issue: [
+              {
+                severity: 'error',
+                code: 'forbidden',
+                diagnostics: 'The person has no active consent to share their record with this app',
+              },
+            ],
+          });
+          expect(store.searches).toEqual(['Patient']);
+          await auth.audit.flush();
+          const event = (await auditEventsFor(world.store, world.own)).find((e) => requestIdOf(e) === requestId);
+          expect(event).toMatchObject({
+            outcome: '4',
+            action: 'R',
+            outcomeDesc: expect.stringMatching(/no active consent/),
+          });
+          expect(event?.agent[0]?.role?.[0]?.coding?.[0]?.code).toBe('phr-app');
+        } finally {
+          await world.store.update({ ...current, id: world.consentIds.own, status: 'active' });
+        }
+      },
+    );
   });
 });

@@ -1,5 +1,14 @@
 import request from 'supertest';
-import type { Bundle, CareTeam, Goal, Observation, Parameters, Patient, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import type {
+  Bundle,
+  CareTeam,
+  Goal,
+  Observation,
+  Parameters,
+  Patient,
+  QuestionnaireResponse,
+  ServiceRequest,
+} from 'fhir/r4.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import { createAuthWorld, CLIENTS, type AuthWorld } from '../support/authWorld.js';
@@ -11,10 +20,19 @@ import { scenarioDomain } from '../support/scenarioDomain.js';
 
 const IMPACT = 'https://phb.fhir.example.org/Questionnaire/phb-impact|0.1.0';
 
-function impact(patientId: string, values: Record<string, number>, extra: Partial<QuestionnaireResponse> = {}): QuestionnaireResponse {
+function impact(
+  patientId: string,
+  values: Record<string, number>,
+  extra: Partial<QuestionnaireResponse> = {},
+): QuestionnaireResponse {
   return {
-    resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: IMPACT, subject: { reference: `Patient/${patientId}` },
-    authored: new Date().toISOString(), item: Object.entries(values).map(([linkId, v]) => ({ linkId, answer: [{ valueInteger: v }] })), ...extra,
+    resourceType: 'QuestionnaireResponse',
+    status: 'completed',
+    questionnaire: IMPACT,
+    subject: { reference: `Patient/${patientId}` },
+    authored: new Date().toISOString(),
+    item: Object.entries(values).map(([linkId, v]) => ({ linkId, answer: [{ valueInteger: v }] })),
+    ...extra,
   };
 }
 
@@ -31,21 +49,35 @@ describe('self-tracking: answers, scores and goal progress from the person or th
   });
   afterAll(async () => world.close());
 
-  const post = (body: object, token = phr): request.Test => request(world.app).post('/fhir/QuestionnaireResponse').set('Authorization', `Bearer ${token}`).send(body);
+  const post = (body: object, token = phr): request.Test =>
+    request(world.app).post('/fhir/QuestionnaireResponse').set('Authorization', `Bearer ${token}`).send(body);
   const search = async <T>(type: string, params: Record<string, string>): Promise<T[]> =>
     ((await world.store.search(type as 'Observation', params)) as Bundle).entry?.map((e) => e.resource as T) ?? [];
 
   it('stores the answers, completes the request they answer and stores the score derived from them, together', async () => {
-    const res = await post(impact(world.own, { confidence: 4, connected: 3, progressTowardGoals: 4, wellbeing: 3 }, { basedOn: [{ reference: `ServiceRequest/${own.requestId}` }] }));
+    const res = await post(
+      impact(
+        world.own,
+        { confidence: 4, connected: 3, progressTowardGoals: 4, wellbeing: 3 },
+        { basedOn: [{ reference: `ServiceRequest/${own.requestId}` }] },
+      ),
+    );
     expect(res.status).toBe(201);
     expect(res.headers.location).toMatch(/\/fhir\/QuestionnaireResponse\/[^/]+\/_history\/1$/);
     const saved = res.body as QuestionnaireResponse;
     expect(saved.basedOn).toEqual([{ reference: `ServiceRequest/${own.requestId}` }]);
-    expect(saved.extension?.find((e) => e.url.endsWith('phb-journey'))?.valueReference?.reference).toBe(`EpisodeOfCare/${own.journeyId}`);
+    expect(saved.extension?.find((e) => e.url.endsWith('phb-journey'))?.valueReference?.reference).toBe(
+      `EpisodeOfCare/${own.journeyId}`,
+    );
     expect((await world.store.read<ServiceRequest>('ServiceRequest', own.requestId)).status).toBe('completed');
     const scores = await search<Observation>('Observation', { 'derived-from': `QuestionnaireResponse/${saved.id}` });
     expect(scores).toHaveLength(1);
-    expect(scores[0]).toMatchObject({ status: 'final', valueQuantity: { value: 14 }, subject: { reference: `Patient/${world.own}` }, basedOn: [{ reference: `ServiceRequest/${own.requestId}` }] });
+    expect(scores[0]).toMatchObject({
+      status: 'final',
+      valueQuantity: { value: 14 },
+      subject: { reference: `Patient/${world.own}` },
+      basedOn: [{ reference: `ServiceRequest/${own.requestId}` }],
+    });
     const provenance = await search('Provenance', { target: `QuestionnaireResponse/${saved.id}` });
     expect(provenance).toHaveLength(1);
   });
@@ -56,16 +88,30 @@ describe('self-tracking: answers, scores and goal progress from the person or th
     expect(res.status).toBe(422);
     expect(res.body.resourceType).toBe('OperationOutcome');
     const issues = res.body.issue as { code: string; diagnostics: string; expression?: string[] }[];
-    expect(issues).toEqual(expect.arrayContaining([
-      expect.objectContaining({ code: 'value', diagnostics: expect.stringMatching(/'confidence': 7 is above the maximum of 5/), expression: ['QuestionnaireResponse.item[0].answer[0]'] }),
-      expect.objectContaining({ code: 'required', diagnostics: expect.stringMatching(/'wellbeing' is required/) }),
-    ]));
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          code: 'value',
+          diagnostics: expect.stringMatching(/'confidence': 7 is above the maximum of 5/),
+          expression: ['QuestionnaireResponse.item[0].answer[0]'],
+        }),
+        expect.objectContaining({ code: 'required', diagnostics: expect.stringMatching(/'wellbeing' is required/) }),
+      ]),
+    );
     expect((await search('QuestionnaireResponse', { patient: world.own })).length).toBe(before);
   });
 
   it('refuses answers about someone else, and a request of someone else', async () => {
-    expect((await post(impact(world.other, { confidence: 3, connected: 3, progressTowardGoals: 3, wellbeing: 3 }))).status).toBe(403);
-    const theirs = await post(impact(world.own, { confidence: 3, connected: 3, progressTowardGoals: 3, wellbeing: 3 }, { basedOn: [{ reference: `ServiceRequest/${other.requestId}` }] }));
+    expect(
+      (await post(impact(world.other, { confidence: 3, connected: 3, progressTowardGoals: 3, wellbeing: 3 }))).status,
+    ).toBe(403);
+    const theirs = await post(
+      impact(
+        world.own,
+        { confidence: 3, connected: 3, progressTowardGoals: 3, wellbeing: 3 },
+        { basedOn: [{ reference: `ServiceRequest/${other.requestId}` }] },
+      ),
+    );
     expect(theirs.status).toBe(422);
     expect(theirs.body.issue[0].expression).toEqual(['QuestionnaireResponse.basedOn[0]']);
     expect((await world.store.read<ServiceRequest>('ServiceRequest', other.requestId)).status).toBe('active');
@@ -91,7 +137,10 @@ describe('self-tracking: answers, scores and goal progress from the person or th
       expect(res.body.achievementStatus.coding[0].code).toBe('improving');
       expect(res.headers.etag).not.toBe(read.headers.etag);
       // The version the client read is now stale.
-      const stale = await put({ ...next, achievementStatus: { coding: [{ system: SYSTEMS.goalAchievement, code: 'achieved' }] } }, read.headers.etag);
+      const stale = await put(
+        { ...next, achievementStatus: { coding: [{ system: SYSTEMS.goalAchievement, code: 'achieved' }] } },
+        read.headers.etag,
+      );
       expect(stale.status).toBe(412);
       expect(stale.body.resourceType).toBe('OperationOutcome');
     });
@@ -103,13 +152,19 @@ describe('self-tracking: answers, scores and goal progress from the person or th
       expect(reworded.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['Goal.description'] });
       const status = await put({ ...current, lifecycleStatus: 'completed' });
       expect(status.body.issue[0].expression).toEqual(['Goal.lifecycleStatus']);
-      const rewritten = await put({ ...current, note: [{ text: 'Something different.', time: '2026-02-01T10:00:00Z' }] });
+      const rewritten = await put({
+        ...current,
+        note: [{ text: 'Something different.', time: '2026-02-01T10:00:00Z' }],
+      });
       expect(rewritten.status).toBe(422);
       expect(rewritten.body.issue[0].expression).toEqual(['Goal.note[0]']);
     });
 
-    it('does not reveal another person\'s goal', async () => {
-      const theirs = await request(world.app).put(`/fhir/Goal/${other.goalIds[0]}`).set('Authorization', `Bearer ${phr}`).send({ resourceType: 'Goal', id: other.goalIds[0] });
+    it("does not reveal another person's goal", async () => {
+      const theirs = await request(world.app)
+        .put(`/fhir/Goal/${other.goalIds[0]}`)
+        .set('Authorization', `Bearer ${phr}`)
+        .send({ resourceType: 'Goal', id: other.goalIds[0] });
       expect(theirs.status).toBe(404);
     });
   });
@@ -122,9 +177,17 @@ describe('self-tracking: answers, scores and goal progress from the person or th
       // Each scenario's person, with a PHB in HAPI and their own sign-in (the provider restarts to know them).
       for (const s of withTrend) {
         const person = { patientId: uniqueId('pt-scn'), username: uniqueId('scn') };
-        await world.store.update<Patient & { id: string }>({ resourceType: 'Patient', id: person.patientId, active: true });
+        await world.store.update<Patient & { id: string }>({
+          resourceType: 'Patient',
+          id: person.patientId,
+          active: true,
+        });
         people.set(s.id, { ...person, seeded: await seedPhb(world.store, person.patientId) });
-        world.identity.addUser({ username: person.username, password: PASSWORD, claims: { fhirUser: `Patient/${person.patientId}`, patient: person.patientId } });
+        world.identity.addUser({
+          username: person.username,
+          password: PASSWORD,
+          claims: { fhirUser: `Patient/${person.patientId}`, patient: person.patientId },
+        });
       }
       await world.identity.rotateKeys();
     });
@@ -133,19 +196,38 @@ describe('self-tracking: answers, scores and goal progress from the person or th
       const person = people.get(s.id);
       if (!person?.seeded) throw new Error('scenario person not seeded');
       const { patientId, seeded } = person;
-      const token = (await world.identity.authorizationCode(CLIENTS.portal, person.username, 'openid fhirUser launch/patient patient/*.cruds')).accessToken;
+      const token = (
+        await world.identity.authorizationCode(
+          CLIENTS.portal,
+          person.username,
+          'openid fhirUser launch/patient patient/*.cruds',
+        )
+      ).accessToken;
       const d = scenarioDomain(s);
       for (const review of d.reviews.filter((r) => r.impact)) {
-        const { id: _id2, ...body } = answers.toFhir({ ...review, budgetHolderId: patientId, journeyId: seeded.journeyId, goalProgress: {} });
+        const { id: _id2, ...body } = answers.toFhir({
+          ...review,
+          budgetHolderId: patientId,
+          journeyId: seeded.journeyId,
+          goalProgress: {},
+        });
         const res = await post(body, token);
         expect(res.status).toBe(201);
       }
-      const summary = await request(world.app).get(`/fhir/Patient/${patientId}/$phb-summary`).set('Authorization', `Bearer ${token}`);
+      const summary = await request(world.app)
+        .get(`/fhir/Patient/${patientId}/$phb-summary`)
+        .set('Authorization', `Bearer ${token}`);
       expect(summary.status).toBe(200);
       const params = (summary.body.entry[0].resource as Parameters).parameter ?? [];
-      const review = params.filter((p) => p.name === 'score').find((p) => p.part?.some((x) => x.name === 'questionnaire' && x.valueCanonical === answers.QUESTIONNAIRES.review));
+      const review = params
+        .filter((p) => p.name === 'score')
+        .find((p) =>
+          p.part?.some((x) => x.name === 'questionnaire' && x.valueCanonical === answers.QUESTIONNAIRES.review),
+        );
       expect(review?.part?.find((x) => x.name === 'trend')?.valueCode).toBe(s.expect.impactTrend);
-      expect(review?.part?.find((x) => x.name === 'count')?.valueInteger).toBe(d.reviews.filter((r) => r.impact).length);
+      expect(review?.part?.find((x) => x.name === 'count')?.valueInteger).toBe(
+        d.reviews.filter((r) => r.impact).length,
+      );
     });
   });
 });
@@ -155,29 +237,46 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
   let staff: string;
   let known: { id: string; nhsNumber: string };
 
-
   beforeAll(async () => {
     world = await createAuthWorld();
     staff = await world.token('care-coordinator');
     known = { id: uniqueId('pt-nhs'), nhsNumber: freshNhsNumber() };
-    await world.store.update<Patient & { id: string }>({ resourceType: 'Patient', id: known.id, active: true, identifier: [{ system: SYSTEMS.nhsNumber, value: known.nhsNumber }] });
+    await world.store.update<Patient & { id: string }>({
+      resourceType: 'Patient',
+      id: known.id,
+      active: true,
+      identifier: [{ system: SYSTEMS.nhsNumber, value: known.nhsNumber }],
+    });
     await world.store.update<CareTeam & { id: string }>({
-      resourceType: 'CareTeam', id: uniqueId('ct'), status: 'active', subject: { reference: `Patient/${known.id}` },
+      resourceType: 'CareTeam',
+      id: uniqueId('ct'),
+      status: 'active',
+      subject: { reference: `Patient/${known.id}` },
       participant: [{ member: { reference: `PractitionerRole/${world.staffRoleIds['care-coordinator']}` } }],
     });
   });
   afterAll(async () => world.close());
 
   const send = (parameter: unknown[], token = staff, headers: Record<string, string> = {}): request.Test =>
-    request(world.app).post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request').set('Authorization', `Bearer ${token}`).set(headers)
+    request(world.app)
+      .post('/fhir/Questionnaire/phb-impact/$send-questionnaire-request')
+      .set('Authorization', `Bearer ${token}`)
+      .set(headers)
       .send({ resourceType: 'Parameters', parameter });
   const target = (valueReference: object): object => ({ name: 'target', valueReference });
-  const requestsOf = (body: Parameters): string[] => (body.parameter ?? []).filter((p) => p.name === 'request').map((p) => p.valueReference?.reference ?? '');
+  const requestsOf = (body: Parameters): string[] =>
+    (body.parameter ?? []).filter((p) => p.name === 'request').map((p) => p.valueReference?.reference ?? '');
   const issuesOf = (body: Parameters): { code: string; diagnostics: string; expression: string[] }[] =>
-    ((body.parameter ?? []).find((p) => p.name === 'outcome')?.resource as { issue: { code: string; diagnostics: string; expression: string[] }[] } | undefined)?.issue ?? [];
+    (
+      (body.parameter ?? []).find((p) => p.name === 'outcome')?.resource as
+        { issue: { code: string; diagnostics: string; expression: string[] }[] } | undefined
+    )?.issue ?? [];
 
   it('asks 3 people of whom 1 is unknown: 2 ServiceRequests and 1 issue', async () => {
-    const additional = { name: 'additionalIdentifier', valueIdentifier: { system: 'https://example.org/round', value: uniqueId('round') } };
+    const additional = {
+      name: 'additionalIdentifier',
+      valueIdentifier: { system: 'https://example.org/round', value: uniqueId('round') },
+    };
     const params = [
       target({ reference: `Patient/${world.own}` }),
       target({ identifier: { system: SYSTEMS.nhsNumber, value: known.nhsNumber } }),
@@ -190,10 +289,20 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
     expect(res.body.resourceType).toBe('Parameters');
     const refs = requestsOf(res.body);
     expect(refs).toHaveLength(2);
-    expect(issuesOf(res.body)).toEqual([expect.objectContaining({ code: 'not-found', expression: ['Parameters.parameter[2]'] })]);
-    const created = await Promise.all(refs.map((r) => world.store.read<ServiceRequest>('ServiceRequest', r.split('/')[1] ?? '')));
-    expect(created.map((sr) => sr.subject?.reference).sort()).toEqual([`Patient/${known.id}`, `Patient/${world.own}`].sort());
-    expect(created.every((sr) => sr.status === 'active' && sr.extension?.[0]?.valueReference?.reference === 'Questionnaire/phb-impact')).toBe(true);
+    expect(issuesOf(res.body)).toEqual([
+      expect.objectContaining({ code: 'not-found', expression: ['Parameters.parameter[2]'] }),
+    ]);
+    const created = await Promise.all(
+      refs.map((r) => world.store.read<ServiceRequest>('ServiceRequest', r.split('/')[1] ?? '')),
+    );
+    expect(created.map((sr) => sr.subject?.reference).sort()).toEqual(
+      [`Patient/${known.id}`, `Patient/${world.own}`].sort(),
+    );
+    expect(
+      created.every(
+        (sr) => sr.status === 'active' && sr.extension?.[0]?.valueReference?.reference === 'Questionnaire/phb-impact',
+      ),
+    ).toBe(true);
 
     // A retry finds the same requests instead of asking twice.
     const again = await send(params);
@@ -201,18 +310,25 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
   });
 
   it('collapses duplicates and reports invalid targets without failing the call', async () => {
-    const res = await send([
-      target({ reference: `Patient/${world.own}` }),
-      target({ reference: `Patient/${world.own}` }),
-      target({ identifier: { system: SYSTEMS.nhsNumber, value: '1234567890' } }),
-      target({ reference: 'Practitioner/x' }),
-    ], staff, { 'Idempotency-Key': uniqueId('k') });
+    const res = await send(
+      [
+        target({ reference: `Patient/${world.own}` }),
+        target({ reference: `Patient/${world.own}` }),
+        target({ identifier: { system: SYSTEMS.nhsNumber, value: '1234567890' } }),
+        target({ reference: 'Practitioner/x' }),
+      ],
+      staff,
+      { 'Idempotency-Key': uniqueId('k') },
+    );
     expect(res.status).toBe(200);
     expect(requestsOf(res.body)).toHaveLength(1);
-    expect(issuesOf(res.body).map((i) => [i.code, i.expression[0]])).toEqual([['invalid', 'Parameters.parameter[2]'], ['invalid', 'Parameters.parameter[3]']]);
+    expect(issuesOf(res.body).map((i) => [i.code, i.expression[0]])).toEqual([
+      ['invalid', 'Parameters.parameter[2]'],
+      ['invalid', 'Parameters.parameter[3]'],
+    ]);
   });
 
-  it('reports a person outside the caller\'s team like an unknown one', async () => {
+  it("reports a person outside the caller's team like an unknown one", async () => {
     const res = await send([target({ reference: `Patient/${world.other}` })]);
     expect(res.status).toBe(200);
     expect(requestsOf(res.body)).toEqual([]);
@@ -236,7 +352,9 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
   });
 
   it('answers 404 for an unknown questionnaire', async () => {
-    const res = await request(world.app).post('/fhir/Questionnaire/no-such-q/$send-questionnaire-request').set('Authorization', `Bearer ${staff}`)
+    const res = await request(world.app)
+      .post('/fhir/Questionnaire/no-such-q/$send-questionnaire-request')
+      .set('Authorization', `Bearer ${staff}`)
       .send({ resourceType: 'Parameters', parameter: [target({ reference: `Patient/${world.own}` })] });
     expect(res.status).toBe(404);
     expect(res.body.resourceType).toBe('OperationOutcome');

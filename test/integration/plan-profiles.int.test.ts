@@ -32,12 +32,20 @@ beforeAll(async () => {
 
 describe('every resource the plan-side mappers produce passes $validate against its profile', () => {
   const all: [string, FhirResource, string][] = [
-    ...objects.budgets.map((b) => [`Coverage ${b.id}`, coverage.toFhir(b), coverage.PROFILE] as [string, FhirResource, string]),
-    ...objects.plans.map((p) => [`CarePlan ${p.id}`, careplan.toFhir(p), careplan.PROFILE] as [string, FhirResource, string]),
+    ...objects.budgets.map(
+      (b) => [`Coverage ${b.id}`, coverage.toFhir(b), coverage.PROFILE] as [string, FhirResource, string],
+    ),
+    ...objects.plans.map(
+      (p) => [`CarePlan ${p.id}`, careplan.toFhir(p), careplan.PROFILE] as [string, FhirResource, string],
+    ),
     ...objects.goals.map((g) => [`Goal ${g.id}`, goal.toFhir(g), goal.PROFILE] as [string, FhirResource, string]),
     ...objects.requests.map((r) => [`Task ${r.id}`, task.toFhir(r), task.PROFILE] as [string, FhirResource, string]),
-    ...objects.needs.map((n) => [`QuestionnaireResponse ${n.id}`, qr.toFhir(n), qr.PROFILE] as [string, FhirResource, string]),
-    ...objects.reviews.map((r) => [`QuestionnaireResponse ${r.id}`, qr.toFhir(r), qr.PROFILE] as [string, FhirResource, string]),
+    ...objects.needs.map(
+      (n) => [`QuestionnaireResponse ${n.id}`, qr.toFhir(n), qr.PROFILE] as [string, FhirResource, string],
+    ),
+    ...objects.reviews.map(
+      (r) => [`QuestionnaireResponse ${r.id}`, qr.toFhir(r), qr.PROFILE] as [string, FhirResource, string],
+    ),
   ];
   it.each(all)('%s', async (_name, resource, profile) => {
     expect(await errorsOf(resource, profile)).toEqual([]);

@@ -12,7 +12,10 @@ import { postgresControl, startHapi, uniqueId, type StartedHapi } from '../suppo
  */
 
 const HAPI_PORT = process.env.TEST_PG_OUTAGE_HAPI_PORT ?? '8099';
-const CLUSTER = { port: process.env.TEST_PG_OUTAGE_PG_PORT ?? '5437', dataDir: path.join(repoRoot, 'data', 'postgres-outage-test') };
+const CLUSTER = {
+  port: process.env.TEST_PG_OUTAGE_PG_PORT ?? '5437',
+  dataDir: path.join(repoRoot, 'data', 'postgres-outage-test'),
+};
 const SYSTEM = 'urn:phb:test:postgres-outage';
 const BOOT_MS = 600000;
 const OUTAGE_MS = 6000;
@@ -41,7 +44,12 @@ describe('HAPI on PostgreSQL while PostgreSQL stops and starts', () => {
   const refusals: Refusal[] = [];
 
   beforeAll(async () => {
-    hapi = await startHapi({ store: 'postgres', port: HAPI_PORT, dataDir: path.join(repoRoot, 'data', 'hapi-outage-test'), postgres: CLUSTER });
+    hapi = await startHapi({
+      store: 'postgres',
+      port: HAPI_PORT,
+      dataDir: path.join(repoRoot, 'data', 'hapi-outage-test'),
+      postgres: CLUSTER,
+    });
     store = new HapiStore({ baseUrl: hapi.baseUrl, timeoutMs: 10000, retryAfterSeconds: 5 });
   }, BOOT_MS);
 
@@ -57,7 +65,11 @@ describe('HAPI on PostgreSQL while PostgreSQL stops and starts', () => {
       while (writing) {
         const value = uniqueId('outage');
         try {
-          await store.create<Patient>({ resourceType: 'Patient', identifier: [{ system: SYSTEM, value }], birthDate: '1990-01-01' });
+          await store.create<Patient>({
+            resourceType: 'Patient',
+            identifier: [{ system: SYSTEM, value }],
+            birthDate: '1990-01-01',
+          });
           acknowledged.push(value);
         } catch (e) {
           if (!(e instanceof AppError)) throw e;
@@ -71,7 +83,9 @@ describe('HAPI on PostgreSQL while PostgreSQL stops and starts', () => {
       await postgresControl('stop', CLUSTER);
       await sleep(OUTAGE_MS);
       // Reads fail too while the database is away.
-      await expect(store.search<Patient>('Patient', { identifier: `${SYSTEM}|${acknowledged[0]}` })).rejects.toBeInstanceOf(AppError);
+      await expect(
+        store.search<Patient>('Patient', { identifier: `${SYSTEM}|${acknowledged[0]}` }),
+      ).rejects.toBeInstanceOf(AppError);
       await postgresControl('start', CLUSTER);
       const before = acknowledged.length;
       // Hikari replaces the dead connections by itself; a bounded wait for the first success.

@@ -11,7 +11,10 @@ function patient(id: string, family = 'Okafor'): Patient & { id: string } {
 }
 
 async function expectAppError(promise: Promise<unknown>): Promise<AppError> {
-  const e: unknown = await promise.then(() => undefined, (err: unknown) => err);
+  const e: unknown = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(AppError);
   return e as AppError;
 }
@@ -73,7 +76,10 @@ describe('HAPI store adapter against the real HAPI server', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { resource: { resourceType: 'Organization', id: orgId, name: 'GP practice' }, request: { method: 'PUT', url: `Organization/${orgId}` } },
+        {
+          resource: { resourceType: 'Organization', id: orgId, name: 'GP practice' },
+          request: { method: 'PUT', url: `Organization/${orgId}` },
+        },
         {
           resource: { ...patient(ptId), managingOrganization: { reference: `Organization/${orgId}` } },
           request: { method: 'PUT', url: `Patient/${ptId}` },
@@ -92,7 +98,11 @@ describe('HAPI store adapter against the real HAPI server', () => {
         { resource: patient(badPt), request: { method: 'PUT', url: `Patient/${badPt}` } },
         // A reference to a resource that does not exist: HAPI refuses the whole transaction.
         {
-          resource: { resourceType: 'Patient', id: uniqueId('pt'), managingOrganization: { reference: `Organization/${uniqueId('missing')}` } },
+          resource: {
+            resourceType: 'Patient',
+            id: uniqueId('pt'),
+            managingOrganization: { reference: `Organization/${uniqueId('missing')}` },
+          },
           request: { method: 'POST', url: 'Patient' },
         },
       ],

@@ -58,12 +58,19 @@ export interface AuthWorld {
 
 function patient(id: string, gpOds: string, nhsNumber: string): Patient & { id: string } {
   return {
-    resourceType: 'Patient', id, active: true, identifier: [{ system: SYSTEMS.nhsNumber, value: nhsNumber }], name: [{ use: 'usual', text: 'Test Person' }],
-    birthDate: '1984-03-12', generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }],
+    resourceType: 'Patient',
+    id,
+    active: true,
+    identifier: [{ system: SYSTEMS.nhsNumber, value: nhsNumber }],
+    name: [{ use: 'usual', text: 'Test Person' }],
+    birthDate: '1984-03-12',
+    generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }],
   };
 }
 
-export async function createAuthWorld(options: { jwksCooldownMs?: number; extraUsers?: DemoUser[]; store?: HapiStore } = {}): Promise<AuthWorld> {
+export async function createAuthWorld(
+  options: { jwksCooldownMs?: number; extraUsers?: DemoUser[]; store?: HapiStore } = {},
+): Promise<AuthWorld> {
   // The shared test HAPI, unless the test runs its own (e.g. one it kills).
   const store = options.store ?? testStore();
   // As the service does at start: the Questionnaires and profiles the routes rely on are in HAPI.
@@ -72,75 +79,188 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
   const other = uniqueId('pt-other');
   const representativeId = uniqueId('rp');
   const gpOds = `G${Math.floor(Math.random() * 1e5)}`;
-  const staffRoleIds = Object.fromEntries(STAFF_ROLES.map((r) => [r, uniqueId(`pr-${r}`)])) as Record<StaffRole, string>;
+  const staffRoleIds = Object.fromEntries(STAFF_ROLES.map((r) => [r, uniqueId(`pr-${r}`)])) as Record<
+    StaffRole,
+    string
+  >;
   const consentIds = { own: uniqueId('consent'), other: uniqueId('consent') };
 
   const nhsNumbers = { own: freshNhsNumber(), other: freshNhsNumber() };
   await store.update(patient(own, gpOds, nhsNumbers.own));
   await store.update(patient(other, `${gpOds}X`, nhsNumbers.other));
-  const rep: RelatedPerson & { id: string } = { resourceType: 'RelatedPerson', id: representativeId, active: true, patient: { reference: `Patient/${own}` } };
+  const rep: RelatedPerson & { id: string } = {
+    resourceType: 'RelatedPerson',
+    id: representativeId,
+    active: true,
+    patient: { reference: `Patient/${own}` },
+  };
   await store.update(rep);
   for (const role of STAFF_ROLES) {
-    const { practitioner: p, role: pr } = practitioner.toFhir({ id: staffRoleIds[role], name: `Test ${role}`, role, organisationOds: 'RTEST' });
+    const { practitioner: p, role: pr } = practitioner.toFhir({
+      id: staffRoleIds[role],
+      name: `Test ${role}`,
+      role,
+      organisationOds: 'RTEST',
+    });
     await store.update({ ...p, id: staffRoleIds[role] });
     await store.update({ ...pr, id: staffRoleIds[role] });
   }
   const team: CareTeam & { id: string } = {
-    resourceType: 'CareTeam', id: uniqueId('ct'), status: 'active', subject: { reference: `Patient/${own}` },
+    resourceType: 'CareTeam',
+    id: uniqueId('ct'),
+    status: 'active',
+    subject: { reference: `Patient/${own}` },
     participant: STAFF_ROLES.map((r) => ({ member: { reference: `PractitionerRole/${staffRoleIds[r]}` } })),
   };
   await store.update(team);
   const now = new Date().toISOString();
-  for (const [id, holder] of [[consentIds.own, own], [consentIds.other, other]] as const) {
-    await store.update({ ...consent.toFhir({ id, budgetHolderId: holder, recipient: CLIENTS.phrApp.clientId, status: 'active', dateTime: now }), id });
+  for (const [id, holder] of [
+    [consentIds.own, own],
+    [consentIds.other, other],
+  ] as const) {
+    await store.update({
+      ...consent.toFhir({
+        id,
+        budgetHolderId: holder,
+        recipient: CLIENTS.phrApp.clientId,
+        status: 'active',
+        dateTime: now,
+      }),
+      id,
+    });
   }
 
   const suffix = uniqueId('u');
   const users = [
-    ...STAFF_ROLES.map((role) => ({ username: `${role}-${suffix}`, password: PASSWORD, claims: { fhirUser: `PractitionerRole/${staffRoleIds[role]}`, phb_role: role } })),
+    ...STAFF_ROLES.map((role) => ({
+      username: `${role}-${suffix}`,
+      password: PASSWORD,
+      claims: { fhirUser: `PractitionerRole/${staffRoleIds[role]}`, phb_role: role },
+    })),
     { username: `holder-${suffix}`, password: PASSWORD, claims: { fhirUser: `Patient/${own}`, patient: own } },
-    { username: `rep-${suffix}`, password: PASSWORD, claims: { fhirUser: `RelatedPerson/${representativeId}`, patient: own } },
+    {
+      username: `rep-${suffix}`,
+      password: PASSWORD,
+      claims: { fhirUser: `RelatedPerson/${representativeId}`, patient: own },
+    },
     // Users a test defines itself (their claims are read when a token is issued, so a test may fill them in later).
     ...(options.extraUsers ?? []),
   ];
-  const identity = new TestIdentity(users, [
-    { client_id: CLIENTS.staffApp.clientId, client_secret: CLIENTS.staffApp.secret, redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
-    { client_id: CLIENTS.portal.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
-    { client_id: CLIENTS.phrApp.clientId, token_endpoint_auth_method: 'none', redirect_uris: REDIRECT, grant_types: ['authorization_code'], response_types: ['code'] },
-    { client_id: CLIENTS.gpSystem.clientId, client_secret: CLIENTS.gpSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
-    { client_id: CLIENTS.ehrSystem.clientId, client_secret: CLIENTS.ehrSystem.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
-    { client_id: CLIENTS.operator.clientId, client_secret: CLIENTS.operator.secret, redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
-  ], { [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds }, [CLIENTS.ehrSystem.clientId]: { phb_role: 'ehr-system', phb_org: 'RTEST' },
-    [CLIENTS.operator.clientId]: { phb_role: 'service-operator' } });
+  const identity = new TestIdentity(
+    users,
+    [
+      {
+        client_id: CLIENTS.staffApp.clientId,
+        client_secret: CLIENTS.staffApp.secret,
+        redirect_uris: REDIRECT,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      {
+        client_id: CLIENTS.portal.clientId,
+        token_endpoint_auth_method: 'none',
+        redirect_uris: REDIRECT,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      {
+        client_id: CLIENTS.phrApp.clientId,
+        token_endpoint_auth_method: 'none',
+        redirect_uris: REDIRECT,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      {
+        client_id: CLIENTS.gpSystem.clientId,
+        client_secret: CLIENTS.gpSystem.secret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+      },
+      {
+        client_id: CLIENTS.ehrSystem.clientId,
+        client_secret: CLIENTS.ehrSystem.secret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+      },
+      {
+        client_id: CLIENTS.operator.clientId,
+        client_secret: CLIENTS.operator.secret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+      },
+    ],
+    {
+      [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds },
+      [CLIENTS.ehrSystem.clientId]: { phb_role: 'ehr-system', phb_org: 'RTEST' },
+      [CLIENTS.operator.clientId]: { phb_role: 'service-operator' },
+    },
+  );
   await identity.start();
 
   const spoolDir = freshSpoolDir();
   const auth = createAuth(store, {
-    issuers: [identity.issuer], audience: TEST_AUDIENCE, algorithms: ['RS256', 'PS256', 'ES256'],
-    jwksCooldownMs: options.jwksCooldownMs ?? 500, clockToleranceSeconds: 30, phrAppClients: [CLIENTS.phrApp.clientId],
-    timeoutMs: 10000, retryAfterSeconds: 5, auditSpoolDir: spoolDir,
+    issuers: [identity.issuer],
+    audience: TEST_AUDIENCE,
+    algorithms: ['RS256', 'PS256', 'ES256'],
+    jwksCooldownMs: options.jwksCooldownMs ?? 500,
+    clockToleranceSeconds: 30,
+    phrAppClients: [CLIENTS.phrApp.clientId],
+    timeoutMs: 10000,
+    retryAfterSeconds: 5,
+    auditSpoolDir: spoolDir,
   });
   const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
 
   const patientScopes = 'openid fhirUser launch/patient patient/*.cruds';
   const token = async (role: Role): Promise<string> => {
     if ((STAFF_ROLES as readonly string[]).includes(role)) {
-      return (await identity.authorizationCode(CLIENTS.staffApp, `${role}-${suffix}`, 'openid fhirUser user/*.cruds')).accessToken;
+      return (await identity.authorizationCode(CLIENTS.staffApp, `${role}-${suffix}`, 'openid fhirUser user/*.cruds'))
+        .accessToken;
     }
     switch (role) {
-      case 'budget-holder': return (await identity.authorizationCode(CLIENTS.portal, `holder-${suffix}`, patientScopes)).accessToken;
-      case 'representative': return (await identity.authorizationCode(CLIENTS.portal, `rep-${suffix}`, patientScopes)).accessToken;
-      case 'phr-app': return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
-      case 'service-operator': return identity.clientCredentials(CLIENTS.operator, 'system/Basic.rus');
-      case 'ehr-system': return identity.clientCredentials(CLIENTS.ehrSystem, 'system/Bundle.c system/Goal.cu system/CarePlan.cu system/Patient.c system/EpisodeOfCare.c');
-      default: return identity.clientCredentials(CLIENTS.gpSystem, 'system/*.rs');
+      case 'budget-holder':
+        return (await identity.authorizationCode(CLIENTS.portal, `holder-${suffix}`, patientScopes)).accessToken;
+      case 'representative':
+        return (await identity.authorizationCode(CLIENTS.portal, `rep-${suffix}`, patientScopes)).accessToken;
+      case 'phr-app':
+        return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
+      case 'service-operator':
+        return identity.clientCredentials(CLIENTS.operator, 'system/Basic.rus');
+      case 'ehr-system':
+        return identity.clientCredentials(
+          CLIENTS.ehrSystem,
+          'system/Bundle.c system/Goal.cu system/CarePlan.cu system/Patient.c system/EpisodeOfCare.c',
+        );
+      default:
+        return identity.clientCredentials(CLIENTS.gpSystem, 'system/*.rs');
     }
   };
 
-  const username = (role: Role): string => (role === 'budget-holder' || role === 'phr-app' ? `holder-${suffix}` : role === 'representative' ? `rep-${suffix}` : `${role}-${suffix}`);
+  const username = (role: Role): string =>
+    role === 'budget-holder' || role === 'phr-app'
+      ? `holder-${suffix}`
+      : role === 'representative'
+        ? `rep-${suffix}`
+        : `${role}-${suffix}`;
 
   return {
-    store, identity, auth, app, spoolDir, own, other, representativeId, staffRoleIds, consentIds, gpOds, nhsNumbers, token, username,
+    store,
+    identity,
+    auth,
+    app,
+    spoolDir,
+    own,
+    other,
+    representativeId,
+    staffRoleIds,
+    consentIds,
+    gpOds,
+    nhsNumbers,
+    token,
+    username,
     close: async () => {
       await auth.audit.close();
       removeSpoolDir(spoolDir);
@@ -151,7 +271,10 @@ export async function createAuthWorld(options: { jwksCooldownMs?: number; extraU
 
 /** The AuditEvents HAPI holds about a patient (the test patients are unique to a run, so few). */
 export async function auditEventsFor(store: HapiStore, patientId: string): Promise<AuditEvent[]> {
-  const bundle: Bundle<AuditEvent> = await store.search<AuditEvent>('AuditEvent', { entity: `Patient/${patientId}`, _count: 1000 });
+  const bundle: Bundle<AuditEvent> = await store.search<AuditEvent>('AuditEvent', {
+    entity: `Patient/${patientId}`,
+    _count: 1000,
+  });
   return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
 }
 

@@ -71,7 +71,13 @@ export class DestinationProxy {
     const target = decodeURIComponent(path);
     const method = req.method ?? 'GET';
     const record = (status: number, clientId?: string): void => {
-      this.seen.push({ method, target, status, ...(clientId ? { clientId } : {}), headers: { 'x-team-id': req.headers['x-team-id'] as string | undefined } });
+      this.seen.push({
+        method,
+        target,
+        status,
+        ...(clientId ? { clientId } : {}),
+        headers: { 'x-team-id': req.headers['x-team-id'] as string | undefined },
+      });
     };
     const outcome = (status: number, code: string, diagnostics: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });

@@ -49,12 +49,18 @@ export function hapiIsOurs(): boolean {
  * timeout (60 s): the sockets a server closes meanwhile must be seen closed, or the next request
  * goes out on a dead one.
  */
-export function runScript(script: 'hapi.sh' | 'postgres.sh', args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function runScript(
+  script: 'hapi.sh' | 'postgres.sh',
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [path.join(repoRoot, 'scripts', script), ...args], { env, stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`scripts/${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`scripts/${script} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
     );
   });
 }
@@ -124,11 +130,19 @@ function clusterEnv(cluster?: PostgresCluster): NodeJS.ProcessEnv {
  * starts the cluster when it is not running.
  */
 export async function startHapi(options: {
-  store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster; env?: NodeJS.ProcessEnv;
+  store: HapiStoreKind;
+  port: string;
+  dataDir: string;
+  postgres?: PostgresCluster;
+  env?: NodeJS.ProcessEnv;
 }): Promise<StartedHapi> {
   const env: NodeJS.ProcessEnv = {
-    ...process.env, ...clusterEnv(options.postgres), ...options.env,
-    HAPI_STORE: options.store, HAPI_PORT: options.port, HAPI_DATA_DIR: options.dataDir,
+    ...process.env,
+    ...clusterEnv(options.postgres),
+    ...options.env,
+    HAPI_STORE: options.store,
+    HAPI_PORT: options.port,
+    HAPI_DATA_DIR: options.dataDir,
   };
   // A database URL from outside would put this HAPI on someone else's database.
   delete env.HAPI_DB_URL;
@@ -141,7 +155,10 @@ export async function startHapi(options: {
 }
 
 /** scripts/postgres.sh on a cluster (else the run's): start, stop (fast) or stop immediate (a crash). */
-export function postgresControl(command: 'start' | 'stop' | 'stop-immediate', cluster?: PostgresCluster): Promise<void> {
+export function postgresControl(
+  command: 'start' | 'stop' | 'stop-immediate',
+  cluster?: PostgresCluster,
+): Promise<void> {
   const args = command === 'stop-immediate' ? ['stop', 'immediate'] : [command];
   return runScript('postgres.sh', args, { ...process.env, ...clusterEnv(cluster) });
 }
@@ -154,7 +171,9 @@ export class OwnHapi {
   readonly baseUrl: string;
   private started: StartedHapi | undefined;
 
-  constructor(private readonly options: { store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster }) {
+  constructor(
+    private readonly options: { store: HapiStoreKind; port: string; dataDir: string; postgres?: PostgresCluster },
+  ) {
     this.baseUrl = `http://127.0.0.1:${options.port}/fhir`;
   }
 

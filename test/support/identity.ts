@@ -38,7 +38,13 @@ export class TestIdentity {
   async start(port = 0): Promise<void> {
     if (this.keys.length === 0) this.keys = [await newSigningKey()];
     this.running = await startIdentityProvider({
-      host: '127.0.0.1', port, audience: TEST_AUDIENCE, users: this.users, clients: this.clients, clientClaims: this.clientClaims, keys: this.keys,
+      host: '127.0.0.1',
+      port,
+      audience: TEST_AUDIENCE,
+      users: this.users,
+      clients: this.clients,
+      clientClaims: this.clientClaims,
+      keys: this.keys,
     });
   }
 
@@ -61,9 +67,15 @@ export class TestIdentity {
 
   private async configuration(client: TestClient): Promise<oidc.Configuration> {
     const auth = client.secret ? oidc.ClientSecretBasic(client.secret) : oidc.None();
-    return oidc.discovery(new URL(this.issuer), client.clientId, client.secret ? { client_secret: client.secret } : undefined, auth, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    return oidc.discovery(
+      new URL(this.issuer),
+      client.clientId,
+      client.secret ? { client_secret: client.secret } : undefined,
+      auth,
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
   }
 
   async clientCredentials(client: TestClient, scope: string): Promise<string> {
@@ -73,16 +85,27 @@ export class TestIdentity {
   }
 
   /** The whole authorization code flow with PKCE (S256), as a browser would do it. */
-  async authorizationCode(client: TestClient, username: string, scope: string): Promise<{ accessToken: string; patient?: string }> {
+  async authorizationCode(
+    client: TestClient,
+    username: string,
+    scope: string,
+  ): Promise<{ accessToken: string; patient?: string }> {
     const config = await this.configuration(client);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const start = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope, state, resource: TEST_AUDIENCE,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope,
+      state,
+      resource: TEST_AUDIENCE,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const callback = await new Browser().signIn(start, username, PASSWORD);
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
     const patient = typeof tokens.patient === 'string' ? tokens.patient : undefined;
     return { accessToken: tokens.access_token, ...(patient ? { patient } : {}) };
   }
@@ -100,7 +123,16 @@ export class TestIdentity {
   /** Standard good claims for a forged token; override one to make it bad. */
   claims(extra: JWTPayload = {}): JWTPayload {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: this.issuer, aud: TEST_AUDIENCE, sub: 'forged', client_id: 'forged-client', iat: now, exp: now + 300, scope: 'user/*.cruds', ...extra };
+    return {
+      iss: this.issuer,
+      aud: TEST_AUDIENCE,
+      sub: 'forged',
+      client_id: 'forged-client',
+      iat: now,
+      exp: now + 300,
+      scope: 'user/*.cruds',
+      ...extra,
+    };
   }
 }
 
@@ -116,7 +148,10 @@ class Browser {
       const res = await fetch(url, {
         method: form ? 'POST' : 'GET',
         redirect: 'manual',
-        headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        headers: {
+          cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+          ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
         ...(form ? { body: form.toString() } : {}),
       });
       for (const line of res.headers.getSetCookie()) {

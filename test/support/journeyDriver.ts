@@ -22,12 +22,20 @@ export interface JourneyPeople {
 export function journeyPeople(personCount: number): JourneyPeople {
   const suffix = uniqueId('j');
   const submitterRoleId = uniqueId('pr-key-worker');
-  const persons = Array.from({ length: personCount }, (_, i) => ({ username: `person-${i}-${suffix}`, password: PASSWORD, claims: {} as Record<string, string> }));
+  const persons = Array.from({ length: personCount }, (_, i) => ({
+    username: `person-${i}-${suffix}`,
+    password: PASSWORD,
+    claims: {} as Record<string, string>,
+  }));
   return {
     submitterRoleId,
     persons,
     users: [
-      { username: `key-worker-${suffix}`, password: PASSWORD, claims: { fhirUser: `PractitionerRole/${submitterRoleId}`, phb_role: 'care-coordinator' } },
+      {
+        username: `key-worker-${suffix}`,
+        password: PASSWORD,
+        claims: { fhirUser: `PractitionerRole/${submitterRoleId}`, phb_role: 'care-coordinator' },
+      },
       ...persons,
     ],
   };
@@ -35,7 +43,12 @@ export function journeyPeople(personCount: number): JourneyPeople {
 
 /** The key worker's Practitioner and PractitionerRole in HAPI. */
 export async function storeSubmitter(store: HapiStore, people: JourneyPeople): Promise<void> {
-  const { practitioner: p, role } = practitioner.toFhir({ id: people.submitterRoleId, name: 'Key worker', role: 'care-coordinator', organisationOds: 'RTEST' });
+  const { practitioner: p, role } = practitioner.toFhir({
+    id: people.submitterRoleId,
+    name: 'Key worker',
+    role: 'care-coordinator',
+    organisationOds: 'RTEST',
+  });
   await store.update({ ...(p as Practitioner), id: people.submitterRoleId });
   await store.update({ ...(role as PractitionerRole), id: people.submitterRoleId });
 }
@@ -43,18 +56,39 @@ export async function storeSubmitter(store: HapiStore, people: JourneyPeople): P
 export async function submitterToken(world: AuthWorld, people: JourneyPeople): Promise<string> {
   const user = people.users[0];
   if (!user) throw new Error('no key worker');
-  return (await world.identity.authorizationCode(CLIENTS.staffApp, user.username, 'openid fhirUser user/*.cruds')).accessToken;
+  return (await world.identity.authorizationCode(CLIENTS.staffApp, user.username, 'openid fhirUser user/*.cruds'))
+    .accessToken;
 }
 
 /** A person's own token (portal), or their PHR app's, once their Patient id is known. */
-export async function personToken(world: AuthWorld, person: DemoUser, patientId: string, client: 'portal' | 'phrApp' = 'portal'): Promise<string> {
+export async function personToken(
+  world: AuthWorld,
+  person: DemoUser,
+  patientId: string,
+  client: 'portal' | 'phrApp' = 'portal',
+): Promise<string> {
   person.claims.fhirUser = `Patient/${patientId}`;
   person.claims.patient = patientId;
-  return (await world.identity.authorizationCode(CLIENTS[client], person.username, 'openid fhirUser launch/patient patient/*.cruds')).accessToken;
+  return (
+    await world.identity.authorizationCode(
+      CLIENTS[client],
+      person.username,
+      'openid fhirUser launch/patient patient/*.cruds',
+    )
+  ).accessToken;
 }
 
 /** Posts with an explicit token (for callers outside the role table: the key worker, a scenario's person). */
-export async function postAs(app: Express, token: string, path: string, body: unknown, key = uniqueId('key')): Promise<request.Response> {
-  return request(app).post(`/api/v1${path}`).set('Authorization', `Bearer ${token}`).set('Idempotency-Key', key).send(body as object);
+export async function postAs(
+  app: Express,
+  token: string,
+  path: string,
+  body: unknown,
+  key = uniqueId('key'),
+): Promise<request.Response> {
+  return request(app)
+    .post(`/api/v1${path}`)
+    .set('Authorization', `Bearer ${token}`)
+    .set('Idempotency-Key', key)
+    .send(body as object);
 }
-

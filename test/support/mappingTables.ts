@@ -19,7 +19,17 @@ const HEADER = ['PHB field', 'FHIR path', 'type', 'cardinality', 'code system', 
 
 function cells(line: string): string[] {
   // A cell may hold an escaped pipe (\|), as in FHIRPath `a | b`.
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/).map((c) => c.trim().replace(/^`(.*)`$/, '$1').replace(/\\\|/g, '|'));
+  return line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/)
+    .map((c) =>
+      c
+        .trim()
+        .replace(/^`(.*)`$/, '$1')
+        .replace(/\\\|/g, '|'),
+    );
 }
 
 /** Reads the mapping table of mappings/<name>.md (the table whose header is HEADER). */
@@ -84,5 +94,7 @@ export function checkRow(row: MappingRow, domain: unknown, resources: FhirResour
   const missing = expected
     .map((v) => asComparable(v, row.type))
     .filter((want) => !got.some((g) => g === want || g.endsWith(`/${want}`)));
-  return missing.length === 0 ? undefined : `${row.field}: ${row.path} gave ${JSON.stringify(got)}, expected ${JSON.stringify(missing)}`;
+  return missing.length === 0
+    ? undefined
+    : `${row.field}: ${row.path} gave ${JSON.stringify(got)}, expected ${JSON.stringify(missing)}`;
 }

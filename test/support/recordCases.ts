@@ -1,6 +1,17 @@
 import type {
-  Account, ChargeItem, Consent, DocumentReference, EpisodeOfCare, FhirResource, Organization, Patient, Practitioner, PractitionerRole,
-  Provenance, RelatedPerson, ServiceRequest,
+  Account,
+  ChargeItem,
+  Consent,
+  DocumentReference,
+  EpisodeOfCare,
+  FhirResource,
+  Organization,
+  Patient,
+  Practitioner,
+  PractitionerRole,
+  Provenance,
+  RelatedPerson,
+  ServiceRequest,
 } from 'fhir/r4.js';
 import * as account from '../../src/fhir/account.js';
 import * as chargeItem from '../../src/fhir/chargeItem.js';
@@ -33,7 +44,14 @@ function of<T extends FhirResource>(resources: FhirResource[], type: T['resource
   return found as T;
 }
 
-function makeCase<T>(table: string, fixtures: T[], label: (x: T) => string, toFhir: (x: T) => FhirResource[], fromFhir: (r: FhirResource[]) => T, tableObject: (x: T) => unknown = (x) => x): MappingCase {
+function makeCase<T>(
+  table: string,
+  fixtures: T[],
+  label: (x: T) => string,
+  toFhir: (x: T) => FhirResource[],
+  fromFhir: (r: FhirResource[]) => T,
+  tableObject: (x: T) => unknown = (x) => x,
+): MappingCase {
   return {
     table,
     fixtures: fixtures.map((f) => ({ label: label(f), value: f, table: tableObject(f) })),
@@ -42,7 +60,11 @@ function makeCase<T>(table: string, fixtures: T[], label: (x: T) => string, toFh
   };
 }
 
-function ledger<T extends { id: string }>(table: string, entries: WithContext<T>[], wrap: (v: T) => chargeItem.LedgerEntry): MappingCase {
+function ledger<T extends { id: string }>(
+  table: string,
+  entries: WithContext<T>[],
+  wrap: (v: T) => chargeItem.LedgerEntry,
+): MappingCase {
   return makeCase<WithContext<T>>(
     table,
     entries,
@@ -61,32 +83,94 @@ function ledger<T extends { id: string }>(table: string, entries: WithContext<T>
 export function mappingCases(): MappingCase[] {
   const f = recordFixtures();
   return [
-    makeCase('budget-holder', f.holders, (x) => x.id, (x) => [patient.toFhir(x)], (r) => patient.fromFhir(of<Patient>(r, 'Patient'))),
-    makeCase('representative', f.representatives, (x) => x.id, (x) => [relatedPerson.toFhir(x)], (r) => relatedPerson.fromFhir(of<RelatedPerson>(r, 'RelatedPerson'))),
     makeCase(
-      'staff', f.staff, (x) => x.id,
-      (x) => { const { practitioner: p, role } = practitioner.toFhir(x); return [p, role]; },
-      (r) => practitioner.fromFhir({ practitioner: of<Practitioner>(r, 'Practitioner'), role: of<PractitionerRole>(r, 'PractitionerRole') }),
+      'budget-holder',
+      f.holders,
+      (x) => x.id,
+      (x) => [patient.toFhir(x)],
+      (r) => patient.fromFhir(of<Patient>(r, 'Patient')),
     ),
-    makeCase('organisation', f.organisations, (x) => x.id, (x) => [organization.toFhir(x)], (r) => organization.fromFhir(of<Organization>(r, 'Organization'))),
-    makeCase('journey', f.journeys, (x) => x.id, (x) => [episodeOfCare.toFhir(x)], (r) => episodeOfCare.fromFhir(of<EpisodeOfCare>(r, 'EpisodeOfCare'))),
-    makeCase('questionnaire-request', f.questionnaireRequests, (x) => x.id, (x) => [serviceRequest.toFhir(x)], (r) => serviceRequest.fromFhir(of<ServiceRequest>(r, 'ServiceRequest'))),
-    makeCase('consent', f.consents, (x) => x.id, (x) => [consent.toFhir(x)], (r) => consent.fromFhir(of<Consent>(r, 'Consent'))),
-    makeCase('decision', f.decisions, (x) => x.id, (x) => [provenance.toFhir(x)], (r) => {
-      const record = provenance.fromFhir(of<Provenance>(r, 'Provenance'));
-      if (record.kind !== 'sign-off') throw new Error('expected a sign-off decision');
-      return record;
-    }),
     makeCase(
-      'agreement', f.agreements, (x) => x.id,
+      'representative',
+      f.representatives,
+      (x) => x.id,
+      (x) => [relatedPerson.toFhir(x)],
+      (r) => relatedPerson.fromFhir(of<RelatedPerson>(r, 'RelatedPerson')),
+    ),
+    makeCase(
+      'staff',
+      f.staff,
+      (x) => x.id,
+      (x) => {
+        const { practitioner: p, role } = practitioner.toFhir(x);
+        return [p, role];
+      },
+      (r) =>
+        practitioner.fromFhir({
+          practitioner: of<Practitioner>(r, 'Practitioner'),
+          role: of<PractitionerRole>(r, 'PractitionerRole'),
+        }),
+    ),
+    makeCase(
+      'organisation',
+      f.organisations,
+      (x) => x.id,
+      (x) => [organization.toFhir(x)],
+      (r) => organization.fromFhir(of<Organization>(r, 'Organization')),
+    ),
+    makeCase(
+      'journey',
+      f.journeys,
+      (x) => x.id,
+      (x) => [episodeOfCare.toFhir(x)],
+      (r) => episodeOfCare.fromFhir(of<EpisodeOfCare>(r, 'EpisodeOfCare')),
+    ),
+    makeCase(
+      'questionnaire-request',
+      f.questionnaireRequests,
+      (x) => x.id,
+      (x) => [serviceRequest.toFhir(x)],
+      (r) => serviceRequest.fromFhir(of<ServiceRequest>(r, 'ServiceRequest')),
+    ),
+    makeCase(
+      'consent',
+      f.consents,
+      (x) => x.id,
+      (x) => [consent.toFhir(x)],
+      (r) => consent.fromFhir(of<Consent>(r, 'Consent')),
+    ),
+    makeCase(
+      'decision',
+      f.decisions,
+      (x) => x.id,
+      (x) => [provenance.toFhir(x)],
+      (r) => {
+        const record = provenance.fromFhir(of<Provenance>(r, 'Provenance'));
+        if (record.kind !== 'sign-off') throw new Error('expected a sign-off decision');
+        return record;
+      },
+    ),
+    makeCase(
+      'agreement',
+      f.agreements,
+      (x) => x.id,
       (x) => [documentReference.toFhir(x), provenance.toFhir({ kind: 'agreement', agreement: x })],
       (r) => {
-        const record = provenance.fromFhir(of<Provenance>(r, 'Provenance'), of<DocumentReference>(r, 'DocumentReference'));
+        const record = provenance.fromFhir(
+          of<Provenance>(r, 'Provenance'),
+          of<DocumentReference>(r, 'DocumentReference'),
+        );
         if (record.kind !== 'agreement') throw new Error('expected an agreement');
         return record.agreement;
       },
     ),
-    makeCase('account', f.accounts, (x) => x.id, (x) => [account.toFhir(x)], (r) => account.fromFhir(of<Account>(r, 'Account'))),
+    makeCase(
+      'account',
+      f.accounts,
+      (x) => x.id,
+      (x) => [account.toFhir(x)],
+      (r) => account.fromFhir(of<Account>(r, 'Account')),
+    ),
     ledger('spend', f.spendLines, (line) => ({ kind: 'spend', line })),
     ledger('payment', f.payments, (payment) => ({ kind: 'payment', payment })),
   ];

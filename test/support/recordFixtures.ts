@@ -1,7 +1,16 @@
 import { restrictionFor } from '../../src/domain/codes.js';
 import type {
-  Agreement, BudgetAccount, BudgetHolder, Organisation, Payment, PhbJourney, PhrConsent, QuestionnaireRequest, Representative,
-  SpendLine, StaffMember,
+  Agreement,
+  BudgetAccount,
+  BudgetHolder,
+  Organisation,
+  Payment,
+  PhbJourney,
+  PhrConsent,
+  QuestionnaireRequest,
+  Representative,
+  SpendLine,
+  StaffMember,
 } from '../../src/domain/model.js';
 import { parseNhsNumber } from '../../src/domain/nhsNumber.js';
 import { accountFor } from '../../src/fhir/account.js';
@@ -46,8 +55,18 @@ export function must<T>(value: T | undefined | null): T {
 
 function fromScenarios(): RecordFixtures {
   const fixtures: RecordFixtures = {
-    holders: [], representatives: [], staff: [], organisations: [], journeys: [], questionnaireRequests: [], consents: [],
-    decisions: [], agreements: [], accounts: [], spendLines: [], payments: [],
+    holders: [],
+    representatives: [],
+    staff: [],
+    organisations: [],
+    journeys: [],
+    questionnaireRequests: [],
+    consents: [],
+    decisions: [],
+    agreements: [],
+    accounts: [],
+    spendLines: [],
+    payments: [],
   };
   for (const s of loadScenarios()) {
     const d = scenarioDomain(s);
@@ -62,8 +81,28 @@ function fromScenarios(): RecordFixtures {
     const option = d.budget.managementOption === 'mixed' ? 'notional' : d.budget.managementOption;
     for (const r of d.requests) {
       if (r.status === 'refused' || restrictionFor(r.category)) continue;
-      fixtures.payments.push({ value: { id: `${r.id}-payment`, budgetId: d.budget.id, requestId: r.id, amount: r.amount, paid: '2026-01-20T09:00:00+00:00', managementOption: option }, context });
-      fixtures.spendLines.push({ value: { id: `${r.id}-spend`, budgetId: d.budget.id, itemId: r.itemId, amount: r.amount, category: r.category, occurred: '2026-01-22' }, context });
+      fixtures.payments.push({
+        value: {
+          id: `${r.id}-payment`,
+          budgetId: d.budget.id,
+          requestId: r.id,
+          amount: r.amount,
+          paid: '2026-01-20T09:00:00+00:00',
+          managementOption: option,
+        },
+        context,
+      });
+      fixtures.spendLines.push({
+        value: {
+          id: `${r.id}-spend`,
+          budgetId: d.budget.id,
+          itemId: r.itemId,
+          amount: r.amount,
+          category: r.category,
+          occurred: '2026-01-22',
+        },
+        context,
+      });
     }
     // The panel's decisions, one Provenance per signer, on the request that needed the panel.
     const panelRequest = d.requests.find((r) => r.requiredRoles.length > 1);
@@ -73,7 +112,13 @@ function fromScenarios(): RecordFixtures {
         kind: 'sign-off',
         id: `${panelRequest.id}-decision-${i + 1}`,
         requestId: panelRequest.id,
-        decision: { role: p.role, decidedBy: `${s.id}-${p.role}`, outcome: p.decision, time: `2026-01-1${i}T15:00:00+00:00`, rationale: 'The course is the first step to the goal in the plan.' },
+        decision: {
+          role: p.role,
+          decidedBy: `${s.id}-${p.role}`,
+          outcome: p.decision,
+          time: `2026-01-1${i}T15:00:00+00:00`,
+          rationale: 'The course is the first step to the goal in the plan.',
+        },
       });
     }
   }
@@ -86,11 +131,31 @@ function dedicated(): RecordFixtures {
   const context = { budgetHolderId: holder };
   return {
     holders: [
-      { id: holder, nhsNumber: parseNhsNumber('999 007 9196'), name: 'Ade Okafor', birthDate: '1984-03-12', gpPracticeOds: 'F84003' },
+      {
+        id: holder,
+        nhsNumber: parseNhsNumber('999 007 9196'),
+        name: 'Ade Okafor',
+        birthDate: '1984-03-12',
+        gpPracticeOds: 'F84003',
+      },
       // Recorded words that are not a Data Dictionary label travel as text only.
-      { id: 'fixture-person-2', nhsNumber: parseNhsNumber('9990633525'), name: 'Matthew Hughes', birthDate: '2004-06-18', ethnicity: 'Prefers to self-describe: Cornish' },
+      {
+        id: 'fixture-person-2',
+        nhsNumber: parseNhsNumber('9990633525'),
+        name: 'Matthew Hughes',
+        birthDate: '2004-06-18',
+        ethnicity: 'Prefers to self-describe: Cornish',
+      },
     ],
-    representatives: [{ id: 'fixture-nominee', budgetHolderId: holder, name: 'Helen Hughes', relationship: 'Mother and carer', nominee: true }],
+    representatives: [
+      {
+        id: 'fixture-nominee',
+        budgetHolderId: holder,
+        name: 'Helen Hughes',
+        relationship: 'Mother and carer',
+        nominee: true,
+      },
+    ],
     staff: [{ id: 'fixture-commissioner', name: 'Priya Shah', role: 'commissioner', organisationOds: 'QMF' }],
     organisations: [
       { id: 'fixture-trust', name: 'East London NHS Foundation Trust', odsCode: 'RWK', kind: 'nhs-provider' },
@@ -100,43 +165,173 @@ function dedicated(): RecordFixtures {
     ],
     journeys: [
       {
-        id: 'fixture-journey-closed', budgetHolderId: holder, kind: 'one-off', cohort: 'mental-health-recovery', stage: 'closed',
-        eligibility: { eligible: true, rightToHave: false, cluster: 5, readyForDischarge: true, decidedOn: '2025-06-02', reason: 'Cluster 5 and ready for discharge to primary care' },
-        leadContactId: 'fixture-cc', managingOrganisationId: 'fixture-trust', start: '2025-06-02', end: '2026-03-31', closureReason: 'discharged-to-primary-care',
+        id: 'fixture-journey-closed',
+        budgetHolderId: holder,
+        kind: 'one-off',
+        cohort: 'mental-health-recovery',
+        stage: 'closed',
+        eligibility: {
+          eligible: true,
+          rightToHave: false,
+          cluster: 5,
+          readyForDischarge: true,
+          decidedOn: '2025-06-02',
+          reason: 'Cluster 5 and ready for discharge to primary care',
+        },
+        leadContactId: 'fixture-cc',
+        managingOrganisationId: 'fixture-trust',
+        start: '2025-06-02',
+        end: '2026-03-31',
+        closureReason: 'discharged-to-primary-care',
       },
-      { id: 'fixture-journey-referred', budgetHolderId: holder, kind: 'ongoing', cohort: 'nhs-continuing-healthcare', stage: 'referred', eligibility: { eligible: false, rightToHave: true }, start: '2026-02-01' },
       {
-        id: 'fixture-journey-refused', budgetHolderId: holder, kind: 'one-off', cohort: 'mental-health-recovery', stage: 'not-eligible',
-        eligibility: { eligible: false, rightToHave: false, cluster: 2, decidedOn: '2026-02-03', reason: 'Cluster below 4' }, start: '2026-02-01', end: '2026-02-03',
+        id: 'fixture-journey-referred',
+        budgetHolderId: holder,
+        kind: 'ongoing',
+        cohort: 'nhs-continuing-healthcare',
+        stage: 'referred',
+        eligibility: { eligible: false, rightToHave: true },
+        start: '2026-02-01',
+      },
+      {
+        id: 'fixture-journey-refused',
+        budgetHolderId: holder,
+        kind: 'one-off',
+        cohort: 'mental-health-recovery',
+        stage: 'not-eligible',
+        eligibility: {
+          eligible: false,
+          rightToHave: false,
+          cluster: 2,
+          decidedOn: '2026-02-03',
+          reason: 'Cluster below 4',
+        },
+        start: '2026-02-01',
+        end: '2026-02-03',
       },
     ],
     questionnaireRequests: [
-      { id: 'fixture-qr-1', budgetHolderId: holder, questionnaire: 'phb-impact', requestedBy: 'fixture-cc', status: 'active', authored: AT },
+      {
+        id: 'fixture-qr-1',
+        budgetHolderId: holder,
+        questionnaire: 'phb-impact',
+        requestedBy: 'fixture-cc',
+        status: 'active',
+        authored: AT,
+      },
       { id: 'fixture-qr-2', budgetHolderId: holder, questionnaire: 'phb-review', status: 'completed', authored: AT },
     ],
-    consents: [{ id: 'fixture-consent-withdrawn', budgetHolderId: holder, recipient: 'patient-knows-best', status: 'inactive', dateTime: '2026-03-01T12:00:00+00:00' }],
-    decisions: [
-      { kind: 'sign-off', id: 'fixture-decision-approve', requestId: 'fixture-request', decision: { role: 'care-coordinator', decidedBy: 'fixture-cc', outcome: 'approve', time: AT, rationale: 'A laptop lets Ade finish his GCSE coursework.' } },
+    consents: [
       {
-        kind: 'sign-off', id: 'fixture-decision-decline', requestId: 'fixture-request', decision: {
-          role: 'team-lead', decidedBy: 'fixture-tl', outcome: 'decline', time: '2026-01-06T09:30:00+00:00',
-          rationale: 'A new laptop costs more than the goal needs.', alternatives: 'A refurbished laptop from the college scheme, or a library loan.',
+        id: 'fixture-consent-withdrawn',
+        budgetHolderId: holder,
+        recipient: 'patient-knows-best',
+        status: 'inactive',
+        dateTime: '2026-03-01T12:00:00+00:00',
+      },
+    ],
+    decisions: [
+      {
+        kind: 'sign-off',
+        id: 'fixture-decision-approve',
+        requestId: 'fixture-request',
+        decision: {
+          role: 'care-coordinator',
+          decidedBy: 'fixture-cc',
+          outcome: 'approve',
+          time: AT,
+          rationale: 'A laptop lets Ade finish his GCSE coursework.',
+        },
+      },
+      {
+        kind: 'sign-off',
+        id: 'fixture-decision-decline',
+        requestId: 'fixture-request',
+        decision: {
+          role: 'team-lead',
+          decidedBy: 'fixture-tl',
+          outcome: 'decline',
+          time: '2026-01-06T09:30:00+00:00',
+          rationale: 'A new laptop costs more than the goal needs.',
+          alternatives: 'A refurbished laptop from the college scheme, or a library loan.',
         },
       },
     ],
     agreements: [
-      { id: 'fixture-agreement', journeyId: 'fixture-journey-closed', budgetHolderId: holder, signedBy: holder, signed: AT, text: 'I agree to spend my direct payment on the items in my plan and to keep receipts.\nSigned: Ade' },
-      { id: 'fixture-agreement-nominee', journeyId: 'fixture-journey-closed', budgetHolderId: holder, signedBy: 'fixture-nominee', signed: AT, text: 'As nominee I agree to manage the direct payment for my son.' },
+      {
+        id: 'fixture-agreement',
+        journeyId: 'fixture-journey-closed',
+        budgetHolderId: holder,
+        signedBy: holder,
+        signed: AT,
+        text: 'I agree to spend my direct payment on the items in my plan and to keep receipts.\nSigned: Ade',
+      },
+      {
+        id: 'fixture-agreement-nominee',
+        journeyId: 'fixture-journey-closed',
+        budgetHolderId: holder,
+        signedBy: 'fixture-nominee',
+        signed: AT,
+        text: 'As nominee I agree to manage the direct payment for my son.',
+      },
     ],
-    accounts: [{ id: 'fixture-account', budgetId: 'fixture-account', budgetHolderId: holder, status: 'inactive', period: { start: '2025-06-02', end: '2026-03-31' } }],
+    accounts: [
+      {
+        id: 'fixture-account',
+        budgetId: 'fixture-account',
+        budgetHolderId: holder,
+        status: 'inactive',
+        period: { start: '2025-06-02', end: '2026-03-31' },
+      },
+    ],
     spendLines: [
-      { value: { id: 'fixture-spend-1', budgetId: 'fixture-account', itemId: 'fixture-item', amount: 34999, category: 'it-equipment', occurred: '2026-01-22', evidence: 'Receipt 44120 from Currys', flaggedMisuse: false }, context },
-      { value: { id: 'fixture-spend-2', budgetId: 'fixture-account', amount: 1250, category: 'alcohol', occurred: '2026-02-14', flaggedMisuse: true }, context },
+      {
+        value: {
+          id: 'fixture-spend-1',
+          budgetId: 'fixture-account',
+          itemId: 'fixture-item',
+          amount: 34999,
+          category: 'it-equipment',
+          occurred: '2026-01-22',
+          evidence: 'Receipt 44120 from Currys',
+          flaggedMisuse: false,
+        },
+        context,
+      },
+      {
+        value: {
+          id: 'fixture-spend-2',
+          budgetId: 'fixture-account',
+          amount: 1250,
+          category: 'alcohol',
+          occurred: '2026-02-14',
+          flaggedMisuse: true,
+        },
+        context,
+      },
     ],
     payments: [
-      { value: { id: 'fixture-payment', budgetId: 'fixture-account', amount: 50000, paid: AT, managementOption: 'managed-account' }, context },
+      {
+        value: {
+          id: 'fixture-payment',
+          budgetId: 'fixture-account',
+          amount: 50000,
+          paid: AT,
+          managementOption: 'managed-account',
+        },
+        context,
+      },
       // An underspend recovered: money paid back, a negative payment.
-      { value: { id: 'fixture-recovery', budgetId: 'fixture-account', amount: -8000, paid: '2026-06-30T10:00:00+00:00', managementOption: 'managed-account' }, context },
+      {
+        value: {
+          id: 'fixture-recovery',
+          budgetId: 'fixture-account',
+          amount: -8000,
+          paid: '2026-06-30T10:00:00+00:00',
+          managementOption: 'managed-account',
+        },
+        context,
+      },
     ],
   };
 }

@@ -1,7 +1,18 @@
 import { RIGHT_TO_HAVE_COHORTS, restrictionFor } from '../../src/domain/codes.js';
 import type {
-  BudgetHolder, Budget, CarePlanPcsp, NeedsAssessment, Organisation, PhbJourney, PhrConsent, PlanItem, RecoveryGoal,
-  Representative, Review, SpendRequest, StaffMember,
+  BudgetHolder,
+  Budget,
+  CarePlanPcsp,
+  NeedsAssessment,
+  Organisation,
+  PhbJourney,
+  PhrConsent,
+  PlanItem,
+  RecoveryGoal,
+  Representative,
+  Review,
+  SpendRequest,
+  StaffMember,
 } from '../../src/domain/model.js';
 import { parseNhsNumber } from '../../src/domain/nhsNumber.js';
 import type { Scenario } from './scenarios.js';
@@ -30,7 +41,13 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
   const goalId = (key: string): string => id(`goal-${key}`);
   const itemId = (key: string): string => id(`item-${key}`);
   const icb: Organisation = { id: id('icb'), name: 'Integrated care board', odsCode: 'QMF', kind: 'icb' };
-  const coordinator: StaffMember = { id: id('cc'), name: 'Care coordinator', role: 'care-coordinator', organisationOds: 'RV1', team: 'recovery-team' };
+  const coordinator: StaffMember = {
+    id: id('cc'),
+    name: 'Care coordinator',
+    role: 'care-coordinator',
+    organisationOds: 'RV1',
+    team: 'recovery-team',
+  };
   const holder: BudgetHolder = {
     id: id('person'),
     nhsNumber: parseNhsNumber(s.person.nhsNumber),
@@ -56,7 +73,8 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     managingOrganisationId: icb.id,
     start: START,
   };
-  const split = s.phb.split ?? (s.phb.managementOption === 'mixed' ? {} : { [s.phb.managementOption]: s.phb.indicativeBudget });
+  const split =
+    s.phb.split ?? (s.phb.managementOption === 'mixed' ? {} : { [s.phb.managementOption]: s.phb.indicativeBudget });
   const budget: Budget = {
     id: id('budget'),
     journeyId: journey.id,
@@ -72,7 +90,12 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     status: 'active',
   };
   const goals: RecoveryGoal[] = s.goals.map((g) => ({
-    id: goalId(g.key), budgetHolderId: holder.id, text: g.text, lifecycle: 'active', start: START, notes: [],
+    id: goalId(g.key),
+    budgetHolderId: holder.id,
+    text: g.text,
+    lifecycle: 'active',
+    start: START,
+    notes: [],
   }));
   const items: PlanItem[] = (s.requests ?? []).map((r) => ({
     id: itemId(r.key),
@@ -108,7 +131,12 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     requiredRoles: r.expectSignOff ?? [],
     decisions: [],
     status: restrictionFor(r.category) || r.expectRefused ? 'refused' : 'requested',
-    ...(r.expectRefused ? { refusalReason: r.expectRefused, refusalAlternatives: 'Another way towards the same goal, agreed with the care coordinator.' } : {}),
+    ...(r.expectRefused
+      ? {
+          refusalReason: r.expectRefused,
+          refusalAlternatives: 'Another way towards the same goal, agreed with the care coordinator.',
+        }
+      : {}),
   }));
   const reviews: Review[] = (s.reviews ?? []).map((r, i) => ({
     id: id(`review-${r.when}`),
@@ -124,19 +152,44 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     coordinator,
     holder,
     ...(s.representative
-      ? { representative: { id: id('rep'), budgetHolderId: holder.id, name: s.representative.name, relationship: s.representative.relationship, nominee: false } }
+      ? {
+          representative: {
+            id: id('rep'),
+            budgetHolderId: holder.id,
+            name: s.representative.name,
+            relationship: s.representative.relationship,
+            nominee: false,
+          },
+        }
       : {}),
     journey,
     budget,
     ...(s.needs
-      ? { needs: { id: id('needs'), journeyId: journey.id, budgetHolderId: holder.id, whatMattersToMe: s.needs.whatMattersToMe, strengths: s.needs.strengths ?? [], completed: AT } }
+      ? {
+          needs: {
+            id: id('needs'),
+            journeyId: journey.id,
+            budgetHolderId: holder.id,
+            whatMattersToMe: s.needs.whatMattersToMe,
+            strengths: s.needs.strengths ?? [],
+            completed: AT,
+          },
+        }
       : {}),
     goals,
     plan,
     requests,
     reviews,
     ...(s.sharing
-      ? { consent: { id: id('consent'), budgetHolderId: holder.id, recipient: 'patient-knows-best', status: s.sharing.phrConsent ? 'active' : 'rejected', dateTime: AT } }
+      ? {
+          consent: {
+            id: id('consent'),
+            budgetHolderId: holder.id,
+            recipient: 'patient-knows-best',
+            status: s.sharing.phrConsent ? 'active' : 'rejected',
+            dateTime: AT,
+          },
+        }
       : {}),
   };
 }

@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../src/config/config.js';
-import type { Cohort, GoalAchievement, ManagementOption, PhbKind, ReviewPoint, SignOffRole, SpendCategory } from '../../src/domain/codes.js';
+import type {
+  Cohort,
+  GoalAchievement,
+  ManagementOption,
+  PhbKind,
+  ReviewPoint,
+  SignOffRole,
+  SpendCategory,
+} from '../../src/domain/codes.js';
 import type { Pence } from '../../src/domain/money.js';
 import type { ImpactAnswers } from '../../src/domain/model.js';
 
@@ -25,8 +33,14 @@ export interface Scenario {
   needs?: { whatMattersToMe: string; strengths?: string[] };
   goals: { key: string; text: string }[];
   requests?: {
-    key: string; item: string; category: SpendCategory; amount: Pence; goals: string[]; provider?: string;
-    expectSignOff?: SignOffRole[]; expectRefused?: string;
+    key: string;
+    item: string;
+    category: SpendCategory;
+    amount: Pence;
+    goals: string[];
+    provider?: string;
+    expectSignOff?: SignOffRole[];
+    expectRefused?: string;
   }[];
   panel?: { decisions: { role: SignOffRole; decision: 'approve' | 'decline' }[] };
   reviews?: { when: ReviewPoint; impact?: ImpactAnswers; goalProgress?: Record<string, GoalAchievement> }[];

@@ -15,16 +15,23 @@ export function removeSpoolDir(dir: string): void {
 
 /** The spool's segment files, oldest first. */
 export function segmentFiles(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.startsWith('segment-')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('segment-'))
+    .sort();
 }
 
 /** Every whole AuditEvent line in the spool's segments, as a reader after a crash finds them. */
 export function spooledEvents(dir: string): AuditEvent[] {
-  return segmentFiles(dir).flatMap((name) => readFileSync(path.join(dir, name), 'utf8').split('\n').filter((l) => l !== '').flatMap((l) => {
-    try {
-      return [JSON.parse(l) as AuditEvent];
-    } catch {
-      return [];
-    }
-  }));
+  return segmentFiles(dir).flatMap((name) =>
+    readFileSync(path.join(dir, name), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as AuditEvent];
+        } catch {
+          return [];
+        }
+      }),
+  );
 }

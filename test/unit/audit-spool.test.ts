@@ -8,10 +8,20 @@ import { freshSpoolDir, segmentFiles, spooledEvents } from '../support/spool.js'
 /** The spool on the real file system, each test in a directory of its own. */
 
 const event = (id: string): AuditEvent => ({
-  resourceType: 'AuditEvent', id, type: { code: 'rest' }, recorded: '2026-01-01T00:00:00Z', agent: [{ requestor: true }], source: { observer: { display: 'test' } },
+  resourceType: 'AuditEvent',
+  id,
+  type: { code: 'rest' },
+  recorded: '2026-01-01T00:00:00Z',
+  agent: [{ requestor: true }],
+  source: { observer: { display: 'test' } },
 });
 
-const settings = (dir: string, changes: Partial<SpoolSettings> = {}): SpoolSettings => ({ dir, segmentBytes: 1024 * 1024, segmentMaxAgeMs: 60000, ...changes });
+const settings = (dir: string, changes: Partial<SpoolSettings> = {}): SpoolSettings => ({
+  dir,
+  segmentBytes: 1024 * 1024,
+  segmentMaxAgeMs: 60000,
+  ...changes,
+});
 
 /** A process id that has ended: a lock holding it is stale. */
 function deadPid(): number {
@@ -68,7 +78,10 @@ describe('audit spool', () => {
     // A crash: no close, the lock still names the process, the last line half-written.
     writeFileSync(path.join(dir, 'lock'), String(deadPid()));
     const [name] = segmentFiles(dir);
-    writeFileSync(path.join(dir, name as string), `${readFileSync(path.join(dir, name as string), 'utf8')}{"resourceType":"AuditEvent","id":"left-3","ty`);
+    writeFileSync(
+      path.join(dir, name as string),
+      `${readFileSync(path.join(dir, name as string), 'utf8')}{"resourceType":"AuditEvent","id":"left-3","ty`,
+    );
 
     const { spool, leftovers } = open(settings(dir));
     expect(leftovers.flatMap((l) => l.events.map((e) => e.id))).toEqual(['left-1', 'left-2']);
@@ -92,7 +105,9 @@ describe('audit spool', () => {
     const dir = freshSpoolDir();
     open(settings(dir));
     expect(() => AuditSpool.open(settings(dir))).toThrow(SpoolLockedError);
-    expect(() => AuditSpool.open(settings(dir))).toThrow(new RegExp(`audit spool ${dir} is in use by process ${process.pid}`));
+    expect(() => AuditSpool.open(settings(dir))).toThrow(
+      new RegExp(`audit spool ${dir} is in use by process ${process.pid}`),
+    );
     await opened.splice(0)[0]?.close();
     expect(existsSync(path.join(dir, 'lock'))).toBe(false);
 

@@ -31,7 +31,14 @@ const NO_CONSENT = 'The person has no active consent to share their record with 
 const SECRET = 'secret-plan-of-p1';
 
 const phrConsent = (changes: Partial<PhrConsent> = {}): Consent =>
-  consent.toFhir({ id: 'c1', budgetHolderId: 'p1', recipient: 'phr', status: 'active', dateTime: '2026-01-01T00:00:00Z', ...changes });
+  consent.toFhir({
+    id: 'c1',
+    budgetHolderId: 'p1',
+    recipient: 'phr',
+    status: 'active',
+    dateTime: '2026-01-01T00:00:00Z',
+    ...changes,
+  });
 
 interface World {
   app: Express;
@@ -43,7 +50,11 @@ interface World {
  * A guarded route that settles the consent with `records` (or not at all when undefined), then
  * sends the data; the real error renderer of /fhir behind it.
  */
-function world(records: FhirResource[] | undefined, options: Partial<RouteAccessOptions> = { consentInRecords: true }, answers: Partial<Record<keyof AccessFacts, boolean>> = {}): World {
+function world(
+  records: FhirResource[] | undefined,
+  options: Partial<RouteAccessOptions> = { consentInRecords: true },
+  answers: Partial<Record<keyof AccessFacts, boolean>> = {},
+): World {
   const asked = { consentActive: 0, represents: 0, route: 0 };
   const audited: AccessRecord[] = [];
   const facts: AccessFacts = {
@@ -74,14 +85,23 @@ function world(records: FhirResource[] | undefined, options: Partial<RouteAccess
   const route = async (req: Request, res: Response): Promise<void> => {
     asked.route += 1;
     if (records) accessOf(req).settleConsent(records);
-    res.type('application/fhir+json').json({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Basic', id: SECRET } }] });
+    res.type('application/fhir+json').json({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [{ resource: { resourceType: 'Basic', id: SECRET } }],
+    });
   };
-  app.get('/fhir/Patient/:id/summary', requirePermission('Patient', 'read', { patient: (req) => String(req.params.id), ...options }), route);
+  app.get(
+    '/fhir/Patient/:id/summary',
+    requirePermission('Patient', 'read', { patient: (req) => String(req.params.id), ...options }),
+    route,
+  );
   app.use(fhirErrorHandler);
   return { app, asked, audited };
 }
 
-const get = (w: World, token = 'phr'): request.Test => request(w.app).get('/fhir/Patient/p1/summary').set('Authorization', `Bearer ${token}`);
+const get = (w: World, token = 'phr'): request.Test =>
+  request(w.app).get('/fhir/Patient/p1/summary').set('Authorization', `Bearer ${token}`);
 
 /** The record made when the response finished (it is written after the body is handed over). */
 async function finished(w: World): Promise<AccessRecord | undefined> {
@@ -91,7 +111,11 @@ async function finished(w: World): Promise<AccessRecord | undefined> {
 
 describe('the guard leaving the consent check to the route (consentInRecords)', () => {
   it('never asks the store, and answers once the route settles it with an active Consent', async () => {
-    const w = world([{ resourceType: 'Patient', id: 'p1' }, phrConsent({ status: 'inactive', id: 'c0' }), phrConsent()]);
+    const w = world([
+      { resourceType: 'Patient', id: 'p1' },
+      phrConsent({ status: 'inactive', id: 'c0' }),
+      phrConsent(),
+    ]);
     const res = await get(w);
     expect(res.status).toBe(200);
     expect(JSON.stringify(res.body)).toContain(SECRET);
@@ -105,16 +129,22 @@ describe('the guard leaving the consent check to the route (consentInRecords)', 
     ['a refused Consent', [phrConsent({ status: 'rejected' })]],
     ['a Consent naming another app', [phrConsent({ recipient: 'other-app' })]],
     ['a Consent of another person', [phrConsent({ budgetHolderId: 'p2' })]],
-  ] as [string, Consent[]][])('refuses with the guard\'s own 403 when the records hold %s, and audits it as denied', async (_case, consents) => {
-    const w = world([{ resourceType: 'Patient', id: 'p1' }, ...consents]);
-    const res = await get(w);
-    expect(res.status).toBe(403);
-    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
-    expect(res.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', diagnostics: NO_CONSENT }] });
-    expect(JSON.stringify(res.body)).not.toContain(SECRET);
-    expect(w.asked.consentActive).toBe(0);
-    expect(await finished(w)).toMatchObject({ outcome: 'denied', reason: NO_CONSENT, patientId: 'p1' });
-  });
+  ] as [string, Consent[]][])(
+    "refuses with the guard's own 403 when the records hold %s, and audits it as denied",
+    async (_case, consents) => {
+      const w = world([{ resourceType: 'Patient', id: 'p1' }, ...consents]);
+      const res = await get(w);
+      expect(res.status).toBe(403);
+      expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+      expect(res.body).toEqual({
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'forbidden', diagnostics: NO_CONSENT }],
+      });
+      expect(JSON.stringify(res.body)).not.toContain(SECRET);
+      expect(w.asked.consentActive).toBe(0);
+      expect(await finished(w)).toMatchObject({ outcome: 'denied', reason: NO_CONSENT, patientId: 'p1' });
+    },
+  );
 
   it('answers exactly as the guard does when it checks the consent itself', async () => {
     const deferred = await get(world([]));
@@ -130,7 +160,10 @@ describe('the guard leaving the consent check to the route (consentInRecords)', 
       const res = await get(w);
       expect(res.status).toBe(500);
       expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
-      expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] });
+      expect(res.body).toMatchObject({
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'exception' }],
+      });
       expect(res.text).not.toContain(SECRET);
       expect(await finished(w)).toMatchObject({ outcome: 'failed' });
     } finally {

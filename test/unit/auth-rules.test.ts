@@ -16,14 +16,28 @@ describe('SMART scopes', () => {
   it('parses v2 letters in order and v1 read/write', () => {
     expect([...(parseScope('patient/*.rs')?.interactions ?? [])]).toEqual(['read', 'search']);
     expect(parseScope('user/CarePlan.cruds')).toMatchObject({ context: 'user', resource: 'CarePlan' });
-    expect([...(parseScope('user/CarePlan.cruds')?.interactions ?? [])]).toEqual(['create', 'read', 'update', 'delete', 'search']);
+    expect([...(parseScope('user/CarePlan.cruds')?.interactions ?? [])]).toEqual([
+      'create',
+      'read',
+      'update',
+      'delete',
+      'search',
+    ]);
     expect([...(parseScope('system/Bundle.r')?.interactions ?? [])]).toEqual(['read']);
     expect([...(parseScope('patient/Goal.read')?.interactions ?? [])]).toEqual(['read', 'search']);
     expect([...(parseScope('user/Task.write')?.interactions ?? [])]).toEqual(['create', 'update', 'delete']);
   });
 
   it('grants nothing for malformed, out-of-order or query-restricted scopes', () => {
-    for (const s of ['patient/*.sr', 'patient/CarePlan.', 'openid', 'launch/patient', 'patient/Observation.rs?category=vital-signs', 'admin/*.rs', 'patient/carePlan.r']) {
+    for (const s of [
+      'patient/*.sr',
+      'patient/CarePlan.',
+      'openid',
+      'launch/patient',
+      'patient/Observation.rs?category=vital-signs',
+      'admin/*.rs',
+      'patient/carePlan.r',
+    ]) {
       expect(parseScope(s)).toBeUndefined();
     }
   });
@@ -37,21 +51,44 @@ describe('SMART scopes', () => {
   });
 
   it('advertises exactly the scopes the permission table can use', () => {
-    expect(supportedScopes()).toEqual(expect.arrayContaining(['patient/Patient.r', 'user/Consent.crus', 'system/Patient.r', 'system/Goal.c']));
+    expect(supportedScopes()).toEqual(
+      expect.arrayContaining(['patient/Patient.r', 'user/Consent.crus', 'system/Patient.r', 'system/Goal.c']),
+    );
     expect(supportedScopes().some((s) => s.startsWith('system/Consent'))).toBe(false);
   });
 });
 
-const base = { iss: 'https://idp.example', sub: 'u1', client_id: 'app', scope: 'patient/*.rs user/*.cruds system/*.rs' };
+const base = {
+  iss: 'https://idp.example',
+  sub: 'u1',
+  client_id: 'app',
+  scope: 'patient/*.rs user/*.cruds system/*.rs',
+};
 
 describe('claims to caller', () => {
   const settings = { phrAppClients: ['phr'] };
   it('maps staff, people, PHR apps and systems', () => {
-    expect(callerFromClaims({ ...base, phb_role: 'team-lead', fhirUser: 'PractitionerRole/pr1' }, settings)).toMatchObject({ kind: 'staff', role: 'team-lead', practitionerRoleId: 'pr1', scopeContext: 'user' });
-    expect(callerFromClaims({ ...base, fhirUser: 'https://fhir.example/Patient/p1' }, settings)).toMatchObject({ kind: 'person', role: 'budget-holder', patientId: 'p1' });
-    expect(callerFromClaims({ ...base, fhirUser: 'RelatedPerson/r1', patient: 'p1' }, settings)).toMatchObject({ kind: 'person', role: 'representative', patientId: 'p1' });
-    expect(callerFromClaims({ ...base, client_id: 'phr', fhirUser: 'Patient/p1', patient: 'p1' }, settings)).toMatchObject({ kind: 'phr-app', role: 'phr-app', patientId: 'p1' });
-    expect(callerFromClaims({ ...base, phb_role: 'gp-system', phb_org: 'Y1' }, settings)).toMatchObject({ kind: 'system', organisationOds: 'Y1', scopeContext: 'system' });
+    expect(
+      callerFromClaims({ ...base, phb_role: 'team-lead', fhirUser: 'PractitionerRole/pr1' }, settings),
+    ).toMatchObject({ kind: 'staff', role: 'team-lead', practitionerRoleId: 'pr1', scopeContext: 'user' });
+    expect(callerFromClaims({ ...base, fhirUser: 'https://fhir.example/Patient/p1' }, settings)).toMatchObject({
+      kind: 'person',
+      role: 'budget-holder',
+      patientId: 'p1',
+    });
+    expect(callerFromClaims({ ...base, fhirUser: 'RelatedPerson/r1', patient: 'p1' }, settings)).toMatchObject({
+      kind: 'person',
+      role: 'representative',
+      patientId: 'p1',
+    });
+    expect(
+      callerFromClaims({ ...base, client_id: 'phr', fhirUser: 'Patient/p1', patient: 'p1' }, settings),
+    ).toMatchObject({ kind: 'phr-app', role: 'phr-app', patientId: 'p1' });
+    expect(callerFromClaims({ ...base, phb_role: 'gp-system', phb_org: 'Y1' }, settings)).toMatchObject({
+      kind: 'system',
+      organisationOds: 'Y1',
+      scopeContext: 'system',
+    });
   });
 
   it('refuses tokens that name no usable identity, with 403', () => {
@@ -77,55 +114,101 @@ describe('the access decision', () => {
     registeredWith: async () => overrides.registeredWith ?? true,
     represents: async () => overrides.represents ?? true,
   });
-  const caller = (claims: Record<string, string>): Caller => callerFromClaims({ ...base, ...claims }, { phrAppClients: ['phr'] });
+  const caller = (claims: Record<string, string>): Caller =>
+    callerFromClaims({ ...base, ...claims }, { phrAppClients: ['phr'] });
   const holder = caller({ fhirUser: 'Patient/p1' });
   const phr = caller({ client_id: 'phr', fhirUser: 'Patient/p1', patient: 'p1' });
   const coordinator = caller({ phb_role: 'care-coordinator', fhirUser: 'PractitionerRole/pr1' });
   const commissioner = caller({ phb_role: 'commissioner', fhirUser: 'PractitionerRole/pr2' });
 
   it('denies by default: a resource no row names', async () => {
-    expect(await authorize(holder, { resource: 'Medication', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
-    expect(await authorize(coordinator, { resource: 'AuditEvent', interaction: 'search', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+    expect(
+      await authorize(holder, { resource: 'Medication', interaction: 'read', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: false });
+    expect(
+      await authorize(coordinator, { resource: 'AuditEvent', interaction: 'search', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: false });
   });
 
   it('keeps patient callers in their own compartment', async () => {
-    expect(await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
-    expect(await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p2' }, facts())).toMatchObject({ allowed: false, reason: expect.stringMatching(/compartment/) });
+    expect(
+      await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: true });
+    expect(
+      await authorize(holder, { resource: 'Patient', interaction: 'read', patientId: 'p2' }, facts()),
+    ).toMatchObject({ allowed: false, reason: expect.stringMatching(/compartment/) });
   });
 
-  it('needs the person\'s consent for a PHR app', async () => {
-    expect(await authorize(phr, { resource: 'CarePlan', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
-    expect(await authorize(phr, { resource: 'CarePlan', interaction: 'read', patientId: 'p1' }, facts({ consentActive: false }))).toMatchObject({ allowed: false, reason: expect.stringMatching(/consent/) });
+  it("needs the person's consent for a PHR app", async () => {
+    expect(await authorize(phr, { resource: 'CarePlan', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject(
+      { allowed: true },
+    );
+    expect(
+      await authorize(
+        phr,
+        { resource: 'CarePlan', interaction: 'read', patientId: 'p1' },
+        facts({ consentActive: false }),
+      ),
+    ).toMatchObject({ allowed: false, reason: expect.stringMatching(/consent/) });
   });
 
   it('limits staff to their team and keeps commissioners from demographics', async () => {
-    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'update', patientId: 'p1' }, facts())).toMatchObject({ allowed: true });
-    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'update', patientId: 'p1' }, facts({ onTeam: false }))).toMatchObject({ allowed: false });
-    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'search' }, facts())).toMatchObject({ allowed: false, reason: expect.stringMatching(/Name the patient/) });
-    expect(await authorize(commissioner, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
-    expect(await authorize(commissioner, { resource: 'QuestionnaireResponse', interaction: 'read', patientId: 'p1' }, facts())).toMatchObject({ allowed: false });
+    expect(
+      await authorize(coordinator, { resource: 'CarePlan', interaction: 'update', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: true });
+    expect(
+      await authorize(
+        coordinator,
+        { resource: 'CarePlan', interaction: 'update', patientId: 'p1' },
+        facts({ onTeam: false }),
+      ),
+    ).toMatchObject({ allowed: false });
+    expect(await authorize(coordinator, { resource: 'CarePlan', interaction: 'search' }, facts())).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/Name the patient/),
+    });
+    expect(
+      await authorize(commissioner, { resource: 'Patient', interaction: 'read', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: false });
+    expect(
+      await authorize(
+        commissioner,
+        { resource: 'QuestionnaireResponse', interaction: 'read', patientId: 'p1' },
+        facts(),
+      ),
+    ).toMatchObject({ allowed: false });
   });
 
   it('needs both the role and the token scope', async () => {
     const narrow = caller({ fhirUser: 'Patient/p1', scope: 'patient/CarePlan.r' });
-    expect(await authorize(narrow, { resource: 'CarePlan', interaction: 'search', patientId: 'p1' }, facts())).toMatchObject({ allowed: false, missingScope: 'patient/CarePlan.s' });
+    expect(
+      await authorize(narrow, { resource: 'CarePlan', interaction: 'search', patientId: 'p1' }, facts()),
+    ).toMatchObject({ allowed: false, missingScope: 'patient/CarePlan.s' });
   });
 
   it('has a row list for every role, and no role writes AuditEvents through the API', () => {
-    for (const grants of Object.values(PERMISSIONS)) expect(grants.some((g) => g.resource === 'AuditEvent')).toBe(false);
+    for (const grants of Object.values(PERMISSIONS))
+      expect(grants.some((g) => g.resource === 'AuditEvent')).toBe(false);
   });
 });
 
 describe('the consent rule', () => {
   const phrConsent = (changes: Partial<PhrConsent> = {}): Consent =>
-    consent.toFhir({ id: 'c1', budgetHolderId: 'p1', recipient: 'phr', status: 'active', dateTime: '2026-01-01T00:00:00Z', ...changes });
+    consent.toFhir({
+      id: 'c1',
+      budgetHolderId: 'p1',
+      recipient: 'phr',
+      status: 'active',
+      dateTime: '2026-01-01T00:00:00Z',
+      ...changes,
+    });
 
   it('grants with an active Consent of the patient naming the app', () => {
     expect(consentGrants([phrConsent()], 'p1', 'phr')).toBe(true);
     expect(consentGrants([phrConsent({ status: 'inactive' }), phrConsent({ id: 'c2' })], 'p1', 'phr')).toBe(true);
   });
 
-  it('grants nothing when withdrawn, refused, someone else\'s, for another app, malformed or absent', () => {
+  it("grants nothing when withdrawn, refused, someone else's, for another app, malformed or absent", () => {
     expect(consentGrants([phrConsent({ status: 'inactive' })], 'p1', 'phr')).toBe(false);
     expect(consentGrants([phrConsent({ status: 'rejected' })], 'p1', 'phr')).toBe(false);
     expect(consentGrants([phrConsent({ budgetHolderId: 'p2' })], 'p1', 'phr')).toBe(false);
@@ -139,24 +222,64 @@ describe('audit and provenance shapes', () => {
   const rep = callerFromClaims({ ...base, fhirUser: 'RelatedPerson/r1', patient: 'p1' }, { phrAppClients: [] });
 
   it('records who, which app, whose data, what and the request id, without free text', () => {
-    const event = toAuditEvent({ caller: rep, resource: 'CarePlan', resourceId: 'cp1', interaction: 'read', patientId: 'p1', outcome: 'success', requestId: 'req-12345', time: '2025-01-01T00:00:00Z' });
+    const event = toAuditEvent({
+      caller: rep,
+      resource: 'CarePlan',
+      resourceId: 'cp1',
+      interaction: 'read',
+      patientId: 'p1',
+      outcome: 'success',
+      requestId: 'req-12345',
+      time: '2025-01-01T00:00:00Z',
+    });
     expect(event).toMatchObject({ action: 'R', outcome: '0', recorded: '2025-01-01T00:00:00Z' });
-    expect(event.agent[0]).toMatchObject({ requestor: true, who: { reference: 'RelatedPerson/r1' }, role: [{ coding: [{ code: 'representative' }] }] });
+    expect(event.agent[0]).toMatchObject({
+      requestor: true,
+      who: { reference: 'RelatedPerson/r1' },
+      role: [{ coding: [{ code: 'representative' }] }],
+    });
     expect(event.agent[1]).toMatchObject({ who: { identifier: { value: 'app' } } });
-    expect(event.entity?.map((e) => e.what)).toEqual([{ reference: 'CarePlan/cp1' }, { reference: 'Patient/p1' }, { identifier: { value: 'req-12345' } }]);
+    expect(event.entity?.map((e) => e.what)).toEqual([
+      { reference: 'CarePlan/cp1' },
+      { reference: 'Patient/p1' },
+      { identifier: { value: 'req-12345' } },
+    ]);
   });
 
-  it('builds Provenance on the person\'s behalf and adds it to a transaction', () => {
+  it("builds Provenance on the person's behalf and adds it to a transaction", () => {
     const p = writeProvenance(rep, [{ reference: 'Goal/g1' }], 'UPDATE', '2025-01-01T00:00:00Z');
-    expect(p.agent[0]).toMatchObject({ who: { reference: 'RelatedPerson/r1' }, onBehalfOf: { reference: 'Patient/p1' } });
-    const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: 'urn:uuid:1', resource: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'x' }, subject: { reference: 'Patient/p1' } }, request: { method: 'POST', url: 'Goal' } }] };
+    expect(p.agent[0]).toMatchObject({
+      who: { reference: 'RelatedPerson/r1' },
+      onBehalfOf: { reference: 'Patient/p1' },
+    });
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:1',
+          resource: {
+            resourceType: 'Goal',
+            lifecycleStatus: 'active',
+            description: { text: 'x' },
+            subject: { reference: 'Patient/p1' },
+          },
+          request: { method: 'POST', url: 'Goal' },
+        },
+      ],
+    };
     const out = withProvenance(bundle, rep, 'CREATE');
     expect(out.entry).toHaveLength(2);
-    expect(out.entry?.[1]?.resource).toMatchObject({ resourceType: 'Provenance', target: [{ reference: 'urn:uuid:1' }] });
+    expect(out.entry?.[1]?.resource).toMatchObject({
+      resourceType: 'Provenance',
+      target: [{ reference: 'urn:uuid:1' }],
+    });
   });
 
   it('finds the patient compartment of stored resources', () => {
-    expect(patientOf({ resourceType: 'Task', status: 'requested', intent: 'order', for: { reference: 'Patient/p9' } })).toBe('p9');
+    expect(
+      patientOf({ resourceType: 'Task', status: 'requested', intent: 'order', for: { reference: 'Patient/p9' } }),
+    ).toBe('p9');
     expect(patientOf({ resourceType: 'Questionnaire', status: 'active' })).toBeUndefined();
   });
 });

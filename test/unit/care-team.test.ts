@@ -7,7 +7,11 @@ const team: CareTeamAssignment = { id: 'ct-1', budgetHolderId: 'pt-1', memberIds
 describe('care team mapping', () => {
   it('round-trips', () => {
     expect(careTeam.fromFhir(careTeam.toFhir(team))).toEqual(team);
-    expect(careTeam.fromFhir(careTeam.toFhir({ ...team, active: false, memberIds: [] }))).toEqual({ ...team, active: false, memberIds: [] });
+    expect(careTeam.fromFhir(careTeam.toFhir({ ...team, active: false, memberIds: [] }))).toEqual({
+      ...team,
+      active: false,
+      memberIds: [],
+    });
   });
 
   it('puts every field where mappings/care-team.md says', async () => {

@@ -4,12 +4,27 @@ import { ConfigError, loadConfig, repoRoot } from '../../src/config/config.js';
 describe('configuration from the environment', () => {
   it('has defaults that run on loopback against the local HAPI', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, fhirBaseUrl: 'http://127.0.0.1:8090/fhir', nodeEnv: 'development' });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      fhirBaseUrl: 'http://127.0.0.1:8090/fhir',
+      nodeEnv: 'development',
+    });
   });
 
   it('reads and coerces values, trimming a trailing slash from the FHIR base', () => {
-    const config = loadConfig({ PORT: '9000', FHIR_BASE_URL: 'http://hapi:8080/fhir/', FHIR_TIMEOUT_MS: '2500', LOG_LEVEL: 'debug' });
-    expect(config).toMatchObject({ port: 9000, fhirBaseUrl: 'http://hapi:8080/fhir', fhirTimeoutMs: 2500, logLevel: 'debug' });
+    const config = loadConfig({
+      PORT: '9000',
+      FHIR_BASE_URL: 'http://hapi:8080/fhir/',
+      FHIR_TIMEOUT_MS: '2500',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      fhirBaseUrl: 'http://hapi:8080/fhir',
+      fhirTimeoutMs: 2500,
+      logLevel: 'debug',
+    });
   });
 
   it('names every bad variable and its value', () => {
@@ -34,8 +49,12 @@ describe('configuration from the environment', () => {
 
   it('keeps AuditEvents in the clinical store unless an audit repository is named', () => {
     expect(loadConfig({}).auditFhirBaseUrl).toBe('');
-    expect(loadConfig({ AUDIT_FHIR_BASE_URL: 'http://audit:8080/fhir/' }).auditFhirBaseUrl).toBe('http://audit:8080/fhir');
-    expect(() => loadConfig({ AUDIT_FHIR_BASE_URL: 'audit:8080' })).toThrow(/AUDIT_FHIR_BASE_URL="audit:8080": must match pattern/);
+    expect(loadConfig({ AUDIT_FHIR_BASE_URL: 'http://audit:8080/fhir/' }).auditFhirBaseUrl).toBe(
+      'http://audit:8080/fhir',
+    );
+    expect(() => loadConfig({ AUDIT_FHIR_BASE_URL: 'audit:8080' })).toThrow(
+      /AUDIT_FHIR_BASE_URL="audit:8080": must match pattern/,
+    );
   });
 
   it('spools AuditEvents under data/ in the repository unless AUDIT_SPOOL_DIR names a directory', () => {
@@ -46,16 +65,31 @@ describe('configuration from the environment', () => {
 
 describe('identity configuration', () => {
   it('trusts the development identity provider by default in development only', () => {
-    expect(loadConfig({})).toMatchObject({ oidcIssuers: ['http://127.0.0.1:8085'], phrAppClients: ['demo-phr-app'], oidcAlgorithms: ['RS256', 'PS256', 'ES256'] });
+    expect(loadConfig({})).toMatchObject({
+      oidcIssuers: ['http://127.0.0.1:8085'],
+      phrAppClients: ['demo-phr-app'],
+      oidcAlgorithms: ['RS256', 'PS256', 'ES256'],
+    });
     expect(loadConfig({ NODE_ENV: 'test' }).oidcIssuers).toEqual([]);
   });
 
   it('reads issuer lists and refuses HMAC, none and plain-http issuers off loopback', () => {
-    expect(loadConfig({ OIDC_ISSUERS: 'https://a.example, https://b.example/realm', OIDC_AUDIENCE: 'https://phb.example/fhir' })).toMatchObject({ oidcIssuers: ['https://a.example', 'https://b.example/realm'] });
-    expect(() => loadConfig({ OIDC_ALGORITHMS: 'RS256,HS256' })).toThrow(/OIDC_ALGORITHMS="RS256,HS256": must be equal to one of the allowed values/);
+    expect(
+      loadConfig({
+        OIDC_ISSUERS: 'https://a.example, https://b.example/realm',
+        OIDC_AUDIENCE: 'https://phb.example/fhir',
+      }),
+    ).toMatchObject({ oidcIssuers: ['https://a.example', 'https://b.example/realm'] });
+    expect(() => loadConfig({ OIDC_ALGORITHMS: 'RS256,HS256' })).toThrow(
+      /OIDC_ALGORITHMS="RS256,HS256": must be equal to one of the allowed values/,
+    );
     expect(() => loadConfig({ OIDC_ALGORITHMS: 'none' })).toThrow(/OIDC_ALGORITHMS/);
     expect(() => loadConfig({ OIDC_ISSUERS: 'http://idp.example' })).toThrow(/must use https/);
-    expect(() => loadConfig({ NODE_ENV: 'production', OIDC_ISSUERS: 'http://127.0.0.1:8085' })).toThrow(/must use https/);
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/OIDC_ISSUERS: must name at least one issuer in production/);
+    expect(() => loadConfig({ NODE_ENV: 'production', OIDC_ISSUERS: 'http://127.0.0.1:8085' })).toThrow(
+      /must use https/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /OIDC_ISSUERS: must name at least one issuer in production/,
+    );
   });
 });

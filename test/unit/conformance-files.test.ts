@@ -13,7 +13,13 @@ describe('reading conformance files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const good = { resourceType: 'CodeSystem', id: 'x', url: 'https://example.org/CodeSystem/x', status: 'active', content: 'complete' };
+  const good = {
+    resourceType: 'CodeSystem',
+    id: 'x',
+    url: 'https://example.org/CodeSystem/x',
+    status: 'active',
+    content: 'complete',
+  };
 
   async function expectFailure(name: string, content: string, reason: RegExp): Promise<void> {
     await writeFile(path.join(dir, 'codesystems', name), content);
@@ -27,13 +33,20 @@ describe('reading conformance files', () => {
     expect(files.map((f) => f.file)).toEqual(['codesystems/x.json']);
   });
 
-  it('names the file and the reason for malformed JSON', () => expectFailure('bad.json', '{"resourceType": ', /is not valid JSON/));
+  it('names the file and the reason for malformed JSON', () =>
+    expectFailure('bad.json', '{"resourceType": ', /is not valid JSON/));
   it('refuses kinds that are not conformance resources', () =>
     expectFailure('p.json', JSON.stringify({ ...good, resourceType: 'Patient' }), /resourceType must be one of/));
-  it('refuses a missing or invalid id', () => expectFailure('noid.json', JSON.stringify({ ...good, id: 'has space' }), /id is missing/));
-  it('refuses a missing canonical url', () => expectFailure('nourl.json', JSON.stringify({ ...good, url: undefined }), /url \(the canonical URL\)/));
+  it('refuses a missing or invalid id', () =>
+    expectFailure('noid.json', JSON.stringify({ ...good, id: 'has space' }), /id is missing/));
+  it('refuses a missing canonical url', () =>
+    expectFailure('nourl.json', JSON.stringify({ ...good, url: undefined }), /url \(the canonical URL\)/));
   it('refuses two files defining the same resource', async () => {
     await writeFile(path.join(dir, 'codesystems', 'a.json'), JSON.stringify(good));
-    await expectFailure('b.json', JSON.stringify(good), /duplicates CodeSystem\/x already defined in codesystems\/a.json/);
+    await expectFailure(
+      'b.json',
+      JSON.stringify(good),
+      /duplicates CodeSystem\/x already defined in codesystems\/a.json/,
+    );
   });
 });

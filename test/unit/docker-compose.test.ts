@@ -19,7 +19,10 @@ interface Service {
 }
 
 const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const services = compose.services;
 const hapiVersion = /<hapi\.version>([^<]+)<\/hapi\.version>/.exec(read('docker/hapi/pom.xml'))?.[1];
 
@@ -51,30 +54,39 @@ describe('docker-compose.yml', () => {
     expect(settings).toContain('allow_external_references: ${HAPI_ALLOW_EXTERNAL_REFERENCES:false}');
     expect(settings).toContain('resthook_enabled: ${HAPI_SUBSCRIPTIONS:true}');
     for (const name of ['hapi', 'audit-hapi']) {
-      expect(service(name).volumes).toContain('./docker/hapi/compose-application.yaml:/configs/hapi.application.yaml:ro');
+      expect(service(name).volumes).toContain(
+        './docker/hapi/compose-application.yaml:/configs/hapi.application.yaml:ro',
+      );
     }
   });
 
   it('health-checks every service: HAPI by /fhir/metadata, PostgreSQL by pg_isready', () => {
-    for (const name of ['hapi', 'audit-hapi']) expect(service(name).healthcheck?.test.join(' ')).toContain('http://127.0.0.1:8080/fhir/metadata');
-    for (const name of ['postgres', 'audit-postgres']) expect(service(name).healthcheck?.test.join(' ')).toMatch(/^CMD-SHELL pg_isready /);
+    for (const name of ['hapi', 'audit-hapi'])
+      expect(service(name).healthcheck?.test.join(' ')).toContain('http://127.0.0.1:8080/fhir/metadata');
+    for (const name of ['postgres', 'audit-postgres'])
+      expect(service(name).healthcheck?.test.join(' ')).toMatch(/^CMD-SHELL pg_isready /);
     expect(service('facade').healthcheck?.test.join(' ')).toContain('/ready');
   });
 
   it('starts each service only once what it needs is healthy', () => {
     expect(service('hapi').depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(service('audit-hapi').depends_on).toEqual({ 'audit-postgres': { condition: 'service_healthy' } });
-    expect(service('facade').depends_on).toEqual({ hapi: { condition: 'service_healthy' }, 'audit-hapi': { condition: 'service_healthy' } });
+    expect(service('facade').depends_on).toEqual({
+      hapi: { condition: 'service_healthy' },
+      'audit-hapi': { condition: 'service_healthy' },
+    });
   });
 
   it('keeps each database on a named volume of its own', () => {
-    const mounts = ['postgres', 'audit-postgres'].map((name) => service(name).volumes?.find((v) => v.endsWith(':/var/lib/postgresql/data')));
+    const mounts = ['postgres', 'audit-postgres'].map((name) =>
+      service(name).volumes?.find((v) => v.endsWith(':/var/lib/postgresql/data')),
+    );
     const names = mounts.map((m) => m?.split(':')[0]);
     expect(names).toEqual(['hapi-db', 'audit-db']);
     for (const n of names) expect(Object.keys(compose.volumes)).toContain(n);
   });
 
-  it('keeps the facade\'s audit spool on a named volume where the image\'s user can write', () => {
+  it("keeps the facade's audit spool on a named volume where the image's user can write", () => {
     const spool = service('facade').environment?.AUDIT_SPOOL_DIR;
     expect(spool).toBe('/var/lib/phb/audit-spool');
     expect(service('facade').volumes).toContain(`facade-audit-spool:${spool ?? ''}`);
@@ -96,7 +108,9 @@ describe('docker-compose.yml', () => {
 
   it('lets HAPI give up on a database connection before the facade gives up on HAPI', () => {
     const timeouts = ['docker/hapi/compose-application.yaml', 'docker/hapi/src/main/resources/application.yaml'].map(
-      (file) => (parse(read(file)) as { spring: { datasource: { hikari: { 'connection-timeout': number } } } }).spring.datasource.hikari['connection-timeout'],
+      (file) =>
+        (parse(read(file)) as { spring: { datasource: { hikari: { 'connection-timeout': number } } } }).spring
+          .datasource.hikari['connection-timeout'],
     );
     for (const t of timeouts) expect(t).toBeLessThan(loadConfig({}).fhirTimeoutMs);
   });

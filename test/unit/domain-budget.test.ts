@@ -15,7 +15,6 @@ const byId = (id: string) => {
   return { s, d: scenarioDomain(s) };
 };
 
-
 describe('NHS number', () => {
   it.each(scenarios.map((s) => [s.id, s.person.nhsNumber]))('accepts the scenario number of %s', (_id, nhs) => {
     expect(isValidNhsNumber(nhs)).toBe(true);
@@ -28,7 +27,9 @@ describe('NHS number', () => {
   it('refuses a wrong check digit, naming the field but not echoing the number', () => {
     const e = domainError(() => parseNhsNumber('9990079197', '/person/nhsNumber'));
     expect(e.field).toBe('/person/nhsNumber');
-    expect(e.message).toMatch(/^\/person\/nhsNumber: not a valid NHS number \(the Modulus 11 check digit does not match\)$/);
+    expect(e.message).toMatch(
+      /^\/person\/nhsNumber: not a valid NHS number \(the Modulus 11 check digit does not match\)$/,
+    );
     expect(e.message).not.toContain('9990079197');
   });
 
@@ -61,16 +62,23 @@ describe('management option split', () => {
 
   it('refuses a mixed split that does not add up, saying by how much', () => {
     const { d } = byId('blackpool-chc-ongoing');
-    const e = domainError(() => checkManagementSplit({ ...d.budget, split: { 'direct-payment': 2600000, notional: 300000 } }));
+    const e = domainError(() =>
+      checkManagementSplit({ ...d.budget, split: { 'direct-payment': 2600000, notional: 300000 } }),
+    );
     expect(e.kind).toBe('business-rule');
     expect(e.message).toBe('/split: the amounts add up to £29,000.00, not the budget of £30,000.00');
   });
 
   it('refuses a mixed budget with one option, and a single option holding another', () => {
     const { d } = byId('blackpool-chc-ongoing');
-    expect(domainError(() => checkManagementSplit({ ...d.budget, split: { notional: 3000000 } })).message).toMatch(/at least two/);
-    expect(domainError(() => checkManagementSplit({ ...d.budget, managementOption: 'notional', split: { 'direct-payment': 3000000 } })).message)
-      .toMatch(/a notional budget holds its whole amount as notional/);
+    expect(domainError(() => checkManagementSplit({ ...d.budget, split: { notional: 3000000 } })).message).toMatch(
+      /at least two/,
+    );
+    expect(
+      domainError(() =>
+        checkManagementSplit({ ...d.budget, managementOption: 'notional', split: { 'direct-payment': 3000000 } }),
+      ).message,
+    ).toMatch(/a notional budget holds its whole amount as notional/);
   });
 });
 
@@ -95,21 +103,38 @@ describe('changes at a review name the field in the review request', () => {
   const budget = { ...(fixtureBudgets[0] as Budget), id: plan.budgetId };
 
   it('names a split that does not add up under /budgetChange/split', () => {
-    const e = domainError(() => reviseAtReview(plan, budget, { budget: { agreed: 1200000, split: { 'managed-account': 1100000 } } }));
+    const e = domainError(() =>
+      reviseAtReview(plan, budget, { budget: { agreed: 1200000, split: { 'managed-account': 1100000 } } }),
+    );
     expect(e.field).toBe('/budgetChange/split');
-    expect(e.message).toMatch(/^\/budgetChange\/split: the amounts add up to £11,000\.00, not the budget of £12,000\.00$/);
+    expect(e.message).toMatch(
+      /^\/budgetChange\/split: the amounts add up to £11,000\.00, not the budget of £12,000\.00$/,
+    );
     expect(e.kind).toBe('business-rule');
   });
 
   it('names an option that is not one under /budgetChange/split/<option>', () => {
-    const e = domainError(() => reviseAtReview(plan, budget, { budget: { agreed: 1200000, split: { cash: 1200000 } as unknown as Budget['split'] } }));
+    const e = domainError(() =>
+      reviseAtReview(plan, budget, {
+        budget: { agreed: 1200000, split: { cash: 1200000 } as unknown as Budget['split'] },
+      }),
+    );
     expect(e.field).toBe('/budgetChange/split/cash');
     expect(e.message).toMatch(/^\/budgetChange\/split\/cash: not a management option/);
   });
 
   it('names an added item under /planChanges/addItems/<n>', () => {
-    const item = { id: 'fx-new', description: 'Gym pass', category: 'sport-and-fitness', cost: 5000, goalIds: ['not-a-goal'], status: 'proposed' } as const;
-    const e = domainError(() => reviseAtReview(plan, budget, { plan: { addItems: [{ ...item, goalIds: [...item.goalIds] }] } }));
+    const item = {
+      id: 'fx-new',
+      description: 'Gym pass',
+      category: 'sport-and-fitness',
+      cost: 5000,
+      goalIds: ['not-a-goal'],
+      status: 'proposed',
+    } as const;
+    const e = domainError(() =>
+      reviseAtReview(plan, budget, { plan: { addItems: [{ ...item, goalIds: [...item.goalIds] }] } }),
+    );
     expect(e.field).toBe('/planChanges/addItems/0/goals/0');
     expect(e.message).toBe('/planChanges/addItems/0/goals/0: not a goal of this plan');
   });

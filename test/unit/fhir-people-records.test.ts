@@ -26,9 +26,10 @@ function fieldPaths(value: unknown, prefix = ''): string[] {
     const objects = value.filter((v) => v !== null && typeof v === 'object');
     return objects.length ? objects.flatMap((v) => fieldPaths(v, `${prefix}[]`)) : [prefix];
   }
-  return Object.entries(value).filter(([k]) => prefix !== '' || k !== 'kind').flatMap(([k, v]) => fieldPaths(v, prefix ? `${prefix}.${k}` : k));
+  return Object.entries(value)
+    .filter(([k]) => prefix !== '' || k !== 'kind')
+    .flatMap(([k, v]) => fieldPaths(v, prefix ? `${prefix}.${k}` : k));
 }
-
 
 describe.each(cases.map((c) => [c.table, c] as const))('mapping %s', (_table, c) => {
   let rows: MappingRow[];
@@ -43,12 +44,19 @@ describe.each(cases.map((c) => [c.table, c] as const))('mapping %s', (_table, c)
   });
 
   it('puts every field where its table row says, for every fixture', () => {
-    const problems = c.fixtures.flatMap((f) => rows.map((row) => checkRow(row, f.table, c.toFhir(f.value))).filter((p) => p !== undefined).map((p) => `${f.label}: ${p}`));
+    const problems = c.fixtures.flatMap((f) =>
+      rows
+        .map((row) => checkRow(row, f.table, c.toFhir(f.value)))
+        .filter((p) => p !== undefined)
+        .map((p) => `${f.label}: ${p}`),
+    );
     expect(problems).toEqual([]);
   });
 
   it('exercises every table row with at least one fixture', () => {
-    const unused = rows.filter((row) => c.fixtures.every((f) => domainValues(f.table, row.field).length === 0)).map((r) => r.field);
+    const unused = rows
+      .filter((row) => c.fixtures.every((f) => domainValues(f.table, row.field).length === 0))
+      .map((r) => r.field);
     expect(unused).toEqual([]);
   });
 
@@ -76,7 +84,11 @@ describe('refusing bad input, naming the field', () => {
     expect(e.field).toBe('/identifier/0/value');
     expect(e.message).toMatch(/not a valid NHS number/);
     expect(e.message).not.toMatch(/9990079197/);
-    expect(domainError(() => patient.fromFhir({ ...p, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '12345' }] })).message).toMatch(/exactly 10 digits/);
+    expect(
+      domainError(() =>
+        patient.fromFhir({ ...p, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '12345' }] }),
+      ).message,
+    ).toMatch(/exactly 10 digits/);
   });
 
   it('patient.fromFhir refuses a Patient without an NHS number or a birth date', () => {
@@ -84,13 +96,18 @@ describe('refusing bad input, naming the field', () => {
     expect(domainError(() => patient.fromFhir({ ...p, identifier: [] })).field).toBe('/identifier');
     const { birthDate: _b, ...noBirthDate } = p;
     expect(domainError(() => patient.fromFhir(noBirthDate)).field).toBe('/birthDate');
-    expect(domainError(() => patient.fromFhir({ ...p, generalPractitioner: [{ reference: 'Organization/x' }] })).field).toBe('/generalPractitioner');
+    expect(
+      domainError(() => patient.fromFhir({ ...p, generalPractitioner: [{ reference: 'Organization/x' }] })).field,
+    ).toBe('/generalPractitioner');
   });
 
   it('reads the ethnic category from its code when the text is absent', () => {
     const p = patient.toFhir(must(f.holders.find((h) => h.ethnicity === 'White - British')));
     const ext = must(p.extension?.[0]);
-    const coded: Patient = { ...p, extension: [{ ...ext, valueCodeableConcept: { coding: must(ext.valueCodeableConcept?.coding) } }] };
+    const coded: Patient = {
+      ...p,
+      extension: [{ ...ext, valueCodeableConcept: { coding: must(ext.valueCodeableConcept?.coding) } }],
+    };
     expect(patient.fromFhir(coded).ethnicity).toBe('White - British');
     expect(ext.valueCodeableConcept?.coding?.[0]?.code).toBe('A');
   });
@@ -111,14 +128,30 @@ describe('refusing bad input, naming the field', () => {
 
   it('practitioner.fromFhir refuses a role of another practitioner or an unknown role code', () => {
     const { practitioner: p, role } = practitioner.toFhir(must(f.staff[0]));
-    expect(domainError(() => practitioner.fromFhir({ practitioner: p, role: { ...role, practitioner: { reference: 'Practitioner/other' } } })).field).toBe('/practitioner');
-    expect(domainError(() => practitioner.fromFhir({ practitioner: p, role: { ...role, code: [{ text: 'nurse' }] } })).field).toBe('/code');
+    expect(
+      domainError(() =>
+        practitioner.fromFhir({
+          practitioner: p,
+          role: { ...role, practitioner: { reference: 'Practitioner/other' } },
+        }),
+      ).field,
+    ).toBe('/practitioner');
+    expect(
+      domainError(() => practitioner.fromFhir({ practitioner: p, role: { ...role, code: [{ text: 'nurse' }] } })).field,
+    ).toBe('/code');
   });
 
   it('chargeItem.fromFhir refuses money that is not GBP or not whole pence, and an unknown code', () => {
-    const item: ChargeItem = chargeItem.toFhir({ kind: 'spend', line: must(f.spendLines[0]).value }, must(f.spendLines[0]).context);
-    expect(domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10, currency: 'USD' } })).message).toMatch(/\/priceOverride must be in GBP/);
-    expect(domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10.005, currency: 'GBP' } })).field).toBe('/priceOverride');
+    const item: ChargeItem = chargeItem.toFhir(
+      { kind: 'spend', line: must(f.spendLines[0]).value },
+      must(f.spendLines[0]).context,
+    );
+    expect(
+      domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10, currency: 'USD' } })).message,
+    ).toMatch(/\/priceOverride must be in GBP/);
+    expect(
+      domainError(() => chargeItem.fromFhir({ ...item, priceOverride: { value: 10.005, currency: 'GBP' } })).field,
+    ).toBe('/priceOverride');
     expect(domainError(() => chargeItem.fromFhir({ ...item, code: { text: 'shopping' } })).field).toBe('/code');
   });
 
@@ -127,14 +160,20 @@ describe('refusing bad input, naming the field', () => {
     expect(domainError(() => provenance.fromFhir(p)).field).toBe('/target/0');
   });
 
-  it('keeps an agreement\'s words exactly, whatever the characters', () => {
+  it("keeps an agreement's words exactly, whatever the characters", () => {
     const agreement = { ...must(f.agreements[0]), text: 'Up to £250 — café, naïve, 日本語\r\n  trailing spaces  ' };
-    const record = provenance.fromFhir(provenance.toFhir({ kind: 'agreement', agreement }), documentReference.toFhir(agreement));
+    const record = provenance.fromFhir(
+      provenance.toFhir({ kind: 'agreement', agreement }),
+      documentReference.toFhir(agreement),
+    );
     expect(record).toEqual({ kind: 'agreement', agreement });
   });
 
   it('writes money as GBP pounds, never floating-point pence', () => {
-    const item = chargeItem.toFhir({ kind: 'spend', line: must(f.spendLines.find((l) => l.value.amount === 34999)).value }, must(f.spendLines[0]).context);
+    const item = chargeItem.toFhir(
+      { kind: 'spend', line: must(f.spendLines.find((l) => l.value.amount === 34999)).value },
+      must(f.spendLines[0]).context,
+    );
     expect(item.priceOverride).toEqual({ value: 349.99, currency: 'GBP' });
   });
 
@@ -149,7 +188,9 @@ describe('our own CodeSystems match the domain vocabularies', () => {
     ['phb-organisation-kind', ORGANISATION_KINDS],
     ['phb-closure-reason', CLOSURE_REASONS],
   ] as const)('%s holds the same codes in the same order', async (id, codes) => {
-    const cs = JSON.parse(await readFile(path.join(repoRoot, 'profiles', 'codesystems', `${id}.json`), 'utf8')) as CodeSystem;
+    const cs = JSON.parse(
+      await readFile(path.join(repoRoot, 'profiles', 'codesystems', `${id}.json`), 'utf8'),
+    ) as CodeSystem;
     expect(cs.url).toBe(`https://phb.fhir.example.org/CodeSystem/${id}`);
     expect(cs.concept?.map((c) => c.code)).toEqual([...codes]);
   });

@@ -13,7 +13,10 @@ const objects = planSideObjects();
 
 /** Review.goalProgress is keyed by goal id; the table lists it as (goal, achievement) entries. */
 function reviewView(review: Review): unknown {
-  return { ...review, goalProgress: Object.entries(review.goalProgress).map(([goalId, achievement]) => ({ goal: goalId, achievement })) };
+  return {
+    ...review,
+    goalProgress: Object.entries(review.goalProgress).map(([goalId, achievement]) => ({ goal: goalId, achievement })),
+  };
 }
 
 interface TableCase {
@@ -65,8 +68,10 @@ describe('plan-side mappers: from FHIR of to FHIR is the identity', () => {
     expect(qr.reviewFromFhir(qr.reviewToFhir(review))).toEqual(review);
   });
   it('survives a JSON round trip (what HAPI stores is JSON)', () => {
-    for (const budget of objects.budgets) expect(coverage.fromFhir(JSON.parse(JSON.stringify(coverage.toFhir(budget))))).toEqual(budget);
-    for (const plan of objects.plans) expect(careplan.fromFhir(JSON.parse(JSON.stringify(careplan.toFhir(plan))))).toEqual(plan);
+    for (const budget of objects.budgets)
+      expect(coverage.fromFhir(JSON.parse(JSON.stringify(coverage.toFhir(budget))))).toEqual(budget);
+    for (const plan of objects.plans)
+      expect(careplan.fromFhir(JSON.parse(JSON.stringify(careplan.toFhir(plan))))).toEqual(plan);
   });
 });
 
@@ -84,18 +89,22 @@ describe.each(cases)('mapping table mappings/$table.md', ({ table, objects: list
     const rows = await readMappingTable(table);
     const problems = list.flatMap((x) => {
       const resources = [toFhir(x as never)];
-      return rows.map((row) => checkRow(row, asView(x), resources)).filter((p): p is string => p !== undefined).map((p) => `${x.id}: ${p}`);
+      return rows
+        .map((row) => checkRow(row, asView(x), resources))
+        .filter((p): p is string => p !== undefined)
+        .map((p) => `${x.id}: ${p}`);
     });
     expect(problems).toEqual([]);
   });
 
   it('every row is exercised by at least one object', async () => {
     const rows = await readMappingTable(table);
-    const unexercised = rows.filter((row) => !list.some((x) => domainValues(asView(x), row.field).length > 0)).map((r) => r.field);
+    const unexercised = rows
+      .filter((row) => !list.some((x) => domainValues(asView(x), row.field).length > 0))
+      .map((r) => r.field);
     expect(unexercised).toEqual([]);
   });
 });
-
 
 describe('reading FHIR refuses bad input, naming the field', () => {
   const budget = objects.budgets[0];
@@ -127,7 +136,12 @@ describe('reading FHIR refuses bad input, naming the field', () => {
   });
 
   it('refuses a Goal without description text', () => {
-    const resource = goal.toFhir(objects.goals[0] ?? (() => { throw new Error('no goal'); })());
+    const resource = goal.toFhir(
+      objects.goals[0] ??
+        (() => {
+          throw new Error('no goal');
+        })(),
+    );
     resource.description = {};
     expect(domainError(() => goal.fromFhir(resource)).field).toBe('Goal.description.text');
   });
@@ -136,14 +150,20 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const resource = coverage.toFhir(budget);
     const cohort = resource.extension?.find((e) => e.url.endsWith('/phb-cohort'));
     if (!cohort) throw new Error('no cohort');
-    cohort.valueCodeableConcept = { coding: [{ system: 'https://phb.fhir.example.org/CodeSystem/phb-cohort', code: 'pets' }] };
+    cohort.valueCodeableConcept = {
+      coding: [{ system: 'https://phb.fhir.example.org/CodeSystem/phb-cohort', code: 'pets' }],
+    };
     expect(domainError(() => coverage.fromFhir(resource)).field).toBe('Coverage.extension:cohort');
   });
 
   it('refuses a Task that is not a spend sign-off, and a bad decision outcome', () => {
-    expect(domainError(() => task.fromFhir({ ...task.toFhir(request), code: { text: 'other' } })).field).toBe('Task.code');
+    expect(domainError(() => task.fromFhir({ ...task.toFhir(request), code: { text: 'other' } })).field).toBe(
+      'Task.code',
+    );
     const resource = task.toFhir(request);
-    const outcome = resource.extension?.find((e) => e.url.endsWith('/phb-sign-off-decision'))?.extension?.find((e) => e.url === 'outcome');
+    const outcome = resource.extension
+      ?.find((e) => e.url.endsWith('/phb-sign-off-decision'))
+      ?.extension?.find((e) => e.url === 'outcome');
     if (!outcome) throw new Error('no decision');
     outcome.valueCode = 'maybe';
     expect(domainError(() => task.fromFhir(resource)).field).toBe('Task.extension:decision[0].outcome');
@@ -156,17 +176,23 @@ describe('reading FHIR refuses bad input, naming the field', () => {
     const confidence = resource.item?.find((i) => i.linkId === 'impact')?.item?.find((i) => i.linkId === 'confidence');
     if (!confidence) throw new Error('no confidence item');
     confidence.answer = [{ valueInteger: 6 }];
-    expect(domainError(() => qr.reviewFromFhir(resource)).field).toBe("QuestionnaireResponse.item('impact').item('confidence')");
+    expect(domainError(() => qr.reviewFromFhir(resource)).field).toBe(
+      "QuestionnaireResponse.item('impact').item('confidence')",
+    );
     const needs = objects.needs[0];
     if (!needs) throw new Error('no needs');
-    expect(domainError(() => qr.reviewFromFhir(qr.needsToFhir(needs))).field).toBe('QuestionnaireResponse.questionnaire');
+    expect(domainError(() => qr.reviewFromFhir(qr.needsToFhir(needs))).field).toBe(
+      'QuestionnaireResponse.questionnaire',
+    );
   });
 
   it('reads the standalone impact questionnaire with the same linkIds', () => {
     const answers = { confidence: 2, connected: 3, progressTowardGoals: 4, wellbeing: 5 } as const;
     const response = {
-      resourceType: 'QuestionnaireResponse' as const, status: 'completed' as const,
-      questionnaire: `${qr.QUESTIONNAIRES.impact}|0.1.0`, item: qr.impactItems(answers),
+      resourceType: 'QuestionnaireResponse' as const,
+      status: 'completed' as const,
+      questionnaire: `${qr.QUESTIONNAIRES.impact}|0.1.0`,
+      item: qr.impactItems(answers),
     };
     expect(qr.impactFromFhir(response)).toEqual(answers);
   });

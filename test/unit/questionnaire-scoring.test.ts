@@ -20,16 +20,26 @@ function impactResponse(values: Record<string, number | string>): QuestionnaireR
     resourceType: 'QuestionnaireResponse',
     status: 'completed',
     questionnaire: impact.url,
-    item: Object.entries(values).map(([linkId, v]) => ({ linkId, answer: [typeof v === 'number' ? { valueInteger: v } : { valueString: v }] })),
+    item: Object.entries(values).map(([linkId, v]) => ({
+      linkId,
+      answer: [typeof v === 'number' ? { valueInteger: v } : { valueString: v }],
+    })),
   };
 }
 
 describe('scoring rules are data on the Questionnaire', () => {
   it('reads the impact total rule: sum of four items, 4-20, meaningful change 2', () => {
-    expect(scoringRules(impact)).toEqual([{
-      score: 'total', method: 'sum', items: ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'],
-      minimum: 4, maximum: 20, meaningfulChange: 2, higherIsBetter: true,
-    }]);
+    expect(scoringRules(impact)).toEqual([
+      {
+        score: 'total',
+        method: 'sum',
+        items: ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'],
+        minimum: 4,
+        maximum: 20,
+        meaningfulChange: 2,
+        higherIsBetter: true,
+      },
+    ]);
     expect(scoringRules(review).map((r) => r.score)).toEqual(['total']);
   });
 
@@ -50,12 +60,14 @@ describe('scenario impact answers give the expected trend', () => {
     const d = scenarioDomain(s);
     const [rule] = scoringRules(review);
     if (!rule) throw new Error('no rule');
-    const series = d.reviews.filter((r) => r.impact).map((r) => {
-      const response = answers.toFhir(r);
-      const score = computeScore(rule, numericAnswers(response));
-      if (score === undefined) throw new Error(`review ${r.point} has no full score`);
-      return { time: r.completed, value: score };
-    });
+    const series = d.reviews
+      .filter((r) => r.impact)
+      .map((r) => {
+        const response = answers.toFhir(r);
+        const score = computeScore(rule, numericAnswers(response));
+        if (score === undefined) throw new Error(`review ${r.point} has no full score`);
+        return { time: r.completed, value: score };
+      });
     expect(trendOver(rule, series)?.trend).toBe(s.expect.impactTrend);
     // The scenario's own reviews are valid answers to the review questionnaire.
     for (const r of d.reviews) expect(validateResponse(review, answers.toFhir(r) as QuestionnaireResponse)).toEqual([]);
@@ -64,19 +76,34 @@ describe('scenario impact answers give the expected trend', () => {
 
 describe('checking an answer against its Questionnaire', () => {
   it('accepts a complete impact response', () => {
-    expect(validateResponse(impact, impactResponse({ confidence: 3, connected: 4, progressTowardGoals: 2, wellbeing: 5 }))).toEqual([]);
+    expect(
+      validateResponse(impact, impactResponse({ confidence: 3, connected: 4, progressTowardGoals: 2, wellbeing: 5 })),
+    ).toEqual([]);
   });
 
   it('names a missing required item', () => {
     const issues = validateResponse(impact, impactResponse({ confidence: 3, connected: 4, progressTowardGoals: 2 }));
-    expect(issues).toEqual([{ code: 'required', diagnostics: "Item 'wellbeing' is required", location: 'QuestionnaireResponse' }]);
+    expect(issues).toEqual([
+      { code: 'required', diagnostics: "Item 'wellbeing' is required", location: 'QuestionnaireResponse' },
+    ]);
   });
 
   it('points at an answer out of range and an answer of the wrong type', () => {
-    const issues = validateResponse(impact, impactResponse({ confidence: 7, connected: 'four', progressTowardGoals: 2, wellbeing: 5 }));
+    const issues = validateResponse(
+      impact,
+      impactResponse({ confidence: 7, connected: 'four', progressTowardGoals: 2, wellbeing: 5 }),
+    );
     expect(issues).toEqual([
-      { code: 'value', diagnostics: "Item 'confidence': 7 is above the maximum of 5", location: 'QuestionnaireResponse.item[0].answer[0]' },
-      { code: 'value', diagnostics: "Item 'connected' needs an answer of type integer (valueInteger)", location: 'QuestionnaireResponse.item[1].answer[0]' },
+      {
+        code: 'value',
+        diagnostics: "Item 'confidence': 7 is above the maximum of 5",
+        location: 'QuestionnaireResponse.item[0].answer[0]',
+      },
+      {
+        code: 'value',
+        diagnostics: "Item 'connected' needs an answer of type integer (valueInteger)",
+        location: 'QuestionnaireResponse.item[1].answer[0]',
+      },
     ]);
   });
 
@@ -92,19 +119,53 @@ describe('checking an answer against its Questionnaire', () => {
 
   it('follows enableWhen: a disabled item must not be answered, and is not required', () => {
     const q: Questionnaire = {
-      resourceType: 'Questionnaire', status: 'active',
+      resourceType: 'Questionnaire',
+      status: 'active',
       item: [
         { linkId: 'worried', type: 'boolean', required: true },
-        { linkId: 'what-worries', type: 'string', required: true, enableWhen: [{ question: 'worried', operator: '=', answerBoolean: true }] },
-        { linkId: 'kind', type: 'choice', answerOption: [{ valueCoding: { system: 'urn:x', code: 'a' } }, { valueCoding: { system: 'urn:x', code: 'b' } }] },
+        {
+          linkId: 'what-worries',
+          type: 'string',
+          required: true,
+          enableWhen: [{ question: 'worried', operator: '=', answerBoolean: true }],
+        },
+        {
+          linkId: 'kind',
+          type: 'choice',
+          answerOption: [
+            { valueCoding: { system: 'urn:x', code: 'a' } },
+            { valueCoding: { system: 'urn:x', code: 'b' } },
+          ],
+        },
       ],
     };
-    const r = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({ resourceType: 'QuestionnaireResponse', status: 'completed', item: items });
+    const r = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({
+      resourceType: 'QuestionnaireResponse',
+      status: 'completed',
+      item: items,
+    });
     expect(validateResponse(q, r([{ linkId: 'worried', answer: [{ valueBoolean: false }] }]))).toEqual([]);
-    expect(validateResponse(q, r([{ linkId: 'worried', answer: [{ valueBoolean: true }] }]))[0]).toMatchObject({ code: 'required', diagnostics: "Item 'what-worries' is required" });
-    expect(validateResponse(q, r([{ linkId: 'worried', answer: [{ valueBoolean: false }] }, { linkId: 'what-worries', answer: [{ valueString: 'x' }] }]))[0])
-      .toMatchObject({ code: 'business-rule', location: 'QuestionnaireResponse.item[1]' });
-    expect(validateResponse(q, r([{ linkId: 'worried', answer: [{ valueBoolean: false }] }, { linkId: 'kind', answer: [{ valueCoding: { system: 'urn:x', code: 'z' } }] }]))[0])
-      .toMatchObject({ code: 'code-invalid', location: 'QuestionnaireResponse.item[1].answer[0]' });
+    expect(validateResponse(q, r([{ linkId: 'worried', answer: [{ valueBoolean: true }] }]))[0]).toMatchObject({
+      code: 'required',
+      diagnostics: "Item 'what-worries' is required",
+    });
+    expect(
+      validateResponse(
+        q,
+        r([
+          { linkId: 'worried', answer: [{ valueBoolean: false }] },
+          { linkId: 'what-worries', answer: [{ valueString: 'x' }] },
+        ]),
+      )[0],
+    ).toMatchObject({ code: 'business-rule', location: 'QuestionnaireResponse.item[1]' });
+    expect(
+      validateResponse(
+        q,
+        r([
+          { linkId: 'worried', answer: [{ valueBoolean: false }] },
+          { linkId: 'kind', answer: [{ valueCoding: { system: 'urn:x', code: 'z' } }] },
+        ]),
+      )[0],
+    ).toMatchObject({ code: 'code-invalid', location: 'QuestionnaireResponse.item[1].answer[0]' });
   });
 });

@@ -53,7 +53,9 @@ function readRoute(served: ServedType): ProtectedRoute {
     ...(compartmental ? { resolvePatient: (store: FhirStore, req: Request) => readForAccess(store, type, req) } : {}),
     urlFor: (patientId) => `/fhir/${type}/${compartmental ? exampleId(type, patientId) : 'phb-impact'}`,
     handle: async (store, req, res) => {
-      const resource = fetched.get(req) ?? (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id)));
+      const resource =
+        fetched.get(req) ??
+        (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id)));
       sendResource(res, resource);
     },
   };
@@ -75,7 +77,10 @@ function searchRoute(served: ServedType): ProtectedRoute {
     searchInclude: Object.keys(served.include ?? {}),
     searchRevInclude: Object.keys(served.revinclude ?? {}),
     patient: (req) => checkSearch(served, query(req)).patientId,
-    urlFor: (patientId) => (served.compartment ? `/fhir/${type}?patient=Patient/${patientId}` : `/fhir/${type}?url=https://phb.fhir.example.org/Questionnaire/phb-impact`),
+    urlFor: (patientId) =>
+      served.compartment
+        ? `/fhir/${type}?patient=Patient/${patientId}`
+        : `/fhir/${type}?url=https://phb.fhir.example.org/Questionnaire/phb-impact`,
     handle: async (store, req, res) => {
       const search = checkSearch(served, query(req));
       const { caller, patientId } = accessOf(req);
@@ -99,7 +104,8 @@ function searchRoute(served: ServedType): ProtectedRoute {
       const entries: Entry[] = entriesOf(found).flatMap((e) => {
         if (e.mode !== 'match' && e.mode !== 'include') return [];
         if (e.mode === 'match' && e.resource.resourceType !== type) return [];
-        if (e.resource.resourceType === 'Patient' ? e.resource.id !== patientId : !belongsTo(e.resource, patientId)) return [];
+        if (e.resource.resourceType === 'Patient' ? e.resource.id !== patientId : !belongsTo(e.resource, patientId))
+          return [];
         return [{ resource: e.resource, mode: e.mode }];
       });
       const base = baseUrl(req);
@@ -108,7 +114,9 @@ function searchRoute(served: ServedType): ProtectedRoute {
       const matched = entriesOf(found).filter((e) => e.mode === 'match').length;
       const hasNext = (found.link ?? []).some((l) => l.relation === 'next') && matched > 0;
       const next = hasNext ? withOffset(base, req, search.offset + matched) : undefined;
-      res.type('application/fhir+json').json(searchset(base, entries, { self, ...(next ? { next } : {}) }, found.total));
+      res
+        .type('application/fhir+json')
+        .json(searchset(base, entries, { self, ...(next ? { next } : {}) }, found.total));
     },
   };
 }
@@ -123,4 +131,7 @@ function withOffset(base: string, req: Request, offset: number): string {
   return url.toString();
 }
 
-export const COMPARTMENT_ROUTES: readonly ProtectedRoute[] = SERVED_TYPES.flatMap((served) => [readRoute(served), searchRoute(served)]);
+export const COMPARTMENT_ROUTES: readonly ProtectedRoute[] = SERVED_TYPES.flatMap((served) => [
+  readRoute(served),
+  searchRoute(served),
+]);

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, CarePlan, EpisodeOfCare, FhirResource, Organization, Patient, Practitioner, PractitionerRole } from 'fhir/r4.js';
+import type {
+  Bundle,
+  BundleEntry,
+  CarePlan,
+  EpisodeOfCare,
+  FhirResource,
+  Organization,
+  Patient,
+  Practitioner,
+  PractitionerRole,
+} from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { withProvenance } from '../../audit/provenance.js';
 import { accessOf } from '../../auth/guard.js';
@@ -13,7 +23,13 @@ import * as careplan from '../../fhir/careplan.js';
 import { CANONICAL_BASE, referencedId, SYSTEMS } from '../../fhir/common.js';
 import { dischargeDocument } from '../../fhir/discharge.js';
 import {
-  dischargeContent, dischargeRecords, documentIdentifier, documentQuery, documentReference, documentSubject, type DischargeNotes,
+  dischargeContent,
+  dischargeRecords,
+  documentIdentifier,
+  documentQuery,
+  documentReference,
+  documentSubject,
+  type DischargeNotes,
 } from '../../fhir/dischargeRecords.js';
 import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as organization from '../../fhir/organization.js';
@@ -47,20 +63,36 @@ const SPECS: readonly ParameterSpec[] = [
   { name: 'individualRequirements', type: 'string', min: 0, max: 1 },
 ];
 
-const unprocessable = (e: DomainError): AppError => new AppError(422, { code: e.kind === 'business-rule' ? 'business-rule' : 'invalid', diagnostics: e.message });
+const unprocessable = (e: DomainError): AppError =>
+  new AppError(422, { code: e.kind === 'business-rule' ? 'business-rule' : 'invalid', diagnostics: e.message });
 
 function notesFrom(body: unknown): DischargeNotes {
   const input = readParameters(body, SPECS);
-  const texts = (name: string): string[] => (input.get(name) ?? []).map((p) => String(p.value).trim()).filter((t) => t !== '');
+  const texts = (name: string): string[] =>
+    (input.get(name) ?? []).map((p) => String(p.value).trim()).filter((t) => t !== '');
   const one = (name: string): string | undefined => texts(name)[0];
   const clinicalSummary = one('clinicalSummary');
   const authorContact = one('contact');
   // The GP reads these first: a document without them would say nothing the PHB records do not.
-  if (!clinicalSummary) throw new AppError(400, { code: 'required', diagnostics: 'Parameter clinicalSummary is required to produce the document', location: 'Parameters' });
-  if (!authorContact) throw new AppError(400, { code: 'required', diagnostics: 'Parameter contact (how the GP reaches the person completing the record) is required', location: 'Parameters' });
+  if (!clinicalSummary)
+    throw new AppError(400, {
+      code: 'required',
+      diagnostics: 'Parameter clinicalSummary is required to produce the document',
+      location: 'Parameters',
+    });
+  if (!authorContact)
+    throw new AppError(400, {
+      code: 'required',
+      diagnostics: 'Parameter contact (how the GP reaches the person completing the record) is required',
+      location: 'Parameters',
+    });
   const requirements = one('individualRequirements');
   return {
-    clinicalSummary, authorContact, actionsForGp: texts('actionForGp'), actionsForPerson: texts('actionForPerson'), informationGiven: texts('informationGiven'),
+    clinicalSummary,
+    authorContact,
+    actionsForGp: texts('actionForGp'),
+    actionsForPerson: texts('actionForPerson'),
+    informationGiven: texts('informationGiven'),
     ...(requirements !== undefined ? { individualRequirements: requirements } : {}),
   };
 }
@@ -68,7 +100,9 @@ function notesFrom(body: unknown): DischargeNotes {
 async function storedDocument(store: FhirStore, journeyId: string): Promise<Bundle | undefined> {
   const id = documentIdentifier(journeyId);
   const found = await store.search<Bundle>('Bundle', { identifier: `${id.system}|${id.value}`, _count: 1 });
-  return entriesOf(found).map((e) => e.resource).find((r): r is Bundle => r.resourceType === 'Bundle');
+  return entriesOf(found)
+    .map((e) => e.resource)
+    .find((r): r is Bundle => r.resourceType === 'Bundle');
 }
 
 function sendDocument(req: Request, res: Response, document: Bundle): void {
@@ -79,16 +113,31 @@ function sendDocument(req: Request, res: Response, document: Bundle): void {
 /** The person completing the record: the caller's PractitionerRole and its Practitioner, as HAPI holds them. */
 async function author(store: FhirStore, practitionerRoleId: string): Promise<StaffMember> {
   const role = await store.read<PractitionerRole>('PractitionerRole', practitionerRoleId);
-  const person = await store.read<Practitioner>('Practitioner', referencedId(role.practitioner, 'Practitioner', 'PractitionerRole.practitioner'));
+  const person = await store.read<Practitioner>(
+    'Practitioner',
+    referencedId(role.practitioner, 'Practitioner', 'PractitionerRole.practitioner'),
+  );
   return practitioner.fromFhir({ practitioner: person, role });
 }
 
 /** The GP practice the person is registered with (its Organization when we hold one, else named by its ODS code). */
 async function gpPractice(store: FhirStore, person: Patient): Promise<Organisation> {
-  const ods = person.generalPractitioner?.find((g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value)?.identifier?.value;
-  if (!ods) throw new DomainError('', 'The person has no GP practice recorded (Patient.generalPractitioner with an ODS code): record it before discharging to primary care', 'business-rule');
-  const found = await store.search<Organization>('Organization', { identifier: `${SYSTEMS.odsOrganisation}|${ods}`, _count: 1 });
-  const org = entriesOf(found).map((e) => e.resource).find((r): r is Organization => r.resourceType === 'Organization');
+  const ods = person.generalPractitioner?.find(
+    (g) => g.identifier?.system === SYSTEMS.odsOrganisation && g.identifier.value,
+  )?.identifier?.value;
+  if (!ods)
+    throw new DomainError(
+      '',
+      'The person has no GP practice recorded (Patient.generalPractitioner with an ODS code): record it before discharging to primary care',
+      'business-rule',
+    );
+  const found = await store.search<Organization>('Organization', {
+    identifier: `${SYSTEMS.odsOrganisation}|${ods}`,
+    _count: 1,
+  });
+  const org = entriesOf(found)
+    .map((e) => e.resource)
+    .find((r): r is Organization => r.resourceType === 'Organization');
   return { id: org?.id ?? `gp-${ods}`, name: org?.name ?? `GP practice ${ods}`, odsCode: ods, kind: 'gp-practice' };
 }
 
@@ -102,17 +151,31 @@ async function payor(store: FhirStore, id: string): Promise<Organisation> {
 }
 
 /** Start -> latest of each score in the journey, judged with its questionnaire's rule, with the questionnaire's title. */
-async function scoreTrends(store: FhirStore, scores: QuestionnaireScore[]): Promise<{ trend: SeriesTrend; title: string }[]> {
+async function scoreTrends(
+  store: FhirStore,
+  scores: QuestionnaireScore[],
+): Promise<{ trend: SeriesTrend; title: string }[]> {
   const known = await catalogOf(store).describe(scores.map((s) => s.questionnaire));
-  return trendsBySeries(scores, (q, score) => known.get(q)?.rules.find((r) => r.score === score))
-    .map((trend) => ({ trend, title: known.get(trend.questionnaire)?.title ?? trend.questionnaire }));
+  return trendsBySeries(scores, (q, score) => known.get(q)?.rules.find((r) => r.score === score)).map((trend) => ({
+    trend,
+    title: known.get(trend.questionnaire)?.title ?? trend.questionnaire,
+  }));
 }
 
 /** The journey's lead contact, when someone else than the author: the document names everyone it refers to. */
-async function lead(store: FhirStore, practitionerId: string | undefined, authorId: string): Promise<{ id: string; name: string } | undefined> {
+async function lead(
+  store: FhirStore,
+  practitionerId: string | undefined,
+  authorId: string,
+): Promise<{ id: string; name: string } | undefined> {
   if (practitionerId === undefined || practitionerId === authorId) return undefined;
   const person = await store.read<Practitioner>('Practitioner', practitionerId);
-  return { id: practitionerId, name: person.name?.[0]?.text ?? [...(person.name?.[0]?.given ?? []), person.name?.[0]?.family].filter((x) => x).join(' ') };
+  return {
+    id: practitionerId,
+    name:
+      person.name?.[0]?.text ??
+      [...(person.name?.[0]?.given ?? []), person.name?.[0]?.family].filter((x) => x).join(' '),
+  };
 }
 
 const LOCATION = /^(?:.*\/)?Bundle\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/;
@@ -122,20 +185,34 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   const { caller } = accessOf(req);
   if (caller.kind !== 'staff') throw forbidden('Only a member of staff completes a discharge document');
   const notes = notesFrom(req.body);
-  const [found, staff] = await Promise.all([store.search('Patient', summarySearch(patientId)), author(store, caller.practitionerRoleId)]);
+  const [found, staff] = await Promise.all([
+    store.search('Patient', summarySearch(patientId)),
+    author(store, caller.practitionerRoleId),
+  ]);
   const entries: BundleEntry[] = [];
   let document: Bundle;
   try {
-    const records = dischargeRecords(entriesOf(found).map((e) => e.resource), patientId, journeyId);
+    const records = dischargeRecords(
+      entriesOf(found).map((e) => e.resource),
+      patientId,
+      journeyId,
+    );
     const current = records.journey.value;
     const open = current.stage !== 'closed';
     if (!open && current.closureReason !== 'discharged-to-primary-care') {
-      throw new DomainError('', `The PHB journey was closed for another reason (${current.closureReason ?? 'none recorded'}), not discharge to primary care`, 'business-rule');
+      throw new DomainError(
+        '',
+        `The PHB journey was closed for another reason (${current.closureReason ?? 'none recorded'}), not discharge to primary care`,
+        'business-rule',
+      );
     }
     const issued = new Date().toISOString();
     const journey = open ? closeJourney(current, 'discharged-to-primary-care', issued.slice(0, 10)) : current;
     // An agreed plan is completed with the journey, as the /api/v1 closure does.
-    const plan = records.plan && records.plan.value.status === 'active' ? { ...records.plan.value, status: 'completed' as const } : records.plan?.value;
+    const plan =
+      records.plan && records.plan.value.status === 'active'
+        ? { ...records.plan.value, status: 'completed' as const }
+        : records.plan?.value;
     const [gp, pays, scores, leadContact] = await Promise.all([
       gpPractice(store, records.patient),
       payor(store, journey.managingOrganisationId ?? records.budget?.payorId ?? ''),
@@ -145,13 +222,20 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
     const people = { author: staff, gpPractice: gp, payor: pays, ...(leadContact ? { leadContact } : {}) };
     document = dischargeDocument(dischargeContent(records, journey, plan, people, scores, notes, issued));
     // The journey and plan change only if nobody else changed them since they were read.
-    const version = (r: { meta?: { versionId?: string } }): { ifMatch: string } | Record<string, never> => (r.meta?.versionId ? { ifMatch: `W/"${r.meta.versionId}"` } : {});
+    const version = (r: { meta?: { versionId?: string } }): { ifMatch: string } | Record<string, never> =>
+      r.meta?.versionId ? { ifMatch: `W/"${r.meta.versionId}"` } : {};
     if (open) {
-      entries.push({ resource: { ...episodeOfCare.toFhir(journey), id: journeyId } as EpisodeOfCare, request: { method: 'PUT', url: `EpisodeOfCare/${journeyId}`, ...version(records.journey.resource) } });
+      entries.push({
+        resource: { ...episodeOfCare.toFhir(journey), id: journeyId } as EpisodeOfCare,
+        request: { method: 'PUT', url: `EpisodeOfCare/${journeyId}`, ...version(records.journey.resource) },
+      });
     }
     if (records.plan && plan !== records.plan.value && plan) {
       const id = records.plan.value.id;
-      entries.push({ resource: careplan.toFhir(plan) as CarePlan, request: { method: 'PUT', url: `CarePlan/${id}`, ...version(records.plan.resource) } });
+      entries.push({
+        resource: careplan.toFhir(plan) as CarePlan,
+        request: { method: 'PUT', url: `CarePlan/${id}`, ...version(records.plan.resource) },
+      });
     }
   } catch (e) {
     if (e instanceof DomainError) throw unprocessable(e);
@@ -161,7 +245,11 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   const { id: _serverAssigns, ...body } = document;
   const bundleIndex = entries.length;
   // Conditional on the document's identifier: stored once, however often (or concurrently) this is called.
-  entries.push({ fullUrl: bundleUrl, resource: body as FhirResource, request: { method: 'POST', url: 'Bundle', ifNoneExist: documentQuery(journeyId) } });
+  entries.push({
+    fullUrl: bundleUrl,
+    resource: body as FhirResource,
+    request: { method: 'POST', url: 'Bundle', ifNoneExist: documentQuery(journeyId) },
+  });
   entries.push({
     fullUrl: `urn:uuid:${randomUUID()}`,
     resource: documentReference(document, { patientId, journeyId, authorRoleId: caller.practitionerRoleId }, bundleUrl),
@@ -169,20 +257,29 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
   });
   let result: Bundle;
   try {
-    result = await store.transaction(withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'));
+    result = await store.transaction(
+      withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE'),
+    );
   } catch (e) {
     // Someone else closed the journey first: their document is the one.
     if (isStoreConflict(e)) {
       const theirs = await storedDocument(store, journeyId);
       if (theirs) return theirs;
-      throw new AppError(409, { code: 'conflict', diagnostics: 'The journey changed while the document was being made; try again' });
+      throw new AppError(409, {
+        code: 'conflict',
+        diagnostics: 'The journey changed while the document was being made; try again',
+      });
     }
     throw e;
   }
   // Read back rather than taken from the transaction's answer: HAPI's answer echoes meta.source
   // in full where the stored copy keeps it shortened, and later calls must see the same bytes.
   const id = LOCATION.exec(result.entry?.[bundleIndex]?.response?.location ?? '')?.[1];
-  if (id === undefined) throw new AppError(502, { code: 'exception', diagnostics: 'The FHIR store did not say where it stored the document' });
+  if (id === undefined)
+    throw new AppError(502, {
+      code: 'exception',
+      diagnostics: 'The FHIR store did not say where it stored the document',
+    });
   return store.read<Bundle>('Bundle', id);
 }
 
@@ -206,14 +303,19 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
   bodyFor: () => ({
     resourceType: 'Parameters',
     parameter: [
-      { name: 'clinicalSummary', valueString: 'Discharged from secondary mental health care; the personal health budget supported the goals below.' },
+      {
+        name: 'clinicalSummary',
+        valueString:
+          'Discharged from secondary mental health care; the personal health budget supported the goals below.',
+      },
       { name: 'contact', valueString: 'Recovery team duty line 020 7946 0000' },
       { name: 'actionForGp', valueString: 'Review progress with the goals at the next routine appointment.' },
     ],
   }),
   handle: async (store, req, res) => {
     const { patientId } = accessOf(req);
-    if (patientId === undefined) throw new AppError(500, { code: 'exception', diagnostics: 'The guard allowed no patient' });
+    if (patientId === undefined)
+      throw new AppError(500, { code: 'exception', diagnostics: 'The guard allowed no patient' });
     const journeyId = resourceIdParam(req.params.id);
     const stored = await storedDocument(store, journeyId);
     sendDocument(req, res, stored ?? (await produce(store, req, patientId, journeyId)));

@@ -4,7 +4,6 @@ import { badRequest } from '../../outcome/errors.js';
 
 /** Small request/response helpers the /fhir routes share. */
 
-
 /** The facade's own FHIR base as the caller reached it. */
 export function baseUrl(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;

@@ -13,9 +13,14 @@ import { log } from '../../log/logger.js';
 const TTL_MS = 60_000;
 
 /** What the facade keeps of a Questionnaire: its scoring rules and the title documents show. */
-export interface Described { rules: ScoringRule[]; title?: string }
+export interface Described {
+  rules: ScoringRule[];
+  title?: string;
+}
 
-interface Cached extends Described { at: number }
+interface Cached extends Described {
+  at: number;
+}
 
 export class QuestionnaireCatalog {
   private readonly known = new Map<string, Cached>();
@@ -25,7 +30,12 @@ export class QuestionnaireCatalog {
   /** The Questionnaire a canonical (`url` or `url|version`) names: the newest version when none is given. */
   async find(canonical: string): Promise<Questionnaire | undefined> {
     const [url, version] = canonical.split('|') as [string, string | undefined];
-    const found = await this.store.search<Questionnaire>('Questionnaire', { url, ...(version ? { version } : {}), _sort: '-_lastUpdated', _count: 1 });
+    const found = await this.store.search<Questionnaire>('Questionnaire', {
+      url,
+      ...(version ? { version } : {}),
+      _sort: '-_lastUpdated',
+      _count: 1,
+    });
     const questionnaire = found.entry?.[0]?.resource;
     return questionnaire?.resourceType === 'Questionnaire' ? questionnaire : undefined;
   }
@@ -39,24 +49,26 @@ export class QuestionnaireCatalog {
   async describe(urls: Iterable<string>): Promise<Map<string, Described>> {
     const now = Date.now();
     const result = new Map<string, Described>();
-    await Promise.all([...new Set(urls)].map(async (url) => {
-      const cached = this.known.get(url);
-      if (cached && now - cached.at < TTL_MS) {
-        result.set(url, cached);
-        return;
-      }
-      const questionnaire = await this.find(url);
-      let rules: ScoringRule[] = [];
-      try {
-        rules = questionnaire ? scoringRules(questionnaire) : [];
-      } catch {
-        log().warn('questionnaire scoring rule unusable', { questionnaire: questionnaire?.id });
-      }
-      const title = questionnaire?.title ?? questionnaire?.name;
-      const described: Described = { rules, ...(title !== undefined ? { title } : {}) };
-      this.known.set(url, { at: now, ...described });
-      result.set(url, described);
-    }));
+    await Promise.all(
+      [...new Set(urls)].map(async (url) => {
+        const cached = this.known.get(url);
+        if (cached && now - cached.at < TTL_MS) {
+          result.set(url, cached);
+          return;
+        }
+        const questionnaire = await this.find(url);
+        let rules: ScoringRule[] = [];
+        try {
+          rules = questionnaire ? scoringRules(questionnaire) : [];
+        } catch {
+          log().warn('questionnaire scoring rule unusable', { questionnaire: questionnaire?.id });
+        }
+        const title = questionnaire?.title ?? questionnaire?.name;
+        const described: Described = { rules, ...(title !== undefined ? { title } : {}) };
+        this.known.set(url, { at: now, ...described });
+        result.set(url, described);
+      }),
+    );
     return result;
   }
 }

@@ -41,7 +41,8 @@ function single(name: string, value: unknown): string {
 function integer(name: string, value: unknown, min: number, max: number): number {
   const text = single(name, value);
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`, name);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw badRequest(`${name} must be a whole number from ${min} to ${max}`, name);
   return n;
 }
 
@@ -58,11 +59,16 @@ export function checkSearch(served: ServedType, query: Record<string, unknown>):
   let offset = 0;
   const allowed = new Map(served.params.map((s) => [s.name, s]));
   for (const [key, value] of Object.entries(query)) {
-    if (key.includes('.') || key.startsWith('_has')) throw notSupported(`Chained parameters are not supported here (${key})`, key);
+    if (key.includes('.') || key.startsWith('_has'))
+      throw notSupported(`Chained parameters are not supported here (${key})`, key);
     if (key.includes(':')) throw notSupported(`Search modifiers are not supported here (${key})`, key);
     switch (key) {
-      case '_count': count = integer(key, value, 0, MAX_COUNT); continue;
-      case '_offset': offset = integer(key, value, 0, MAX_OFFSET); continue;
+      case '_count':
+        count = integer(key, value, 0, MAX_COUNT);
+        continue;
+      case '_offset':
+        offset = integer(key, value, 0, MAX_OFFSET);
+        continue;
       case '_format':
         if (!FORMATS.has(single(key, value))) throw notSupported('Only JSON is served', key);
         continue;
@@ -81,7 +87,11 @@ export function checkSearch(served: ServedType, query: Record<string, unknown>):
         const list = values(key, value);
         for (const v of list) {
           const target = table[v];
-          if (!target) throw notSupported(`${key}=${v} is not supported for ${served.type} (supported: ${Object.keys(table).join(', ') || 'none'})`, key);
+          if (!target)
+            throw notSupported(
+              `${key}=${v} is not supported for ${served.type} (supported: ${Object.keys(table).join(', ') || 'none'})`,
+              key,
+            );
           includedTypes.push(target);
         }
         params[key] = list;
@@ -97,7 +107,10 @@ export function checkSearch(served: ServedType, query: Record<string, unknown>):
       continue;
     }
     if (!allowed.has(key)) {
-      throw notSupported(`${served.type} cannot be searched by ${key} here (supported: ${[...allowed.keys()].join(', ')})`, key);
+      throw notSupported(
+        `${served.type} cannot be searched by ${key} here (supported: ${[...allowed.keys()].join(', ')})`,
+        key,
+      );
     }
     const list = values(key, value);
     params[key] = list.length === 1 ? (list[0] as string) : list;

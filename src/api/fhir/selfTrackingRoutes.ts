@@ -33,7 +33,8 @@ const unprocessable = (diagnostics: string, location?: string): AppError =>
 
 function bodyOf<T>(req: Request, type: string): T {
   const body = req.body as { resourceType?: unknown } | undefined;
-  if (typeof body !== 'object' || body === null || body.resourceType !== type) throw badRequest(`The body must be a ${type}`, type);
+  if (typeof body !== 'object' || body === null || body.resourceType !== type)
+    throw badRequest(`The body must be a ${type}`, type);
   return body as T;
 }
 
@@ -46,30 +47,69 @@ function responseSubject(req: Request): string | undefined {
 const REQUEST_REF = /^ServiceRequest\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** The request the answers respond to: the one named in basedOn, else the person's oldest open request for this questionnaire. */
-async function requestAnswered(store: FhirStore, response: QuestionnaireResponse, patientId: string, questionnaireId: string): Promise<ServiceRequest | undefined> {
+async function requestAnswered(
+  store: FhirStore,
+  response: QuestionnaireResponse,
+  patientId: string,
+  questionnaireId: string,
+): Promise<ServiceRequest | undefined> {
   const based = response.basedOn ?? [];
-  if (based.length > 1) throw unprocessable('basedOn names at most one questionnaire request', 'QuestionnaireResponse.basedOn');
+  if (based.length > 1)
+    throw unprocessable('basedOn names at most one questionnaire request', 'QuestionnaireResponse.basedOn');
   if (based.length === 1) {
     const id = REQUEST_REF.exec(based[0]?.reference ?? '')?.[1];
-    if (id === undefined) throw unprocessable('basedOn must reference a ServiceRequest (the questionnaire request)', 'QuestionnaireResponse.basedOn[0]');
+    if (id === undefined)
+      throw unprocessable(
+        'basedOn must reference a ServiceRequest (the questionnaire request)',
+        'QuestionnaireResponse.basedOn[0]',
+      );
     const request = await store.readIfExists<ServiceRequest>('ServiceRequest', id);
     // Someone else's request is as unknown as a missing one.
-    if (!request || request.subject?.reference !== `Patient/${patientId}`) throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
-    const asked = request.extension?.find((e) => e.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION)?.valueReference?.reference;
-    if (asked !== `Questionnaire/${questionnaireId}`) throw unprocessable('The questionnaire request asks for a different questionnaire', 'QuestionnaireResponse.basedOn[0]');
-    if (request.status !== 'active') throw unprocessable(`The questionnaire request is ${request.status}, not open`, 'QuestionnaireResponse.basedOn[0]');
+    if (!request || request.subject?.reference !== `Patient/${patientId}`)
+      throw unprocessable('basedOn names no known questionnaire request', 'QuestionnaireResponse.basedOn[0]');
+    const asked = request.extension?.find((e) => e.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION)
+      ?.valueReference?.reference;
+    if (asked !== `Questionnaire/${questionnaireId}`)
+      throw unprocessable(
+        'The questionnaire request asks for a different questionnaire',
+        'QuestionnaireResponse.basedOn[0]',
+      );
+    if (request.status !== 'active')
+      throw unprocessable(
+        `The questionnaire request is ${request.status}, not open`,
+        'QuestionnaireResponse.basedOn[0]',
+      );
     return request;
   }
-  const open = await store.search<ServiceRequest>('ServiceRequest', { patient: `Patient/${patientId}`, status: 'active', _sort: 'authored', _count: 100 });
-  return resourcesOf<ServiceRequest>(open, 'ServiceRequest')
-    .find((r) => r.extension?.some((x) => x.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION && x.valueReference?.reference === `Questionnaire/${questionnaireId}`));
+  const open = await store.search<ServiceRequest>('ServiceRequest', {
+    patient: `Patient/${patientId}`,
+    status: 'active',
+    _sort: 'authored',
+    _count: 100,
+  });
+  return resourcesOf<ServiceRequest>(open, 'ServiceRequest').find((r) =>
+    r.extension?.some(
+      (x) =>
+        x.url === serviceRequest.QUESTIONNAIRE_REQUEST_EXTENSION &&
+        x.valueReference?.reference === `Questionnaire/${questionnaireId}`,
+    ),
+  );
 }
 
 /** The journey the answers belong to: as the response says, else the person's current open journey. */
-async function journeyOf(store: FhirStore, response: QuestionnaireResponse, patientId: string): Promise<string | undefined> {
+async function journeyOf(
+  store: FhirStore,
+  response: QuestionnaireResponse,
+  patientId: string,
+): Promise<string | undefined> {
   const named = findExtension(response.extension, 'phb-journey')?.valueReference?.reference;
   if (named !== undefined) return /^EpisodeOfCare\/(.+)$/.exec(named)?.[1];
-  const found = await store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${patientId}`, status: 'active,planned', _sort: '-date', _count: 1 });
+  const found = await store.search<EpisodeOfCare>('EpisodeOfCare', {
+    patient: `Patient/${patientId}`,
+    status: 'active,planned',
+    _sort: '-date',
+    _count: 1,
+  });
   return found.entry?.[0]?.resource?.id;
 }
 
@@ -82,20 +122,35 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
   patient: responseSubject,
   urlFor: () => '/fhir/QuestionnaireResponse',
   bodyFor: (patientId) => ({
-    resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'https://phb.fhir.example.org/Questionnaire/phb-impact|0.1.0',
-    subject: { reference: `Patient/${patientId}` }, authored: new Date().toISOString(),
-    item: ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'].map((linkId) => ({ linkId, answer: [{ valueInteger: 3 }] })),
+    resourceType: 'QuestionnaireResponse',
+    status: 'completed',
+    questionnaire: 'https://phb.fhir.example.org/Questionnaire/phb-impact|0.1.0',
+    subject: { reference: `Patient/${patientId}` },
+    authored: new Date().toISOString(),
+    item: ['confidence', 'connected', 'progressTowardGoals', 'wellbeing'].map((linkId) => ({
+      linkId,
+      answer: [{ valueInteger: 3 }],
+    })),
   }),
   handle: async (store, req, res) => {
     const { caller, patientId } = accessOf(req);
     const response = bodyOf<QuestionnaireResponse>(req, 'QuestionnaireResponse');
     if (patientId === undefined || response.subject?.reference !== `Patient/${patientId}`) {
-      throw badRequest('subject must be the person the answers are about (Patient/<id>)', 'QuestionnaireResponse.subject');
+      throw badRequest(
+        'subject must be the person the answers are about (Patient/<id>)',
+        'QuestionnaireResponse.subject',
+      );
     }
-    if (response.status !== 'completed') throw unprocessable('Only completed answers can be submitted (status completed)', 'QuestionnaireResponse.status');
-    if (!response.questionnaire) throw badRequest('questionnaire (the canonical URL answered) is required', 'QuestionnaireResponse.questionnaire');
+    if (response.status !== 'completed')
+      throw unprocessable('Only completed answers can be submitted (status completed)', 'QuestionnaireResponse.status');
+    if (!response.questionnaire)
+      throw badRequest('questionnaire (the canonical URL answered) is required', 'QuestionnaireResponse.questionnaire');
     const questionnaire = await catalogOf(store).find(response.questionnaire);
-    if (!questionnaire?.id) throw unprocessable('The questionnaire answered is not known to this service', 'QuestionnaireResponse.questionnaire');
+    if (!questionnaire?.id)
+      throw unprocessable(
+        'The questionnaire answered is not known to this service',
+        'QuestionnaireResponse.questionnaire',
+      );
 
     const issues = validateResponse(questionnaire, response);
     if (issues.length > 0) throw new AppError(422, issues);
@@ -103,7 +158,8 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
     try {
       rules = scoringRules(questionnaire);
     } catch (e) {
-      if (e instanceof DomainError) throw new AppError(500, { code: 'exception', diagnostics: 'The questionnaire\'s scoring rule is unusable' });
+      if (e instanceof DomainError)
+        throw new AppError(500, { code: 'exception', diagnostics: "The questionnaire's scoring rule is unusable" });
       throw e;
     }
     const request = await requestAnswered(store, response, patientId, questionnaire.id);
@@ -114,15 +170,24 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
     const stored: QuestionnaireResponse = {
       ...fields,
       authored,
-      ...(journeyId !== undefined && !findExtension(response.extension, 'phb-journey') ? { extension: [...(response.extension ?? []), journeyExtension(journeyId)] } : {}),
+      ...(journeyId !== undefined && !findExtension(response.extension, 'phb-journey')
+        ? { extension: [...(response.extension ?? []), journeyExtension(journeyId)] }
+        : {}),
       ...(request ? { basedOn: [{ reference: `ServiceRequest/${request.id}` }] } : {}),
     };
-    const entries: BundleEntry[] = [{ fullUrl: responseUrl, resource: stored, request: { method: 'POST', url: 'QuestionnaireResponse' } }];
+    const entries: BundleEntry[] = [
+      { fullUrl: responseUrl, resource: stored, request: { method: 'POST', url: 'QuestionnaireResponse' } },
+    ];
     if (request?.id) {
       // If-Match: two answers racing for one request cannot both complete it.
       entries.push({
-        fullUrl: `ServiceRequest/${request.id}`, resource: { ...request, status: 'completed' },
-        request: { method: 'PUT', url: `ServiceRequest/${request.id}`, ...(request.meta?.versionId ? { ifMatch: `W/"${request.meta.versionId}"` } : {}) },
+        fullUrl: `ServiceRequest/${request.id}`,
+        resource: { ...request, status: 'completed' },
+        request: {
+          method: 'PUT',
+          url: `ServiceRequest/${request.id}`,
+          ...(request.meta?.versionId ? { ifMatch: `W/"${request.meta.versionId}"` } : {}),
+        },
       });
     }
     const answers = numericAnswers(response);
@@ -137,9 +202,16 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
       if (value === undefined) continue;
       const [url, version] = (questionnaire.url ?? response.questionnaire).split('|') as [string, string | undefined];
       const score: QuestionnaireScore = {
-        id: '', budgetHolderId: patientId, ...(journeyId !== undefined ? { journeyId } : {}), questionnaire: url,
-        ...(questionnaire.version ?? version ? { questionnaireVersion: questionnaire.version ?? version } : {}),
-        score: rule.score, value, time: authored, responseId: 'placeholder', ...(request?.id ? { requestId: request.id } : {}),
+        id: '',
+        budgetHolderId: patientId,
+        ...(journeyId !== undefined ? { journeyId } : {}),
+        questionnaire: url,
+        ...((questionnaire.version ?? version) ? { questionnaireVersion: questionnaire.version ?? version } : {}),
+        score: rule.score,
+        value,
+        time: authored,
+        responseId: 'placeholder',
+        ...(request?.id ? { requestId: request.id } : {}),
       };
       const { id: _noId, ...scored } = observation.toFhir(score);
       entries.push({
@@ -148,17 +220,29 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         request: { method: 'POST', url: 'Observation' },
       });
     }
-    const bundle: Bundle = withProvenance({ resourceType: 'Bundle', type: 'transaction', entry: entries }, caller, 'CREATE');
+    const bundle: Bundle = withProvenance(
+      { resourceType: 'Bundle', type: 'transaction', entry: entries },
+      caller,
+      'CREATE',
+    );
     let result: Bundle;
     try {
       result = await store.transaction(bundle);
     } catch (e) {
-      if (isStoreConflict(e)) throw new AppError(409, { code: 'conflict', diagnostics: 'The questionnaire request was answered at the same time; try again' });
+      if (isStoreConflict(e))
+        throw new AppError(409, {
+          code: 'conflict',
+          diagnostics: 'The questionnaire request was answered at the same time; try again',
+        });
       throw e;
     }
     const created = result.entry?.[0];
     const saved = created?.resource?.resourceType === 'QuestionnaireResponse' ? created.resource : undefined;
-    if (saved?.id) res.setHeader('Location', `${baseUrl(req)}/QuestionnaireResponse/${saved.id}/_history/${saved.meta?.versionId ?? '1'}`);
+    if (saved?.id)
+      res.setHeader(
+        'Location',
+        `${baseUrl(req)}/QuestionnaireResponse/${saved.id}/_history/${saved.meta?.versionId ?? '1'}`,
+      );
     sendResource(res, saved ?? stored, 201);
   },
 };
@@ -185,9 +269,16 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
   },
   urlFor: (patientId) => `/fhir/Goal/${exampleId('Goal', patientId)}`,
   bodyFor: (patientId) => ({
-    resourceType: 'Goal', id: exampleId('Goal', patientId), meta: { profile: [goal.PROFILE] }, lifecycleStatus: 'active',
-    achievementStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'improving' }] },
-    description: { text: 'I want to finish my course.' }, subject: { reference: `Patient/${patientId}` }, startDate: '2026-01-05',
+    resourceType: 'Goal',
+    id: exampleId('Goal', patientId),
+    meta: { profile: [goal.PROFILE] },
+    lifecycleStatus: 'active',
+    achievementStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'improving' }],
+    },
+    description: { text: 'I want to finish my course.' },
+    subject: { reference: `Patient/${patientId}` },
+    startDate: '2026-01-05',
     expressedBy: { reference: `Patient/${patientId}` },
   }),
   handle: async (store, req, res) => {
@@ -195,18 +286,30 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     const current = goalsRead.get(req);
     if (!current) throw new AppError(500, { code: 'exception', diagnostics: 'The goal was not read' });
     const proposed = bodyOf<Goal>(req, 'Goal');
-    if (proposed.id !== current.id) throw badRequest('The body\'s id must be the id in the URL', 'Goal.id');
+    if (proposed.id !== current.id) throw badRequest("The body's id must be the id in the URL", 'Goal.id');
     const expected = ifMatchVersion(req);
     // Which elements differ at all (FHIR level), then the PHB rule on the ones allowed.
     const changed = goal.changedElements(current, proposed);
     const refused = changed.filter((f) => !(OWN_GOAL_FIELDS as readonly string[]).includes(f));
     if (refused.length > 0) {
-      throw new AppError(422, refused.map((f) => ({ code: 'business-rule' as const, diagnostics: `Goal.${f} cannot be changed here: only achievementStatus and new notes`, location: `Goal.${f}` })));
+      throw new AppError(
+        422,
+        refused.map((f) => ({
+          code: 'business-rule' as const,
+          diagnostics: `Goal.${f} cannot be changed here: only achievementStatus and new notes`,
+          location: `Goal.${f}`,
+        })),
+      );
     }
     try {
       checkOwnGoalChange(goal.fromFhir(current), goal.fromFhir(proposed));
     } catch (e) {
-      if (e instanceof DomainError) throw new AppError(422, { code: e.kind === 'invalid' ? 'invalid' : 'business-rule', diagnostics: e.message, location: e.field });
+      if (e instanceof DomainError)
+        throw new AppError(422, {
+          code: e.kind === 'invalid' ? 'invalid' : 'business-rule',
+          diagnostics: e.message,
+          location: e.field,
+        });
       throw e;
     }
     if (changed.length === 0 && (expected === undefined || expected === current.meta?.versionId)) {
@@ -214,19 +317,38 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
       return;
     }
     const { meta: _meta, ...rest } = proposed;
-    const next: Goal & { id: string } = { ...rest, id: current.id, ...(current.meta?.profile ? { meta: { profile: current.meta.profile } } : {}) };
+    const next: Goal & { id: string } = {
+      ...rest,
+      id: current.id,
+      ...(current.meta?.profile ? { meta: { profile: current.meta.profile } } : {}),
+    };
     // Checked against the version the client read (If-Match), else the one read above: never a silent overwrite.
     const version = expected ?? current.meta?.versionId;
-    const bundle = withProvenance({
-      resourceType: 'Bundle', type: 'transaction',
-      entry: [{ fullUrl: `Goal/${current.id}`, resource: next, request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } }],
-    }, caller, 'UPDATE');
+    const bundle = withProvenance(
+      {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: `Goal/${current.id}`,
+            resource: next,
+            request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) },
+          },
+        ],
+      },
+      caller,
+      'UPDATE',
+    );
     let result: Bundle;
     try {
       result = await store.transaction(bundle);
     } catch (e) {
       if (isStoreConflict(e)) {
-        throw new AppError(412, { code: 'conflict', diagnostics: 'The goal has changed since it was read; read it again' }, { reason: 'version-conflict' });
+        throw new AppError(
+          412,
+          { code: 'conflict', diagnostics: 'The goal has changed since it was read; read it again' },
+          { reason: 'version-conflict' },
+        );
       }
       throw e;
     }

@@ -43,7 +43,11 @@ export const SERVED_TYPES: readonly ServedType[] = [
   {
     type: 'Goal',
     compartment: ['patient', 'subject'],
-    params: [...COMMON, ...p('token', 'lifecycle-status', 'achievement-status'), ...p('date', 'start-date', 'target-date')],
+    params: [
+      ...COMMON,
+      ...p('token', 'lifecycle-status', 'achievement-status'),
+      ...p('date', 'start-date', 'target-date'),
+    ],
     include: { 'Goal:patient': 'Patient' },
     revinclude: { 'CarePlan:goal': 'CarePlan' },
   },
@@ -66,14 +70,27 @@ export const SERVED_TYPES: readonly ServedType[] = [
   {
     type: 'QuestionnaireResponse',
     compartment: ['patient', 'subject'],
-    params: [...COMMON, ...p('token', 'status'), ...p('date', 'authored'), ...p('reference', 'questionnaire', 'based-on')],
-    include: { 'QuestionnaireResponse:questionnaire': 'Questionnaire', 'QuestionnaireResponse:based-on': 'ServiceRequest' },
+    params: [
+      ...COMMON,
+      ...p('token', 'status'),
+      ...p('date', 'authored'),
+      ...p('reference', 'questionnaire', 'based-on'),
+    ],
+    include: {
+      'QuestionnaireResponse:questionnaire': 'Questionnaire',
+      'QuestionnaireResponse:based-on': 'ServiceRequest',
+    },
     revinclude: { 'Observation:derived-from': 'Observation' },
   },
   {
     type: 'Observation',
     compartment: ['patient', 'subject'],
-    params: [...COMMON, ...p('token', 'status', 'code', 'category'), ...p('date', 'date'), ...p('reference', 'derived-from', 'based-on')],
+    params: [
+      ...COMMON,
+      ...p('token', 'status', 'code', 'category'),
+      ...p('date', 'date'),
+      ...p('reference', 'derived-from', 'based-on'),
+    ],
     include: { 'Observation:derived-from': 'QuestionnaireResponse', 'Observation:based-on': 'ServiceRequest' },
   },
   {
@@ -91,7 +108,12 @@ export const SERVED_TYPES: readonly ServedType[] = [
   {
     type: 'Task',
     compartment: ['patient', 'subject'],
-    params: [...COMMON, ...p('token', 'status', 'business-status', 'code', 'intent'), ...p('date', 'authored-on'), ...p('reference', 'focus')],
+    params: [
+      ...COMMON,
+      ...p('token', 'status', 'business-status', 'code', 'intent'),
+      ...p('date', 'authored-on'),
+      ...p('reference', 'focus'),
+    ],
   },
 ];
 

@@ -1,4 +1,13 @@
-import type { CarePlan, ChargeItem, Coverage, EpisodeOfCare, FhirResource, Goal, Observation, ServiceRequest } from 'fhir/r4.js';
+import type {
+  CarePlan,
+  ChargeItem,
+  Coverage,
+  EpisodeOfCare,
+  FhirResource,
+  Goal,
+  Observation,
+  ServiceRequest,
+} from 'fhir/r4.js';
 import { accessOf } from '../../auth/guard.js';
 import { grantAndScope } from '../../auth/authorize.js';
 import type { Caller } from '../../auth/caller.js';
@@ -28,7 +37,11 @@ import { catalogOf } from './questionnaires.js';
  */
 
 /** Resources of one type from the search, mapped; records our mappers cannot read are left out, not fatal. */
-function mapped<R extends FhirResource, T>(resources: FhirResource[], type: R['resourceType'], map: (r: R) => T): { resource: R; value: T }[] {
+function mapped<R extends FhirResource, T>(
+  resources: FhirResource[],
+  type: R['resourceType'],
+  map: (r: R) => T,
+): { resource: R; value: T }[] {
   return resources.flatMap((r) => {
     if (r.resourceType !== type) return [];
     try {
@@ -68,20 +81,39 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
     const all = entriesOf(found).map((e) => e.resource);
     accessOf(req).settleConsent(all);
     // Only this person's records, whatever the search returned; Consents served the access check only.
-    const records = all.filter((r) => r.resourceType !== 'Patient' && r.resourceType !== 'Consent' && patientOf(r) === patientId);
+    const records = all.filter(
+      (r) => r.resourceType !== 'Patient' && r.resourceType !== 'Consent' && patientOf(r) === patientId,
+    );
 
-    const journeys = mapped<EpisodeOfCare, ReturnType<typeof episodeOfCare.fromFhir>>(records, 'EpisodeOfCare', episodeOfCare.fromFhir);
+    const journeys = mapped<EpisodeOfCare, ReturnType<typeof episodeOfCare.fromFhir>>(
+      records,
+      'EpisodeOfCare',
+      episodeOfCare.fromFhir,
+    );
     const plans = mapped<CarePlan, ReturnType<typeof carePlan.fromFhir>>(records, 'CarePlan', carePlan.fromFhir);
     const goals = mapped<Goal, ReturnType<typeof goal.fromFhir>>(records, 'Goal', goal.fromFhir);
     const budgets = mapped<Coverage, ReturnType<typeof coverage.fromFhir>>(records, 'Coverage', coverage.fromFhir);
-    const ledger = mapped<ChargeItem, ReturnType<typeof chargeItem.fromFhir>>(records, 'ChargeItem', chargeItem.fromFhir).map((l) => l.value);
-    const requests = mapped<ServiceRequest, ReturnType<typeof serviceRequest.fromFhir>>(records, 'ServiceRequest', serviceRequest.fromFhir);
+    const ledger = mapped<ChargeItem, ReturnType<typeof chargeItem.fromFhir>>(
+      records,
+      'ChargeItem',
+      chargeItem.fromFhir,
+    ).map((l) => l.value);
+    const requests = mapped<ServiceRequest, ReturnType<typeof serviceRequest.fromFhir>>(
+      records,
+      'ServiceRequest',
+      serviceRequest.fromFhir,
+    );
     const scores = mapped<Observation, QuestionnaireScore>(
-      records.filter((r) => r.resourceType === 'Observation' && observation.isScore(r)), 'Observation', observation.fromFhir,
+      records.filter((r) => r.resourceType === 'Observation' && observation.isScore(r)),
+      'Observation',
+      observation.fromFhir,
     );
 
     const rules = await catalogOf(store).rulesFor(scores.map((s) => s.value.questionnaire));
-    const trends = trendsBySeries(scores.map((s) => s.value), (q, score) => rules.get(q)?.find((r) => r.score === score));
+    const trends = trendsBySeries(
+      scores.map((s) => s.value),
+      (q, score) => rules.get(q)?.find((r) => r.score === score),
+    );
     const summary = summarise({
       budgetHolderId: patientId,
       journeys: journeys.map((j) => j.value),
@@ -96,15 +128,39 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
 
     const pick = <R extends FhirResource>(list: { resource: R; value: { id: string } }[], ids: string[]): R[] =>
       ids.flatMap((id) => list.filter((x) => x.value.id === id).map((x) => x.resource));
-    const out: FhirResource[] = [summaryParameters(summary, {
-      plan: may('CarePlan'), goals: may('Goal'), money: may('Coverage'), requests: may('ServiceRequest'), trends: may('Observation'),
-    })];
+    const out: FhirResource[] = [
+      summaryParameters(summary, {
+        plan: may('CarePlan'),
+        goals: may('Goal'),
+        money: may('Coverage'),
+        requests: may('ServiceRequest'),
+        trends: may('Observation'),
+      }),
+    ];
     if (summary.journey && may('EpisodeOfCare')) out.push(...pick(journeys, [summary.journey.id]));
     if (summary.plan && may('CarePlan')) out.push(...pick(plans, [summary.plan.id]));
-    if (may('Goal')) out.push(...pick(goals, summary.goals.map((g) => g.id)));
+    if (may('Goal'))
+      out.push(
+        ...pick(
+          goals,
+          summary.goals.map((g) => g.id),
+        ),
+      );
     if (summary.budget && may('Coverage')) out.push(...pick(budgets, [summary.budget.id]));
-    if (may('ServiceRequest')) out.push(...pick(requests, summary.openRequests.map((r) => r.id)));
-    if (may('Observation')) out.push(...pick(scores, summary.trends.map((t) => t.latest.id)));
+    if (may('ServiceRequest'))
+      out.push(
+        ...pick(
+          requests,
+          summary.openRequests.map((r) => r.id),
+        ),
+      );
+    if (may('Observation'))
+      out.push(
+        ...pick(
+          scores,
+          summary.trends.map((t) => t.latest.id),
+        ),
+      );
     res.type('application/fhir+json').json(collection(baseUrl(req), out));
   },
 };

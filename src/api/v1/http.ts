@@ -92,19 +92,26 @@ export type ApiRoute = ReadRoute | WriteRoute<never>;
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]+\+)?json$/;
 
-
 function ifMatchOf(req: Request): string | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
   const version = etagVersion(header);
-  if (version === undefined) throw badRequest('If-Match must be an ETag such as W/"3", as sent with the record', undefined);
+  if (version === undefined)
+    throw badRequest('If-Match must be an ETag such as W/"3", as sent with the record', undefined);
   return version;
 }
 
 /** The stored version must be the one the client read, or someone else's change came first. */
 export function expectVersion(ctx: Ctx, current: string): string {
   if (ctx.ifMatch !== undefined && ctx.ifMatch !== current) {
-    throw new AppError(409, { code: 'conflict', diagnostics: `The record is at version ${current}, not ${ctx.ifMatch}: read it again and retry` }, { reason: 'version-conflict' });
+    throw new AppError(
+      409,
+      {
+        code: 'conflict',
+        diagnostics: `The record is at version ${current}, not ${ctx.ifMatch}: read it again and retry`,
+      },
+      { reason: 'version-conflict' },
+    );
   }
   return ctx.ifMatch ?? current;
 }
@@ -113,7 +120,10 @@ export function expectVersion(ctx: Ctx, current: string): string {
 function pointsInto(body: unknown, pointer: string): boolean {
   if (!pointer.startsWith('/')) return false;
   let current: unknown = body;
-  const tokens = pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   for (const [i, token] of tokens.entries()) {
     if (current === null || typeof current !== 'object') return false;
     if (!(token in current)) return i === tokens.length - 1;
@@ -126,7 +136,11 @@ function pointsInto(body: unknown, pointer: string): boolean {
 export function asProblem(e: unknown, body: unknown): unknown {
   if (!(e instanceof DomainError)) return e;
   const pointer = pointsInto(body, e.field) ? e.field : undefined;
-  return new AppError(422, { code: e.kind === 'business-rule' ? 'business-rule' : 'invalid', diagnostics: e.message, ...(pointer !== undefined ? { location: pointer } : {}) });
+  return new AppError(422, {
+    code: e.kind === 'business-rule' ? 'business-rule' : 'invalid',
+    diagnostics: e.message,
+    ...(pointer !== undefined ? { location: pointer } : {}),
+  });
 }
 
 function send(res: Response, route: Common, result: Result, replayed = false): void {
@@ -141,7 +155,12 @@ function context(store: FhirStore, req: Request, deps: ApiDeps, scope: Common['s
   const holderId = scope === 'service' ? '' : resourceIdParam(req.params.holderId, '/holderId');
   const ifMatch = ifMatchOf(req);
   return {
-    store, req, deps, caller: access.caller, holderId, now: new Date().toISOString(),
+    store,
+    req,
+    deps,
+    caller: access.caller,
+    holderId,
+    now: new Date().toISOString(),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
     param: (name) => resourceIdParam(req.params[name], name),
   };
@@ -162,7 +181,13 @@ async function replay(route: WriteRoute<never>, ctx: Ctx, res: Response, key: Id
  * Runs a write route: checks the body, takes the Idempotency-Key (or replays the request that
  * holds it), writes one transaction that also marks the key completed, and presents the result.
  */
-async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Request, res: Response, deps: ApiDeps): Promise<void> {
+async function handleWrite(
+  route: WriteRoute<never>,
+  store: FhirStore,
+  req: Request,
+  res: Response,
+  deps: ApiDeps,
+): Promise<void> {
   if (!JSON_TYPE.test((req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '')) {
     throw new AppError(415, { code: 'not-supported', diagnostics: 'Send the body as application/json' });
   }
@@ -174,7 +199,11 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   // Checked before any replay: a retry is the same request, so a malformed one is refused as such.
   const body = validateBody<never>(route.request, req.body);
   const words = clientKeyWords(rawKey);
-  const admission = await deps.idempotency.admit(key.identifier.value ?? '', words, requestFingerprint(req.body, ctx.ifMatch));
+  const admission = await deps.idempotency.admit(
+    key.identifier.value ?? '',
+    words,
+    requestFingerprint(req.body, ctx.ifMatch),
+  );
   if (admission.kind === 'replay') {
     await replay(route, ctx, res, key);
     return;
@@ -184,7 +213,15 @@ async function handleWrite(route: WriteRoute<never>, store: FhirStore, req: Requ
   try {
     const write = await route.write(ctx, body);
     primary = write.primary;
-    committed = await commit(store, write.tx, primary, ctx.caller, route.activity, key, deps.idempotency.completionEntry(admission.hold));
+    committed = await commit(
+      store,
+      write.tx,
+      primary,
+      ctx.caller,
+      route.activity,
+      key,
+      deps.idempotency.completionEntry(admission.hold),
+    );
   } catch (e) {
     throw asProblem(await deps.idempotency.afterFailure(admission.hold, e, words), req.body);
   }
@@ -205,7 +242,11 @@ export function protectedRoute(route: ApiRoute): ProtectedRoute {
     patient: (req) => (service ? undefined : resourceIdParam(req.params.holderId, '/holderId')),
     ...(service ? { reachPerPatient: true } : {}),
     // The example journey is the one the shared test records use; other ids name nothing.
-    urlFor: (patientId) => `/api${route.path.replace(':holderId', patientId).replace(':journeyId', exampleId('EpisodeOfCare', patientId)).replace(/:([A-Za-z]+)/g, 'no-such-$1')}`,
+    urlFor: (patientId) =>
+      `/api${route.path
+        .replace(':holderId', patientId)
+        .replace(':journeyId', exampleId('EpisodeOfCare', patientId))
+        .replace(/:([A-Za-z]+)/g, 'no-such-$1')}`,
     // An empty body: the guard's answer is what an example shows; a real body would write.
     ...(route.method === 'post' ? { bodyFor: () => ({}), exampleRefused: true } : {}),
     ...(route.method === 'get' && route.exampleRefused ? { exampleRefused: true } : {}),

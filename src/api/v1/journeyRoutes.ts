@@ -1,8 +1,22 @@
-import type { Consent as FhirConsent, EpisodeOfCare, Organization as FhirOrganization, Patient, PractitionerRole, QuestionnaireResponse } from 'fhir/r4.js';
+import type {
+  Consent as FhirConsent,
+  EpisodeOfCare,
+  Organization as FhirOrganization,
+  Patient,
+  PractitionerRole,
+  QuestionnaireResponse,
+} from 'fhir/r4.js';
 import { accessOf } from '../../auth/guard.js';
 import type { ClosureReason, Cohort, PhbKind } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
-import { advance, closeJourney, decideEligibility, refer, requireReached, type EligibilityDecision } from '../../domain/journey.js';
+import {
+  advance,
+  closeJourney,
+  decideEligibility,
+  refer,
+  requireReached,
+  type EligibilityDecision,
+} from '../../domain/journey.js';
 import type { BudgetHolder, NeedsAssessment, Organisation, PhrConsent } from '../../domain/model.js';
 import { parseNhsNumber } from '../../domain/nhsNumber.js';
 import * as careplan from '../../fhir/careplan.js';
@@ -29,7 +43,11 @@ export function records(ctx: Ctx): JourneyRecords {
   return new JourneyRecords(ctx.store, ctx.holderId);
 }
 
-async function presentJourney(ctx: Ctx, ref: string, status: number): Promise<{ status: number; body: unknown; version: string }> {
+async function presentJourney(
+  ctx: Ctx,
+  ref: string,
+  status: number,
+): Promise<{ status: number; body: unknown; version: string }> {
   const episode = await ctx.store.read<EpisodeOfCare>('EpisodeOfCare', idOf(ref, 'EpisodeOfCare'));
   const version = episode.meta?.versionId ?? '';
   return { status, body: journeyView({ value: episodeOfCare.fromFhir(episode), version }), version };
@@ -50,28 +68,43 @@ const referral: WriteRoute<ReferralBody> = {
   resource: 'EpisodeOfCare',
   interaction: 'create',
   tag: '1 Contact and information',
-  summary: 'Refer a person for a PHB: records the person (by NHS number), the journey with its lead contact, and the care team',
+  summary:
+    'Refer a person for a PHB: records the person (by NHS number), the journey with its lead contact, and the care team',
   request: 'ReferralInput',
   response: 'Journey',
   status: 201,
   activity: 'CREATE',
-  example: { person: { nhsNumber: '9990079196', name: 'Ade Okafor', birthDate: '1984-03-12' }, kind: 'one-off', cohort: 'mental-health-recovery', start: '2026-01-05' },
+  example: {
+    person: { nhsNumber: '9990079196', name: 'Ade Okafor', birthDate: '1984-03-12' },
+    kind: 'one-off',
+    cohort: 'mental-health-recovery',
+    start: '2026-01-05',
+  },
   async write(ctx, body) {
     const caller = staffCaller(ctx.caller);
     const nhsNumber = parseNhsNumber(body.person.nhsNumber, '/person/nhsNumber');
     const tx = new Tx();
     const nhsQuery = `identifier=${encodeURIComponent(`${SYSTEMS.nhsNumber}|${nhsNumber}`)}`;
-    const known = await ctx.store.search<Patient>('Patient', { identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}`, _count: 2 });
+    const known = await ctx.store.search<Patient>('Patient', {
+      identifier: `${SYSTEMS.nhsNumber}|${nhsNumber}`,
+      _count: 2,
+    });
     const existing = known.entry?.[0]?.resource;
     let holderId: string;
     if (existing?.id) {
       // Someone already known: only their own care team may start another journey for them.
       const decision = await accessOf(ctx.req).decide('EpisodeOfCare', 'create', existing.id);
-      if (!decision.allowed) throw forbidden('This person is already known to the service and is not on your team: ask their care team to refer them');
+      if (!decision.allowed)
+        throw forbidden(
+          'This person is already known to the service and is not on your team: ask their care team to refer them',
+        );
       holderId = existing.id;
     } else {
       const holder: BudgetHolder = {
-        id: newId(), nhsNumber, name: body.person.name, birthDate: body.person.birthDate,
+        id: newId(),
+        nhsNumber,
+        name: body.person.name,
+        birthDate: body.person.birthDate,
         ...(body.person.ethnicity !== undefined ? { ethnicity: body.person.ethnicity } : {}),
         ...(body.person.gpPracticeOds !== undefined ? { gpPracticeOds: body.person.gpPracticeOds } : {}),
       };
@@ -80,21 +113,36 @@ const referral: WriteRoute<ReferralBody> = {
     }
     // The organisation whose policy applies manages (and pays for) the journey: found by its ODS code, or recorded now.
     const org = ctx.deps.policy.organisation;
-    const icb: Organisation = { id: newId(), name: org.name, kind: 'icb', ...(org.odsCode !== undefined ? { odsCode: org.odsCode } : {}) };
-    const icbSearch: Record<string, string> = org.odsCode !== undefined ? { identifier: `${SYSTEMS.odsOrganisation}|${org.odsCode}` } : { name: org.name };
-    const knownIcb = (await ctx.store.search<FhirOrganization>('Organization', { ...icbSearch, _count: 1 })).entry?.[0]?.resource;
+    const icb: Organisation = {
+      id: newId(),
+      name: org.name,
+      kind: 'icb',
+      ...(org.odsCode !== undefined ? { odsCode: org.odsCode } : {}),
+    };
+    const icbSearch: Record<string, string> =
+      org.odsCode !== undefined ? { identifier: `${SYSTEMS.odsOrganisation}|${org.odsCode}` } : { name: org.name };
+    const knownIcb = (await ctx.store.search<FhirOrganization>('Organization', { ...icbSearch, _count: 1 })).entry?.[0]
+      ?.resource;
     if (knownIcb?.id) icb.id = knownIcb.id;
     else tx.create(organization.toFhir(icb));
 
     const members = [...new Set([caller.practitionerRoleId, ...(body.careTeam ?? [])])];
-    await Promise.all((body.careTeam ?? []).map(async (id, i) => {
-      const role = await ctx.store.readIfExists<PractitionerRole>('PractitionerRole', id);
-      if (!role) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: no such staff role (PractitionerRole)`);
-      if (role.active === false) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: that staff role is no longer active`);
-    }));
+    await Promise.all(
+      (body.careTeam ?? []).map(async (id, i) => {
+        const role = await ctx.store.readIfExists<PractitionerRole>('PractitionerRole', id);
+        if (!role) throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: no such staff role (PractitionerRole)`);
+        if (role.active === false)
+          throw new DomainError(`/careTeam/${i}`, `/careTeam/${i}: that staff role is no longer active`);
+      }),
+    );
     const journey = refer({
-      id: newId(), budgetHolderId: holderId, kind: body.kind, cohort: body.cohort, start: body.start,
-      leadContactId: await practitionerOf(ctx.store, caller.practitionerRoleId), managingOrganisationId: icb.id,
+      id: newId(),
+      budgetHolderId: holderId,
+      kind: body.kind,
+      cohort: body.cohort,
+      start: body.start,
+      leadContactId: await practitionerOf(ctx.store, caller.practitionerRoleId),
+      managingOrganisationId: icb.id,
     });
     const primary = createKeyed(tx, ctx, episodeOfCare.toFhir(journey));
     tx.create(careTeam.toFhir({ id: newId(), budgetHolderId: holderId, memberIds: members, active: true }));
@@ -122,7 +170,8 @@ const readJourney: ReadRoute = {
   resource: 'EpisodeOfCare',
   interaction: 'read',
   tag: '1 Contact and information',
-  summary: 'One PHB journey with everything recorded in it: budget, plan, goals, requests with turnaround, money, reviews and impact',
+  summary:
+    'One PHB journey with everything recorded in it: budget, plan, goals, requests with turnaround, money, reviews and impact',
   response: 'JourneySummary',
   async run(ctx) {
     const set = await records(ctx).all(ctx.param('journeyId'));
@@ -164,7 +213,10 @@ const eligibility: WriteRoute<EligibilityDecision> = {
     const journey = await records(ctx).journey(ctx.param('journeyId'));
     const version = expectVersion(ctx, journey.version);
     const tx = new Tx();
-    const primary = tx.update(episodeOfCare.toFhir(decideEligibility(journey.value, body)) as EpisodeOfCare & { id: string }, version);
+    const primary = tx.update(
+      episodeOfCare.toFhir(decideEligibility(journey.value, body)) as EpisodeOfCare & { id: string },
+      version,
+    );
     return { tx, primary };
   },
   present: (ctx, ref) => presentJourney(ctx, ref, 200),
@@ -193,19 +245,31 @@ const needs: WriteRoute<NeedsBody> = {
     const journey = await records(ctx).journey(ctx.param('journeyId'));
     requireReached(journey.value, 'eligible', 'a needs conversation');
     const answers: NeedsAssessment = {
-      id: newId(), journeyId: journey.value.id, budgetHolderId: ctx.holderId, whatMattersToMe: body.whatMattersToMe,
-      strengths: body.strengths ?? [], completed: body.completed ?? ctx.now,
+      id: newId(),
+      journeyId: journey.value.id,
+      budgetHolderId: ctx.holderId,
+      whatMattersToMe: body.whatMattersToMe,
+      strengths: body.strengths ?? [],
+      completed: body.completed ?? ctx.now,
       ...(body.circumstances !== undefined ? { circumstances: body.circumstances } : {}),
     };
     const tx = new Tx();
     const primary = createKeyed(tx, ctx, questionnaireResponse.needsToFhir(answers));
     const moved = advance(journey.value, 'needs-assessed');
-    if (moved !== journey.value) tx.update(episodeOfCare.toFhir(moved) as EpisodeOfCare & { id: string }, journey.version);
+    if (moved !== journey.value)
+      tx.update(episodeOfCare.toFhir(moved) as EpisodeOfCare & { id: string }, journey.version);
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const response = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'));
-    return { status: 201, body: questionnaireResponse.needsFromFhir(response), version: response.meta?.versionId ?? '' };
+    const response = await ctx.store.read<QuestionnaireResponse>(
+      'QuestionnaireResponse',
+      idOf(ref, 'QuestionnaireResponse'),
+    );
+    return {
+      status: 201,
+      body: questionnaireResponse.needsFromFhir(response),
+      version: response.meta?.versionId ?? '',
+    };
   },
 };
 
@@ -226,8 +290,12 @@ const closure: WriteRoute<{ reason: ClosureReason; end: string }> = {
     const set = await records(ctx).all(ctx.param('journeyId'));
     const version = expectVersion(ctx, set.journey.version);
     const tx = new Tx();
-    const primary = tx.update(episodeOfCare.toFhir(closeJourney(set.journey.value, body.reason, body.end)) as EpisodeOfCare & { id: string }, version);
-    if (set.plan?.value.status === 'active') tx.update(careplan.toFhir({ ...set.plan.value, status: 'completed' }), set.plan.version);
+    const primary = tx.update(
+      episodeOfCare.toFhir(closeJourney(set.journey.value, body.reason, body.end)) as EpisodeOfCare & { id: string },
+      version,
+    );
+    if (set.plan?.value.status === 'active')
+      tx.update(careplan.toFhir({ ...set.plan.value, status: 'completed' }), set.plan.version);
     return { tx, primary };
   },
   present: (ctx, ref) => presentJourney(ctx, ref, 200),
@@ -247,7 +315,13 @@ const consentRoute: WriteRoute<{ recipient: string; status: PhrConsent['status']
   example: { recipient: 'patient-knows-best', status: 'active' },
   async write(ctx, body) {
     const tx = new Tx();
-    const record: PhrConsent = { id: newId(), budgetHolderId: ctx.holderId, recipient: body.recipient, status: body.status, dateTime: body.dateTime ?? ctx.now };
+    const record: PhrConsent = {
+      id: newId(),
+      budgetHolderId: ctx.holderId,
+      recipient: body.recipient,
+      status: body.status,
+      dateTime: body.dateTime ?? ctx.now,
+    };
     return { tx, primary: createKeyed(tx, ctx, consent.toFhir(record)) };
   },
   async present(ctx, ref) {
@@ -257,7 +331,11 @@ const consentRoute: WriteRoute<{ recipient: string; status: PhrConsent['status']
 };
 
 export const JOURNEY_ROUTES: ApiRoute[] = [
-  referral as WriteRoute<never>, listJourneys, readJourney, eligibility as WriteRoute<never>, needs as WriteRoute<never>,
-  closure as WriteRoute<never>, consentRoute as WriteRoute<never>,
+  referral as WriteRoute<never>,
+  listJourneys,
+  readJourney,
+  eligibility as WriteRoute<never>,
+  needs as WriteRoute<never>,
+  closure as WriteRoute<never>,
+  consentRoute as WriteRoute<never>,
 ];
-

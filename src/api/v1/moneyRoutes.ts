@@ -18,7 +18,6 @@ import { Tx, newId } from './tx.js';
 
 /** Steps 5 and 6 for the money: the agreement, payments, spend with evidence, and the financial audit. */
 
-
 async function ledgerEntry(ctx: Ctx, ref: string): Promise<{ entry: chargeItem.LedgerEntry; version: string }> {
   const stored = await ctx.store.read<ChargeItem>('ChargeItem', idOf(ref, 'ChargeItem'));
   return { entry: chargeItem.fromFhir(stored), version: stored.meta?.versionId ?? '' };
@@ -42,7 +41,8 @@ const agreementRoute: WriteRoute<{ text: string; signed?: string }> = {
   resource: 'DocumentReference',
   interaction: 'create',
   tag: '5 Organising care and support',
-  summary: 'The person (or their representative) signs the direct payment agreement: the words kept verbatim, the signing as Provenance',
+  summary:
+    'The person (or their representative) signs the direct payment agreement: the words kept verbatim, the signing as Provenance',
   request: 'AgreementInput',
   response: 'Agreement',
   status: 201,
@@ -50,17 +50,28 @@ const agreementRoute: WriteRoute<{ text: string; signed?: string }> = {
   example: { text: 'I agree to spend my direct payment on the items in my plan and to keep receipts.' },
   async write(ctx, body) {
     const caller = ctx.caller;
-    if (caller.kind !== 'person') throw forbidden('The direct payment agreement is signed by the person or their representative, in their own account');
+    if (caller.kind !== 'person')
+      throw forbidden(
+        'The direct payment agreement is signed by the person or their representative, in their own account',
+      );
     const set = await records(ctx).all(ctx.param('journeyId'));
     requireReached(set.journey.value, 'plan-agreed', 'signing the direct payment agreement');
     if (!set.budget || !PAID_TO_PERSON.some((o) => set.budget?.value.split[o] !== undefined)) {
-      throw new DomainError('', 'the budget pays nothing to the person (direct payment or managed account), so there is no agreement to sign', 'business-rule');
+      throw new DomainError(
+        '',
+        'the budget pays nothing to the person (direct payment or managed account), so there is no agreement to sign',
+        'business-rule',
+      );
     }
-    if (set.agreement) throw new DomainError('', `the agreement was already signed on ${set.agreement.signed}`, 'business-rule');
+    if (set.agreement)
+      throw new DomainError('', `the agreement was already signed on ${set.agreement.signed}`, 'business-rule');
     const agreement: Agreement = {
-      id: newId(), journeyId: set.journey.value.id, budgetHolderId: ctx.holderId,
-      signedBy: caller.role === 'budget-holder' ? ctx.holderId : caller.fhirUser.split('/')[1] ?? '',
-      signed: body.signed ?? ctx.now, text: body.text,
+      id: newId(),
+      journeyId: set.journey.value.id,
+      budgetHolderId: ctx.holderId,
+      signedBy: caller.role === 'budget-holder' ? ctx.holderId : (caller.fhirUser.split('/')[1] ?? ''),
+      signed: body.signed ?? ctx.now,
+      text: body.text,
     };
     const tx = new Tx();
     const primary = createKeyed(tx, ctx, documentReference.toFhir(agreement));
@@ -74,13 +85,19 @@ const agreementRoute: WriteRoute<{ text: string; signed?: string }> = {
   },
 };
 
-const paymentRoute: WriteRoute<{ requestId?: string; amount: number; managementOption?: ManagementOption; paid?: string }> = {
+const paymentRoute: WriteRoute<{
+  requestId?: string;
+  amount: number;
+  managementOption?: ManagementOption;
+  paid?: string;
+}> = {
   method: 'post',
   path: `${JOURNEY}/payments`,
   resource: 'ChargeItem',
   interaction: 'create',
   tag: '5 Organising care and support',
-  summary: 'Record a payment: settling a signed-off request (its turnaround ends here), or a scheduled payment of an ongoing budget',
+  summary:
+    'Record a payment: settling a signed-off request (its turnaround ends here), or a scheduled payment of an ongoing budget',
   request: 'PaymentInput',
   response: 'Payment',
   status: 201,
@@ -91,44 +108,88 @@ const paymentRoute: WriteRoute<{ requestId?: string; amount: number; managementO
     requireReached(set.journey.value, 'plan-agreed', 'a payment');
     if (!set.budget) throw new DomainError('', 'the journey has no budget', 'business-rule');
     const request = body.requestId !== undefined ? set.requests.find((r) => r.value.id === body.requestId) : undefined;
-    if (body.requestId !== undefined && !request) throw new DomainError('/requestId', '/requestId: no such spend request in this journey');
+    if (body.requestId !== undefined && !request)
+      throw new DomainError('/requestId', '/requestId: no such spend request in this journey');
     const paid = body.paid ?? ctx.now;
     const payment = checkPayment(
-      { id: newId(), amount: body.amount, paid, ...(body.managementOption ? { managementOption: body.managementOption } : {}), ...(request ? { request: request.value } : {}) },
-      { budget: set.budget.value, payments: set.payments, ...(set.plan ? { plan: set.plan.value } : {}), ...(set.agreement ? { agreement: set.agreement } : {}) },
+      {
+        id: newId(),
+        amount: body.amount,
+        paid,
+        ...(body.managementOption ? { managementOption: body.managementOption } : {}),
+        ...(request ? { request: request.value } : {}),
+      },
+      {
+        budget: set.budget.value,
+        payments: set.payments,
+        ...(set.plan ? { plan: set.plan.value } : {}),
+        ...(set.agreement ? { agreement: set.agreement } : {}),
+      },
     );
     const tx = new Tx();
-    const primary = createKeyed(tx, ctx, chargeItem.toFhir({ kind: 'payment', payment }, { budgetHolderId: ctx.holderId }));
+    const primary = createKeyed(
+      tx,
+      ctx,
+      chargeItem.toFhir({ kind: 'payment', payment }, { budgetHolderId: ctx.holderId }),
+    );
     if (request) tx.update(task.toFhir(recordPayment(request.value, paid)), request.version);
     const moved = advance(set.journey.value, 'active');
-    if (moved !== set.journey.value) tx.update(episodeOfCare.toFhir(moved) as ReturnType<typeof episodeOfCare.toFhir> & { id: string }, set.journey.version);
+    if (moved !== set.journey.value)
+      tx.update(
+        episodeOfCare.toFhir(moved) as ReturnType<typeof episodeOfCare.toFhir> & { id: string },
+        set.journey.version,
+      );
     return { tx, primary };
   },
   present: presentPayment,
 };
 
-const spendRoute: WriteRoute<{ itemId?: string; amount: number; category: SpendCategory; occurred: string; evidence?: string }> = {
+const spendRoute: WriteRoute<{
+  itemId?: string;
+  amount: number;
+  category: SpendCategory;
+  occurred: string;
+  evidence?: string;
+}> = {
   method: 'post',
   path: `${JOURNEY}/spend`,
   resource: 'ChargeItem',
   interaction: 'create',
   tag: '5 Organising care and support',
-  summary: 'Record money spent, against a plan item, with its evidence; restricted or disallowed spend is recorded and flagged for audit',
+  summary:
+    'Record money spent, against a plan item, with its evidence; restricted or disallowed spend is recorded and flagged for audit',
   request: 'SpendInput',
   response: 'SpendLine',
   status: 201,
   activity: 'CREATE',
-  example: { itemId: 'laptop', amount: 42000, category: 'it-equipment', occurred: '2026-01-22', evidence: 'Receipt 44120' },
+  example: {
+    itemId: 'laptop',
+    amount: 42000,
+    category: 'it-equipment',
+    occurred: '2026-01-22',
+    evidence: 'Receipt 44120',
+  },
   async write(ctx, body) {
     const set = await records(ctx).all(ctx.param('journeyId'));
     requireReached(set.journey.value, 'plan-agreed', 'recording spend');
     if (!set.budget) throw new DomainError('', 'the journey has no budget', 'business-rule');
-    const line: SpendLine = recordSpend({
-      id: newId(), budgetId: set.budget.value.id, amount: body.amount, category: body.category, occurred: body.occurred,
-      ...(body.itemId !== undefined ? { itemId: body.itemId } : {}), ...(body.evidence !== undefined ? { evidence: body.evidence } : {}),
-    }, set.plan?.value);
+    const line: SpendLine = recordSpend(
+      {
+        id: newId(),
+        budgetId: set.budget.value.id,
+        amount: body.amount,
+        category: body.category,
+        occurred: body.occurred,
+        ...(body.itemId !== undefined ? { itemId: body.itemId } : {}),
+        ...(body.evidence !== undefined ? { evidence: body.evidence } : {}),
+      },
+      set.plan?.value,
+    );
     const tx = new Tx();
-    return { tx, primary: createKeyed(tx, ctx, chargeItem.toFhir({ kind: 'spend', line }, { budgetHolderId: ctx.holderId })) };
+    return {
+      tx,
+      primary: createKeyed(tx, ctx, chargeItem.toFhir({ kind: 'spend', line }, { budgetHolderId: ctx.holderId })),
+    };
   },
   present: (ctx, ref) => presentSpend(ctx, ref, 201),
 };
@@ -151,7 +212,10 @@ const flagRoute: WriteRoute<{ flaggedMisuse: boolean }> = {
     const line = set.spend.find((s) => s.value.id === ctx.param('lineId'));
     if (!line) throw new DomainError('', 'no such spend line in this journey', 'business-rule');
     const tx = new Tx();
-    const updated = chargeItem.toFhir({ kind: 'spend', line: { ...line.value, flaggedMisuse: body.flaggedMisuse } }, { budgetHolderId: ctx.holderId });
+    const updated = chargeItem.toFhir(
+      { kind: 'spend', line: { ...line.value, flaggedMisuse: body.flaggedMisuse } },
+      { budgetHolderId: ctx.holderId },
+    );
     return { tx, primary: tx.update({ ...updated, id: line.value.id }, expectVersion(ctx, line.version)) };
   },
   present: (ctx, ref) => presentSpend(ctx, ref, 200),
@@ -168,7 +232,15 @@ const auditRoute: ReadRoute = {
   async run(ctx) {
     const set = await records(ctx).all(ctx.param('journeyId'));
     if (!set.budget) throw new DomainError('', 'the journey has no budget', 'business-rule');
-    return { status: 200, body: financialAudit(set.budget.value, set.plan?.value, set.payments, set.spend.map((s) => s.value)) };
+    return {
+      status: 200,
+      body: financialAudit(
+        set.budget.value,
+        set.plan?.value,
+        set.payments,
+        set.spend.map((s) => s.value),
+      ),
+    };
   },
 };
 
@@ -187,15 +259,31 @@ const recoveryRoute: WriteRoute<{ amount: number; managementOption: ManagementOp
   async write(ctx, body) {
     const set = await records(ctx).all(ctx.param('journeyId'));
     if (!set.budget) throw new DomainError('', 'the journey has no budget', 'business-rule');
-    const audit = financialAudit(set.budget.value, set.plan?.value, set.payments, set.spend.map((s) => s.value));
+    const audit = financialAudit(
+      set.budget.value,
+      set.plan?.value,
+      set.payments,
+      set.spend.map((s) => s.value),
+    );
     const recovery = recoverUnderspend({ id: newId(), ...body }, set.budget.value, audit);
     const tx = new Tx();
-    return { tx, primary: createKeyed(tx, ctx, chargeItem.toFhir({ kind: 'payment', payment: recovery }, { budgetHolderId: ctx.holderId })) };
+    return {
+      tx,
+      primary: createKeyed(
+        tx,
+        ctx,
+        chargeItem.toFhir({ kind: 'payment', payment: recovery }, { budgetHolderId: ctx.holderId }),
+      ),
+    };
   },
   present: presentPayment,
 };
 
 export const MONEY_ROUTES: ApiRoute[] = [
-  agreementRoute as WriteRoute<never>, paymentRoute as WriteRoute<never>, spendRoute as WriteRoute<never>, flagRoute as WriteRoute<never>,
-  auditRoute, recoveryRoute as WriteRoute<never>,
+  agreementRoute as WriteRoute<never>,
+  paymentRoute as WriteRoute<never>,
+  spendRoute as WriteRoute<never>,
+  flagRoute as WriteRoute<never>,
+  auditRoute,
+  recoveryRoute as WriteRoute<never>,
 ];

@@ -4,8 +4,24 @@ import { checkManagementSplit } from '../../domain/budget.js';
 import type { GoalAchievement, ManagementOption, ReviewPoint, SpendCategory } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
 import { advance, requireReached } from '../../domain/journey.js';
-import type { Budget, CarePlanPcsp, ImpactAnswers, ManagementSplit, PlanItem, RecoveryGoal, Review, ReviewReflections } from '../../domain/model.js';
-import { agreePlan, checkPlanItems, checkReview, reviseAtReview, withProgress, type BudgetChange } from '../../domain/plan.js';
+import type {
+  Budget,
+  CarePlanPcsp,
+  ImpactAnswers,
+  ManagementSplit,
+  PlanItem,
+  RecoveryGoal,
+  Review,
+  ReviewReflections,
+} from '../../domain/model.js';
+import {
+  agreePlan,
+  checkPlanItems,
+  checkReview,
+  reviseAtReview,
+  withProgress,
+  type BudgetChange,
+} from '../../domain/plan.js';
 import * as account from '../../fhir/account.js';
 import * as careplan from '../../fhir/careplan.js';
 import * as coverage from '../../fhir/coverage.js';
@@ -21,7 +37,8 @@ import { budgetView, goalView, planView } from './views.js';
 
 /** Steps 3, 4 and 6: the money worked out, the plan agreed, and reviews that change them. */
 
-const episode = (j: Parameters<typeof episodeOfCare.toFhir>[0]): EpisodeOfCare & { id: string } => episodeOfCare.toFhir(j) as EpisodeOfCare & { id: string };
+const episode = (j: Parameters<typeof episodeOfCare.toFhir>[0]): EpisodeOfCare & { id: string } =>
+  episodeOfCare.toFhir(j) as EpisodeOfCare & { id: string };
 
 interface BudgetBody {
   indicative: number;
@@ -39,22 +56,39 @@ const budgetRoute: WriteRoute<BudgetBody> = {
   resource: 'Coverage',
   interaction: 'create',
   tag: '3 Working out the money',
-  summary: 'Set the indicative budget: the amount, how it was calculated, and how it is held (one management option, or a mix with an amount each)',
+  summary:
+    'Set the indicative budget: the amount, how it was calculated, and how it is held (one management option, or a mix with an amount each)',
   request: 'BudgetInput',
   response: 'Budget',
   status: 201,
   activity: 'CREATE',
-  example: { indicative: 50000, calculation: 'Laptop and course costs', managementOption: 'direct-payment', split: { 'direct-payment': 50000 }, start: '2026-01-05' },
+  example: {
+    indicative: 50000,
+    calculation: 'Laptop and course costs',
+    managementOption: 'direct-payment',
+    split: { 'direct-payment': 50000 },
+    start: '2026-01-05',
+  },
   async write(ctx, body) {
     const set = await records(ctx).all(ctx.param('journeyId'));
     const journey = set.journey.value;
     requireReached(journey, 'eligible', 'an indicative budget');
-    if (set.budget) throw new DomainError('', 'the journey already has a budget; change it at a review', 'business-rule');
-    if (!journey.managingOrganisationId) throw new DomainError('', 'the journey names no organisation to pay for it', 'business-rule');
+    if (set.budget)
+      throw new DomainError('', 'the journey already has a budget; change it at a review', 'business-rule');
+    if (!journey.managingOrganisationId)
+      throw new DomainError('', 'the journey names no organisation to pay for it', 'business-rule');
     const budget: Budget = {
-      id: newId(), journeyId: journey.id, budgetHolderId: ctx.holderId, kind: journey.kind, cohort: journey.cohort,
-      payorId: journey.managingOrganisationId, indicative: body.indicative, managementOption: body.managementOption, split: body.split,
-      period: { start: body.start, ...(body.end !== undefined ? { end: body.end } : {}) }, status: 'draft',
+      id: newId(),
+      journeyId: journey.id,
+      budgetHolderId: ctx.holderId,
+      kind: journey.kind,
+      cohort: journey.cohort,
+      payorId: journey.managingOrganisationId,
+      indicative: body.indicative,
+      managementOption: body.managementOption,
+      split: body.split,
+      period: { start: body.start, ...(body.end !== undefined ? { end: body.end } : {}) },
+      status: 'draft',
       ...(body.calculation !== undefined ? { calculation: body.calculation } : {}),
       ...(body.contingency !== undefined ? { contingency: body.contingency } : {}),
     };
@@ -99,7 +133,10 @@ interface PlanBody {
 
 function itemOf(body: ItemBody, goalIdOf: (key: string, at: string) => string, at: string): PlanItem {
   return {
-    id: body.id, description: body.description, category: body.category, cost: body.cost,
+    id: body.id,
+    description: body.description,
+    category: body.category,
+    cost: body.cost,
     goalIds: (body.goals ?? []).map((key, j) => goalIdOf(key, `${at}/goals/${j}`)),
     status: 'proposed',
     ...(body.provider !== undefined ? { provider: body.provider } : {}),
@@ -110,10 +147,12 @@ function itemOf(body: ItemBody, goalIdOf: (key: string, at: string) => string, a
 async function presentPlan(ctx: Ctx, planId: string, status: number): Promise<Result> {
   const stored = await ctx.store.read<CarePlan>('CarePlan', planId);
   const plan = careplan.fromFhir(stored);
-  const goals = await Promise.all(plan.goalIds.map(async (id) => {
-    const g = await ctx.store.read<Goal>('Goal', id);
-    return goalView({ value: goal.fromFhir(g), version: g.meta?.versionId ?? '' });
-  }));
+  const goals = await Promise.all(
+    plan.goalIds.map(async (id) => {
+      const g = await ctx.store.read<Goal>('Goal', id);
+      return goalView({ value: goal.fromFhir(g), version: g.meta?.versionId ?? '' });
+    }),
+  );
   const version = stored.meta?.versionId ?? '';
   return { status, body: { plan: planView({ value: plan, version }), goals }, version };
 }
@@ -124,12 +163,16 @@ const planRoute: WriteRoute<PlanBody> = {
   resource: 'CarePlan',
   interaction: 'create',
   tag: '4 The plan',
-  summary: "Write the personalised care and support plan: goals in the person's own words, and the items to buy with costs and providers",
+  summary:
+    "Write the personalised care and support plan: goals in the person's own words, and the items to buy with costs and providers",
   request: 'PlanInput',
   response: 'PlanView',
   status: 201,
   activity: 'CREATE',
-  example: { goals: [{ key: 'g1', text: 'I want to finish my course.' }], items: [{ id: 'laptop', description: 'Laptop', category: 'it-equipment', cost: 42000, goals: ['g1'] }] },
+  example: {
+    goals: [{ key: 'g1', text: 'I want to finish my course.' }],
+    items: [{ id: 'laptop', description: 'Laptop', category: 'it-equipment', cost: 42000, goals: ['g1'] }],
+  },
   async write(ctx, body) {
     const set = await records(ctx).all(ctx.param('journeyId'));
     const journey = set.journey.value;
@@ -138,7 +181,12 @@ const planRoute: WriteRoute<PlanBody> = {
     if (set.plan) throw new DomainError('', 'the journey already has a plan; change it at a review', 'business-rule');
     const tx = new Tx();
     const goals: RecoveryGoal[] = body.goals.map((g) => ({
-      id: newId(), budgetHolderId: ctx.holderId, text: g.text, lifecycle: 'active', start: (body.created ?? ctx.now).slice(0, 10), notes: [],
+      id: newId(),
+      budgetHolderId: ctx.holderId,
+      text: g.text,
+      lifecycle: 'active',
+      start: (body.created ?? ctx.now).slice(0, 10),
+      notes: [],
       ...(g.target !== undefined ? { target: g.target } : {}),
     }));
     const byKey = new Map(body.goals.map((g, i) => [g.key, goals[i]?.id ?? '']));
@@ -149,10 +197,16 @@ const planRoute: WriteRoute<PlanBody> = {
       return id;
     };
     const plan: CarePlanPcsp = {
-      id: newId(), journeyId: journey.id, budgetHolderId: ctx.holderId, budgetId: set.budget.value.id, status: 'draft',
-      title: body.title ?? 'My personalised care and support plan', goalIds: goals.map((g) => g.id),
-      items: body.items.map((item, i) => itemOf(item, goalIdOf, `/items/${i}`)), created: body.created ?? ctx.now,
-      ...(body.aboutMe ?? set.needs?.whatMattersToMe ? { aboutMe: body.aboutMe ?? set.needs?.whatMattersToMe } : {}),
+      id: newId(),
+      journeyId: journey.id,
+      budgetHolderId: ctx.holderId,
+      budgetId: set.budget.value.id,
+      status: 'draft',
+      title: body.title ?? 'My personalised care and support plan',
+      goalIds: goals.map((g) => g.id),
+      items: body.items.map((item, i) => itemOf(item, goalIdOf, `/items/${i}`)),
+      created: body.created ?? ctx.now,
+      ...((body.aboutMe ?? set.needs?.whatMattersToMe) ? { aboutMe: body.aboutMe ?? set.needs?.whatMattersToMe } : {}),
       ...(body.risks !== undefined ? { risks: body.risks } : {}),
       ...(body.contingency !== undefined ? { contingency: body.contingency } : {}),
       ...(body.nextReview !== undefined ? { nextReview: body.nextReview } : {}),
@@ -172,7 +226,8 @@ const agreeRoute: WriteRoute<{ agreedOn: string; agreed?: number; split?: Manage
   resource: 'CarePlan',
   interaction: 'update',
   tag: '4 The plan',
-  summary: 'Agree the plan and the budget with the person; refused (422) when the items cost more than the agreed budget',
+  summary:
+    'Agree the plan and the budget with the person; refused (422) when the items cost more than the agreed budget',
   request: 'PlanAgreementInput',
   response: 'PlanView',
   status: 200,
@@ -185,7 +240,9 @@ const agreeRoute: WriteRoute<{ agreedOn: string; agreed?: number; split?: Manage
     if (!set.plan || !set.budget) throw new DomainError('', 'the journey has no plan yet', 'business-rule');
     const version = expectVersion(ctx, set.plan.version);
     const agreed = agreePlan(set.plan.value, set.budget.value, {
-      agreedOn: body.agreedOn, ...(body.agreed !== undefined ? { agreed: body.agreed } : {}), ...(body.split ? { split: body.split } : {}),
+      agreedOn: body.agreedOn,
+      ...(body.agreed !== undefined ? { agreed: body.agreed } : {}),
+      ...(body.split ? { split: body.split } : {}),
     });
     const tx = new Tx();
     const primary = tx.update(careplan.toFhir(agreed.plan), version);
@@ -214,7 +271,8 @@ const reviewRoute: WriteRoute<ReviewBody> = {
   resource: 'QuestionnaireResponse',
   interaction: 'create',
   tag: '6 Monitoring and review',
-  summary: "Record a review (start, midpoint, end, or on the person's request): impact answers, goal progress, and any change to the plan and budget, together",
+  summary:
+    "Record a review (start, midpoint, end, or on the person's request): impact answers, goal progress, and any change to the plan and budget, together",
   request: 'ReviewInput',
   response: 'Review',
   status: 201,
@@ -225,7 +283,11 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     requireReached(set.journey.value, 'planning', 'a review');
     if (!set.plan || !set.budget) throw new DomainError('', 'the journey has no plan to review yet', 'business-rule');
     const review: Review = {
-      id: newId(), journeyId: set.journey.value.id, budgetHolderId: ctx.holderId, point: body.point, completed: body.completed ?? ctx.now,
+      id: newId(),
+      journeyId: set.journey.value.id,
+      budgetHolderId: ctx.holderId,
+      point: body.point,
+      completed: body.completed ?? ctx.now,
       goalProgress: body.goalProgress ?? {},
       ...(body.impact ? { impact: body.impact } : {}),
       ...(body.reflections ? { reflections: body.reflections } : {}),
@@ -240,7 +302,10 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     if (body.planChanges || body.budgetChange) {
       // Changing the plan or the money needs those permissions too, from the same table.
       const access = accessOf(ctx.req);
-      for (const [resource, wanted] of [['CarePlan', body.planChanges], ['Coverage', body.budgetChange]] as const) {
+      for (const [resource, wanted] of [
+        ['CarePlan', body.planChanges],
+        ['Coverage', body.budgetChange],
+      ] as const) {
         if (!wanted) continue;
         const decision = await access.decide(resource, 'update', ctx.holderId);
         if (!decision.allowed) throw forbidden(decision.reason);
@@ -250,12 +315,16 @@ const reviewRoute: WriteRoute<ReviewBody> = {
         return id;
       };
       const changes = {
-        ...(body.planChanges ? {
-          plan: {
-            ...body.planChanges,
-            addItems: (body.planChanges.addItems ?? []).map((item, i) => itemOf(item, goalIdOf, `/planChanges/addItems/${i}`)),
-          },
-        } : {}),
+        ...(body.planChanges
+          ? {
+              plan: {
+                ...body.planChanges,
+                addItems: (body.planChanges.addItems ?? []).map((item, i) =>
+                  itemOf(item, goalIdOf, `/planChanges/addItems/${i}`),
+                ),
+              },
+            }
+          : {}),
         ...(body.budgetChange ? { budget: body.budgetChange } : {}),
       };
       const revised = reviseAtReview(set.plan.value, set.budget.value, changes);
@@ -265,11 +334,17 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     return { tx, primary };
   },
   async present(ctx, ref) {
-    const stored = await ctx.store.read<QuestionnaireResponse>('QuestionnaireResponse', idOf(ref, 'QuestionnaireResponse'));
+    const stored = await ctx.store.read<QuestionnaireResponse>(
+      'QuestionnaireResponse',
+      idOf(ref, 'QuestionnaireResponse'),
+    );
     return { status: 201, body: questionnaireResponse.reviewFromFhir(stored), version: stored.meta?.versionId ?? '' };
   },
 };
 
 export const PLAN_ROUTES: ApiRoute[] = [
-  budgetRoute as WriteRoute<never>, planRoute as WriteRoute<never>, agreeRoute as WriteRoute<never>, reviewRoute as WriteRoute<never>,
+  budgetRoute as WriteRoute<never>,
+  planRoute as WriteRoute<never>,
+  agreeRoute as WriteRoute<never>,
+  reviewRoute as WriteRoute<never>,
 ];

@@ -1,7 +1,28 @@
 import type {
-  ChargeItem, Coverage, CarePlan, DocumentReference, EpisodeOfCare, Extension, FhirResource, Goal, PractitionerRole, QuestionnaireResponse, Task,
+  ChargeItem,
+  Coverage,
+  CarePlan,
+  DocumentReference,
+  EpisodeOfCare,
+  Extension,
+  FhirResource,
+  Goal,
+  PractitionerRole,
+  QuestionnaireResponse,
+  Task,
 } from 'fhir/r4.js';
-import type { Agreement, Budget, CarePlanPcsp, NeedsAssessment, Payment, PhbJourney, RecoveryGoal, Review, SpendLine, SpendRequest } from '../../domain/model.js';
+import type {
+  Agreement,
+  Budget,
+  CarePlanPcsp,
+  NeedsAssessment,
+  Payment,
+  PhbJourney,
+  RecoveryGoal,
+  Review,
+  SpendLine,
+  SpendRequest,
+} from '../../domain/model.js';
 import * as chargeItem from '../../fhir/chargeItem.js';
 import * as coverage from '../../fhir/coverage.js';
 import * as careplan from '../../fhir/careplan.js';
@@ -44,13 +65,15 @@ function versionOf(resource: FhirResource): string {
   return resource.meta?.versionId ?? '';
 }
 
-
 /** A stored resource that our mapper cannot read is a fault in the store's data, not the caller's. */
 function mapped<R, T>(resource: R, from: (r: R) => T): T {
   try {
     return from(resource);
   } catch (e) {
-    throw new AppError(502, { code: 'exception', diagnostics: `A stored record could not be read (${e instanceof Error ? e.message : 'unknown'})` });
+    throw new AppError(502, {
+      code: 'exception',
+      diagnostics: `A stored record could not be read (${e instanceof Error ? e.message : 'unknown'})`,
+    });
   }
 }
 
@@ -63,17 +86,24 @@ function inJourney(resource: { resourceType: string; extension?: Extension[] }, 
 }
 
 export class JourneyRecords {
-  constructor(private readonly store: FhirStore, private readonly holderId: string) {}
+  constructor(
+    private readonly store: FhirStore,
+    private readonly holderId: string,
+  ) {}
 
   /** The journey, if it is this person's; anyone else's is "not found" (ids cannot be probed). */
   async journey(journeyId: string): Promise<Versioned<PhbJourney>> {
     const episode = await this.store.readIfExists<EpisodeOfCare>('EpisodeOfCare', journeyId);
-    if (!episode || episode.patient.reference !== `Patient/${this.holderId}`) throw notFound(`No PHB journey ${journeyId} for this person`);
+    if (!episode || episode.patient.reference !== `Patient/${this.holderId}`)
+      throw notFound(`No PHB journey ${journeyId} for this person`);
     return { value: mapped(episode, episodeOfCare.fromFhir), version: versionOf(episode) };
   }
 
   async journeys(): Promise<Versioned<PhbJourney>[]> {
-    const found = await this.store.search<EpisodeOfCare>('EpisodeOfCare', { patient: `Patient/${this.holderId}`, _count: MAX });
+    const found = await this.store.search<EpisodeOfCare>('EpisodeOfCare', {
+      patient: `Patient/${this.holderId}`,
+      _count: MAX,
+    });
     return resourcesOf<EpisodeOfCare>(found, 'EpisodeOfCare').flatMap((e) => {
       try {
         return [{ value: episodeOfCare.fromFhir(e), version: versionOf(e) }];
@@ -99,24 +129,40 @@ export class JourneyRecords {
       search<DocumentReference>('DocumentReference', { subject: patient }),
     ]);
     const budgetResource = coverages.find((c) => inJourney(c, journeyId));
-    const budget = budgetResource && { value: mapped(budgetResource, coverage.fromFhir), version: versionOf(budgetResource) };
+    const budget = budgetResource && {
+      value: mapped(budgetResource, coverage.fromFhir),
+      version: versionOf(budgetResource),
+    };
     const planResource = plans.find((p) => inJourney(p, journeyId));
     const plan = planResource && { value: mapped(planResource, careplan.fromFhir), version: versionOf(planResource) };
     const goalIds = new Set(plan?.value.goalIds ?? []);
     // Needs and review answers belong to the journey steps; other questionnaires (e.g. impact answers from a PHR app) are not read here.
     const ours = [questionnaireResponse.QUESTIONNAIRES.needs, questionnaireResponse.QUESTIONNAIRES.review];
     const answers = responses
-      .filter((r) => inJourney(r, journeyId) && ours.includes((r.questionnaire ?? '').split('|')[0] as typeof ours[number]))
+      .filter(
+        (r) => inJourney(r, journeyId) && ours.includes((r.questionnaire ?? '').split('|')[0] as (typeof ours)[number]),
+      )
       .map((r) => mapped(r, questionnaireResponse.fromFhir));
     const entries = budget ? ledger.filter((c) => c.account?.[0]?.reference === `Account/${budget.value.id}`) : [];
-    const agreementDoc = documents.find((d) => d.type?.text === documentReference.AGREEMENT_TYPE_TEXT && d.context?.encounter?.[0]?.reference === `EpisodeOfCare/${journeyId}`);
-    const needs = answers.filter((a): a is NeedsAssessment => 'whatMattersToMe' in a).sort((a, b) => a.completed.localeCompare(b.completed)).at(-1);
+    const agreementDoc = documents.find(
+      (d) =>
+        d.type?.text === documentReference.AGREEMENT_TYPE_TEXT &&
+        d.context?.encounter?.[0]?.reference === `EpisodeOfCare/${journeyId}`,
+    );
+    const needs = answers
+      .filter((a): a is NeedsAssessment => 'whatMattersToMe' in a)
+      .sort((a, b) => a.completed.localeCompare(b.completed))
+      .at(-1);
     return {
       journey,
       ...(budget ? { budget } : {}),
       ...(plan ? { plan } : {}),
-      goals: goals.filter((g) => g.id !== undefined && goalIds.has(g.id)).map((g) => ({ value: mapped(g, goal.fromFhir), version: versionOf(g) })),
-      requests: tasks.filter((t) => inJourney(t, journeyId)).map((t) => ({ value: mapped(t, task.fromFhir), version: versionOf(t) }))
+      goals: goals
+        .filter((g) => g.id !== undefined && goalIds.has(g.id))
+        .map((g) => ({ value: mapped(g, goal.fromFhir), version: versionOf(g) })),
+      requests: tasks
+        .filter((t) => inJourney(t, journeyId))
+        .map((t) => ({ value: mapped(t, task.fromFhir), version: versionOf(t) }))
         .sort((a, b) => a.value.submitted.localeCompare(b.value.submitted)),
       ...(needs ? { needs } : {}),
       reviews: answers.filter((a): a is Review => 'point' in a).sort((a, b) => a.completed.localeCompare(b.completed)),
@@ -135,10 +181,13 @@ export class JourneyRecords {
   /** One spend request of this journey. */
   async request(journeyId: string, requestId: string): Promise<Versioned<SpendRequest>> {
     const resource = await this.store.readIfExists<Task>('Task', requestId);
-    const isSignOff = resource?.code?.coding?.some((c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off');
+    const isSignOff = resource?.code?.coding?.some(
+      (c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off',
+    );
     if (!resource || !isSignOff) throw notFound(`No spend request ${requestId} in this PHB journey`);
     const request = mapped(resource, task.fromFhir);
-    if (request.budgetHolderId !== this.holderId || request.journeyId !== journeyId) throw notFound(`No spend request ${requestId} in this PHB journey`);
+    if (request.budgetHolderId !== this.holderId || request.journeyId !== journeyId)
+      throw notFound(`No spend request ${requestId} in this PHB journey`);
     return { value: request, version: versionOf(resource) };
   }
 }

@@ -40,7 +40,8 @@ const submit: WriteRoute<{ itemId: string; submitted?: string }> = {
   resource: 'Task',
   interaction: 'create',
   tag: '5 Organising care and support',
-  summary: 'Ask for a plan item to be signed off: the policy names who must sign, or refuses it with the reason and alternatives (national restrictions, item limits)',
+  summary:
+    'Ask for a plan item to be signed off: the policy names who must sign, or refuses it with the reason and alternatives (national restrictions, item limits)',
   request: 'SpendRequestInput',
   response: 'SpendRequest',
   status: 201,
@@ -51,11 +52,22 @@ const submit: WriteRoute<{ itemId: string; submitted?: string }> = {
     const set = await records(ctx).all(ctx.param('journeyId'));
     requireReached(set.journey.value, 'planning', 'a spend request');
     if (!set.plan) throw new DomainError('', 'the journey has no plan yet', 'business-rule');
-    const item = checkItemRequestable(set.plan.value, body.itemId, set.requests.map((r) => r.value));
+    const item = checkItemRequestable(
+      set.plan.value,
+      body.itemId,
+      set.requests.map((r) => r.value),
+    );
     const request = submitRequest(ctx.deps.policy, {
-      id: newId(), journeyId: set.journey.value.id, budgetHolderId: ctx.holderId, planId: set.plan.value.id, itemId: item.id,
-      amount: item.cost, category: item.category, kind: set.journey.value.kind,
-      submittedBy: await practitionerOf(ctx.store, caller.practitionerRoleId), submitted: body.submitted ?? ctx.now,
+      id: newId(),
+      journeyId: set.journey.value.id,
+      budgetHolderId: ctx.holderId,
+      planId: set.plan.value.id,
+      itemId: item.id,
+      amount: item.cost,
+      category: item.category,
+      kind: set.journey.value.kind,
+      submittedBy: await practitionerOf(ctx.store, caller.practitionerRoleId),
+      submitted: body.submitted ?? ctx.now,
     });
     const tx = new Tx();
     const primary = createKeyed(tx, ctx, task.toFhir(request));
@@ -100,7 +112,8 @@ const decide: WriteRoute<DecisionBody> = {
   resource: 'Task',
   interaction: 'update',
   tag: '5 Organising care and support',
-  summary: "Decide a spend request in the caller's own role (from the access token): named decision-maker, role, time, rationale; a decline needs alternatives",
+  summary:
+    "Decide a spend request in the caller's own role (from the access token): named decision-maker, role, time, rationale; a decline needs alternatives",
   request: 'DecisionInput',
   response: 'SpendRequest',
   status: 201,
@@ -112,8 +125,12 @@ const decide: WriteRoute<DecisionBody> = {
     if (!isCode(SIGN_OFF_ROLES, caller.role)) throw forbidden(`The ${caller.role} role does not sign off spend`);
     const { request, version } = await openRequest(ctx);
     const decision = {
-      role: caller.role, decidedBy: await practitionerOf(ctx.store, caller.practitionerRoleId), outcome: body.outcome,
-      time: body.time ?? ctx.now, rationale: body.rationale, ...(body.alternatives !== undefined ? { alternatives: body.alternatives } : {}),
+      role: caller.role,
+      decidedBy: await practitionerOf(ctx.store, caller.practitionerRoleId),
+      outcome: body.outcome,
+      time: body.time ?? ctx.now,
+      rationale: body.rationale,
+      ...(body.alternatives !== undefined ? { alternatives: body.alternatives } : {}),
     };
     const decided = recordDecision(request.value, decision, ctx.deps.policy);
     const tx = new Tx();
@@ -132,7 +149,8 @@ const appeal: WriteRoute<{ reason: string; time?: string }> = {
   resource: 'Task',
   interaction: 'update',
   tag: '5 Organising care and support',
-  summary: 'Appeal a declined request (the person, their representative, or staff for them): the same roles decide afresh',
+  summary:
+    'Appeal a declined request (the person, their representative, or staff for them): the same roles decide afresh',
   request: 'AppealInput',
   response: 'SpendRequest',
   status: 201,
@@ -142,8 +160,12 @@ const appeal: WriteRoute<{ reason: string; time?: string }> = {
   async write(ctx, body) {
     const { request, version } = await openRequest(ctx);
     const caller = ctx.caller;
-    const appealedBy = caller.kind === 'staff' ? await practitionerOf(ctx.store, caller.practitionerRoleId)
-      : caller.kind === 'system' ? caller.clientId : caller.fhirUser.split('/')[1] ?? caller.patientId;
+    const appealedBy =
+      caller.kind === 'staff'
+        ? await practitionerOf(ctx.store, caller.practitionerRoleId)
+        : caller.kind === 'system'
+          ? caller.clientId
+          : (caller.fhirUser.split('/')[1] ?? caller.patientId);
     const reopened = appealDecline(request.value, { appealedBy, time: body.time ?? ctx.now, reason: body.reason });
     const tx = new Tx();
     const primary = tx.update(task.toFhir(reopened), version);
@@ -153,4 +175,9 @@ const appeal: WriteRoute<{ reason: string; time?: string }> = {
   present: (ctx, ref) => presentRequest(ctx, ref, 201),
 };
 
-export const SIGNOFF_ROUTES: ApiRoute[] = [submit as WriteRoute<never>, readRequest, decide as WriteRoute<never>, appeal as WriteRoute<never>];
+export const SIGNOFF_ROUTES: ApiRoute[] = [
+  submit as WriteRoute<never>,
+  readRequest,
+  decide as WriteRoute<never>,
+  appeal as WriteRoute<never>,
+];

@@ -53,18 +53,30 @@ export class Tx {
   bundle(): Bundle {
     const temporary = new Map<string, string>();
     for (const p of this.pending) {
-      if (p.method === 'POST' && p.resource.id) temporary.set(`${p.resource.resourceType}/${p.resource.id}`, `urn:uuid:${p.resource.id}`);
+      if (p.method === 'POST' && p.resource.id)
+        temporary.set(`${p.resource.resourceType}/${p.resource.id}`, `urn:uuid:${p.resource.id}`);
     }
     const entry: BundleEntry[] = this.pending.map((p) => {
       if (p.method === 'PUT') {
         const id = p.resource.id ?? '';
-        return { resource: p.resource, request: { method: 'PUT', url: `${p.resource.resourceType}/${id}`, ...(p.ifMatch ? { ifMatch: `W/"${p.ifMatch}"` } : {}) } };
+        return {
+          resource: p.resource,
+          request: {
+            method: 'PUT',
+            url: `${p.resource.resourceType}/${id}`,
+            ...(p.ifMatch ? { ifMatch: `W/"${p.ifMatch}"` } : {}),
+          },
+        };
       }
       const { id, ...rest } = p.resource;
       return {
         fullUrl: `urn:uuid:${id ?? randomUUID()}`,
         resource: rest as FhirResource,
-        request: { method: 'POST', url: p.resource.resourceType, ...(p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {}) },
+        request: {
+          method: 'POST',
+          url: p.resource.resourceType,
+          ...(p.ifNoneExist ? { ifNoneExist: p.ifNoneExist } : {}),
+        },
       };
     });
     // Every `Type/<temporary id>` reference becomes the placeholder HAPI resolves.
@@ -79,8 +91,11 @@ export class Tx {
 
 /** The identifier and If-None-Exist query for one created resource (`n` tells several apart). */
 export function keyedIdentifier(key: IdempotencyKey, n = 0): { identifier: Identifier; ifNoneExist: string } {
-  const value = n === 0 ? key.identifier.value ?? '' : `${key.identifier.value ?? ''}-${n}`;
-  return { identifier: { system: IDEMPOTENCY_SYSTEM, value }, ifNoneExist: `identifier=${encodeURIComponent(`${IDEMPOTENCY_SYSTEM}|${value}`)}` };
+  const value = n === 0 ? (key.identifier.value ?? '') : `${key.identifier.value ?? ''}-${n}`;
+  return {
+    identifier: { system: IDEMPOTENCY_SYSTEM, value },
+    ifNoneExist: `identifier=${encodeURIComponent(`${IDEMPOTENCY_SYSTEM}|${value}`)}`,
+  };
 }
 
 /** Where each entry ended up: `Type/id` and version, in the order they were added. */
@@ -90,7 +105,11 @@ export interface Committed {
 
 function refOf(location: string | undefined): { ref: string; version: string } {
   const match = /^(?:.*\/)?([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([^/]+))?$/.exec(location ?? '');
-  if (!match) throw new AppError(502, { code: 'exception', diagnostics: 'The FHIR store answered the transaction without a location' });
+  if (!match)
+    throw new AppError(502, {
+      code: 'exception',
+      diagnostics: 'The FHIR store answered the transaction without a location',
+    });
   return { ref: `${match[1]}/${match[2]}`, version: match[3] ?? '' };
 }
 
@@ -100,7 +119,13 @@ function refOf(location: string | undefined): { ref: string; version: string } {
  * If-Match, of a record or of the key, fails it all (409).
  */
 export async function commit(
-  store: FhirStore, tx: Tx, primary: number, caller: Caller, activity: WriteActivity, key: IdempotencyKey, keyCompletion: BundleEntry,
+  store: FhirStore,
+  tx: Tx,
+  primary: number,
+  caller: Caller,
+  activity: WriteActivity,
+  key: IdempotencyKey,
+  keyCompletion: BundleEntry,
 ): Promise<Committed> {
   const withProv = withNamedProvenance(tx.bundle(), caller, activity, key.provenanceId, primary);
   // The key is completed in the same transaction, and only if this request still holds it.
@@ -111,7 +136,14 @@ export async function commit(
   } catch (e) {
     // HAPI answers a stale If-Match inside a transaction with 409 (sometimes 412): someone else's change won.
     if (isStoreConflict(e)) {
-      throw new AppError(409, { code: 'conflict', diagnostics: 'The record changed since it was read (another change was made first); read it again and retry' }, { reason: 'version-conflict' });
+      throw new AppError(
+        409,
+        {
+          code: 'conflict',
+          diagnostics: 'The record changed since it was read (another change was made first); read it again and retry',
+        },
+        { reason: 'version-conflict' },
+      );
     }
     throw e;
   }

@@ -12,7 +12,11 @@ const SCHEMA_ID = 'https://phb.fhir.example.org/api/v1/schemas';
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 addFormats.default(ajv);
 // The OpenAPI document refers to #/components/schemas/X; ajv holds the same objects under $defs.
-ajv.addSchema(JSON.parse(JSON.stringify({ $id: SCHEMA_ID, $defs: SCHEMAS }).replaceAll('#/components/schemas/', `${SCHEMA_ID}#/$defs/`)));
+ajv.addSchema(
+  JSON.parse(
+    JSON.stringify({ $id: SCHEMA_ID, $defs: SCHEMAS }).replaceAll('#/components/schemas/', `${SCHEMA_ID}#/$defs/`),
+  ),
+);
 
 const compiled = new Map<string, ValidateFunction>(
   Object.keys(SCHEMAS).map((name) => [name, ajv.compile({ $ref: `${SCHEMA_ID}#/$defs/${name}` })]),
@@ -34,13 +38,21 @@ function issueOf(e: ErrorObject): Issue {
     return { code: 'structure', diagnostics: `${pointer} is not a field of this request`, location: pointer };
   }
   if (e.keyword === 'enum') {
-    return { code: 'code-invalid', diagnostics: `${e.instancePath || '/'} must be one of ${(params.allowedValues as unknown[]).join(', ')}`, location: e.instancePath };
+    return {
+      code: 'code-invalid',
+      diagnostics: `${e.instancePath || '/'} must be one of ${(params.allowedValues as unknown[]).join(', ')}`,
+      location: e.instancePath,
+    };
   }
   if (e.keyword === 'propertyNames') {
     const pointer = `${e.instancePath}/${escape(params.propertyName)}`;
     return { code: 'code-invalid', diagnostics: `${pointer} is not an allowed name here`, location: pointer };
   }
-  return { code: 'value', diagnostics: `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`, location: e.instancePath };
+  return {
+    code: 'value',
+    diagnostics: `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`,
+    location: e.instancePath,
+  };
 }
 
 /** Checks a request body; a malformed one is 400 with a JSON pointer per problem. */
@@ -59,6 +71,8 @@ export function checkResponse(schema: string, body: unknown): void {
   const validate = compiled.get(schema);
   if (!validate) throw new Error(`no schema ${schema}`);
   if (!validate(body)) {
-    throw new Error(`response does not match ${schema}: ${(validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`).join('; ')}`);
+    throw new Error(
+      `response does not match ${schema}: ${(validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`).join('; ')}`,
+    );
   }
 }

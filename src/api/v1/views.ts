@@ -47,7 +47,10 @@ export function requestView(r: Versioned<SpendRequest>): Record<string, unknown>
  * judged against the questionnaire's own threshold. Without the questionnaire's scoring rules
  * (or fewer than two scored reviews) there is nothing to say.
  */
-export async function impactOf(store: FhirStore, reviews: readonly Review[]): Promise<{ scores: ScoreChange[] } | undefined> {
+export async function impactOf(
+  store: FhirStore,
+  reviews: readonly Review[],
+): Promise<{ scores: ScoreChange[] } | undefined> {
   const scored = reviews.filter((r) => r.impact !== undefined);
   if (scored.length < 2) return undefined;
   const rules = (await catalogOf(store).rulesFor([QUESTIONNAIRES.review])).get(QUESTIONNAIRES.review) ?? [];

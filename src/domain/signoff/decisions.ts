@@ -18,7 +18,14 @@ export function submitRequest(policy: SignOffPolicy, input: NewSpendRequest): Sp
   const { kind, ...fields } = input;
   const requirement = requiredSigners(policy, { amount: input.amount, category: input.category, kind });
   if (requirement.outcome === 'refused') {
-    return { ...fields, requiredRoles: [], decisions: [], status: 'refused', refusalReason: requirement.reason, refusalAlternatives: requirement.alternatives };
+    return {
+      ...fields,
+      requiredRoles: [],
+      decisions: [],
+      status: 'refused',
+      refusalReason: requirement.reason,
+      refusalAlternatives: requirement.alternatives,
+    };
   }
   return { ...fields, requiredRoles: requirement.roles, decisions: [], status: 'requested' };
 }
@@ -44,25 +51,43 @@ export function recordDecision(request: SpendRequest, decision: SignOffDecision,
     throw new DomainError('/decidedBy', '/decidedBy: nobody signs off a request they submitted', 'business-rule');
   }
   if (!request.requiredRoles.includes(checked.role)) {
-    throw new DomainError('/role', `/role: this request needs ${listRoles(request.requiredRoles)}, not the ${label(checked.role)}`, 'business-rule');
+    throw new DomainError(
+      '/role',
+      `/role: this request needs ${listRoles(request.requiredRoles)}, not the ${label(checked.role)}`,
+      'business-rule',
+    );
   }
   const earlier = request.decisions.find((d) => d.role === checked.role);
   if (earlier) {
-    throw new DomainError('/role', `/role: the ${label(checked.role)} has already decided (${earlier.outcome}, ${earlier.time})`, 'business-rule');
+    throw new DomainError(
+      '/role',
+      `/role: the ${label(checked.role)} has already decided (${earlier.outcome}, ${earlier.time})`,
+      'business-rule',
+    );
   }
   if (request.decisions.some((d) => d.decidedBy === checked.decidedBy)) {
-    throw new DomainError('/decidedBy', '/decidedBy: this person has already decided in another role; each signer must be a different person', 'business-rule');
+    throw new DomainError(
+      '/decidedBy',
+      '/decidedBy: this person has already decided in another role; each signer must be a different person',
+      'business-rule',
+    );
   }
   if (policy.appeals?.decliningSignersStandAside && request.status === 'appealed') {
     const underAppeal = request.appeals?.at(-1)?.decisions ?? [];
     if (underAppeal.some((d) => d.outcome === 'decline' && d.decidedBy === checked.decidedBy)) {
-      throw new DomainError('/decidedBy', '/decidedBy: this person declined the request under appeal; under this policy someone else decides the appeal', 'business-rule');
+      throw new DomainError(
+        '/decidedBy',
+        '/decidedBy: this person declined the request under appeal; under this policy someone else decides the appeal',
+        'business-rule',
+      );
     }
   }
 
   const decisions = [...request.decisions, checked];
   const declined = checked.outcome === 'decline';
-  const approved = request.requiredRoles.every((role) => decisions.some((d) => d.role === role && d.outcome === 'approve'));
+  const approved = request.requiredRoles.every((role) =>
+    decisions.some((d) => d.role === role && d.outcome === 'approve'),
+  );
   return { ...request, decisions, status: declined ? 'declined' : approved ? 'approved' : request.status };
 }
 
@@ -79,7 +104,11 @@ export interface AppealInput {
  */
 export function appealDecline(request: SpendRequest, input: AppealInput): SpendRequest {
   if (request.status !== 'declined') {
-    throw new DomainError('', `only a declined request can be appealed; this one is ${request.status}`, 'business-rule');
+    throw new DomainError(
+      '',
+      `only a declined request can be appealed; this one is ${request.status}`,
+      'business-rule',
+    );
   }
   const appealedBy = requireText(input.appealedBy, '/appealedBy');
   const reason = requireText(input.reason, '/reason');
@@ -93,7 +122,8 @@ export function recordPayment(request: SpendRequest, paidOn: IsoDateTime): Spend
   if (request.status !== 'approved') {
     throw new DomainError('', `only an approved request can be paid; this one is ${request.status}`, 'business-rule');
   }
-  if (request.paidOn !== undefined) throw new DomainError('/paidOn', `/paidOn: the request was already paid on ${request.paidOn}`, 'business-rule');
+  if (request.paidOn !== undefined)
+    throw new DomainError('/paidOn', `/paidOn: the request was already paid on ${request.paidOn}`, 'business-rule');
   return { ...request, paidOn: notBefore(paidOn, '/paidOn', lastDecisionTime(request), 'the approval') };
 }
 
@@ -109,10 +139,17 @@ export function lastDecisionTime(request: Pick<SpendRequest, 'decisions'>): IsoD
 
 function checkDecision(decision: SignOffDecision, request: SpendRequest): SignOffDecision {
   const decidedBy = requireText(decision.decidedBy, '/decidedBy');
-  if (!isCode(SIGN_OFF_ROLES, decision.role)) throw new DomainError('/role', `/role: not a sign-off role (one of ${SIGN_OFF_ROLES.join(', ')})`);
-  if (!isCode(DECISION_OUTCOMES, decision.outcome)) throw new DomainError('/outcome', '/outcome: must be approve or decline');
+  if (!isCode(SIGN_OFF_ROLES, decision.role))
+    throw new DomainError('/role', `/role: not a sign-off role (one of ${SIGN_OFF_ROLES.join(', ')})`);
+  if (!isCode(DECISION_OUTCOMES, decision.outcome))
+    throw new DomainError('/outcome', '/outcome: must be approve or decline');
   const after = request.status === 'appealed' ? request.appeals?.at(-1)?.time : request.submitted;
-  const time = notBefore(decision.time, '/time', after, request.status === 'appealed' ? 'the appeal' : 'the request was submitted');
+  const time = notBefore(
+    decision.time,
+    '/time',
+    after,
+    request.status === 'appealed' ? 'the appeal' : 'the request was submitted',
+  );
   const rationale = requireText(decision.rationale, '/rationale');
   if (decision.outcome === 'decline') {
     // A decline must leave the person somewhere to go: what else could meet the same goal.
@@ -120,8 +157,14 @@ function checkDecision(decision: SignOffDecision, request: SpendRequest): SignOf
     return { role: decision.role, decidedBy, outcome: 'decline', time, rationale, alternatives };
   }
   return {
-    role: decision.role, decidedBy, outcome: 'approve', time, rationale,
-    ...(decision.alternatives !== undefined && decision.alternatives.trim() !== '' ? { alternatives: decision.alternatives.trim() } : {}),
+    role: decision.role,
+    decidedBy,
+    outcome: 'approve',
+    time,
+    rationale,
+    ...(decision.alternatives !== undefined && decision.alternatives.trim() !== ''
+      ? { alternatives: decision.alternatives.trim() }
+      : {}),
   };
 }
 

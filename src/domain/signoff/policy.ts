@@ -59,7 +59,8 @@ export function policyProblems(policy: SignOffPolicy): PolicyProblem[] {
   policy.tiers.forEach((tier, i) => {
     const pointer = `/tiers/${i}/upTo`;
     if (i === last) {
-      if (tier.upTo !== undefined) problems.push({ pointer, message: 'the last tier must have no upper limit, so every amount has signers' });
+      if (tier.upTo !== undefined)
+        problems.push({ pointer, message: 'the last tier must have no upper limit, so every amount has signers' });
       return;
     }
     if (tier.upTo === undefined) {
@@ -67,16 +68,23 @@ export function policyProblems(policy: SignOffPolicy): PolicyProblem[] {
       return;
     }
     if (previous !== undefined && tier.upTo <= previous) {
-      problems.push({ pointer, message: `tiers must ascend: ${formatPounds(tier.upTo)} is not above the tier before (${formatPounds(previous)})` });
+      problems.push({
+        pointer,
+        message: `tiers must ascend: ${formatPounds(tier.upTo)} is not above the tier before (${formatPounds(previous)})`,
+      });
     }
     previous = tier.upTo;
   });
   const seen = new Set<PhbKind>();
   (policy.itemLimits ?? []).forEach((limit, i) => {
-    if (seen.has(limit.kind)) problems.push({ pointer: `/itemLimits/${i}/kind`, message: `${limit.kind} already has an item limit` });
+    if (seen.has(limit.kind))
+      problems.push({ pointer: `/itemLimits/${i}/kind`, message: `${limit.kind} already has an item limit` });
     seen.add(limit.kind);
     if (policy.appliesTo && !policy.appliesTo.includes(limit.kind)) {
-      problems.push({ pointer: `/itemLimits/${i}/kind`, message: `the policy does not apply to ${limit.kind} PHBs (appliesTo)` });
+      problems.push({
+        pointer: `/itemLimits/${i}/kind`,
+        message: `the policy does not apply to ${limit.kind} PHBs (appliesTo)`,
+      });
     }
   });
   return problems;

@@ -1,4 +1,14 @@
-import { RESTRICTION_ALTERNATIVES, RESTRICTION_LABELS, SPEND_CATEGORIES, isCode, restrictionFor, type NationalRestriction, type PhbKind, type SignOffRole, type SpendCategory } from '../codes.js';
+import {
+  RESTRICTION_ALTERNATIVES,
+  RESTRICTION_LABELS,
+  SPEND_CATEGORIES,
+  isCode,
+  restrictionFor,
+  type NationalRestriction,
+  type PhbKind,
+  type SignOffRole,
+  type SpendCategory,
+} from '../codes.js';
 import { DomainError } from '../errors.js';
 import { formatPounds, requirePence, type Pence } from '../money.js';
 import type { SignOffPolicy } from './policy.js';
@@ -13,7 +23,14 @@ export interface SignOffQuestion {
 /** Who must sign, or why the request is refused without going to anyone. */
 export type SignOffRequirement =
   | { outcome: 'sign-off'; roles: SignOffRole[]; tier: number; tierName?: string }
-  | { outcome: 'refused'; rule: 'national-restriction'; restriction: NationalRestriction; field: '/category'; reason: string; alternatives: string }
+  | {
+      outcome: 'refused';
+      rule: 'national-restriction';
+      restriction: NationalRestriction;
+      field: '/category';
+      reason: string;
+      alternatives: string;
+    }
   | { outcome: 'refused'; rule: 'item-limit'; limit: Pence; field: '/amount'; reason: string; alternatives: string };
 
 /**
@@ -24,7 +41,8 @@ export type SignOffRequirement =
 export function requiredSigners(policy: SignOffPolicy, request: SignOffQuestion): SignOffRequirement {
   const amount = requirePence(request.amount, '/amount');
   if (amount === 0) throw new DomainError('/amount', '/amount: a spend request must be for more than £0.00');
-  if (!isCode(SPEND_CATEGORIES, request.category)) throw new DomainError('/category', `/category: not a spend category (one of ${SPEND_CATEGORIES.join(', ')})`);
+  if (!isCode(SPEND_CATEGORIES, request.category))
+    throw new DomainError('/category', `/category: not a spend category (one of ${SPEND_CATEGORIES.join(', ')})`);
 
   const restriction = restrictionFor(request.category);
   if (restriction) {
@@ -39,7 +57,11 @@ export function requiredSigners(policy: SignOffPolicy, request: SignOffQuestion)
   }
 
   if (policy.appliesTo && !policy.appliesTo.includes(request.kind)) {
-    throw new DomainError('/kind', `/kind: the ${policy.organisation.name} sign-off policy does not cover ${request.kind} PHBs`, 'business-rule');
+    throw new DomainError(
+      '/kind',
+      `/kind: the ${policy.organisation.name} sign-off policy does not cover ${request.kind} PHBs`,
+      'business-rule',
+    );
   }
 
   const limit = policy.itemLimits?.find((l) => l.kind === request.kind);
@@ -58,5 +80,10 @@ export function requiredSigners(policy: SignOffPolicy, request: SignOffQuestion)
   const chosen = policy.tiers[tier];
   // A checked policy always ends unbounded; reaching here means it was never checked.
   if (!chosen) throw new Error(`sign-off policy ${policy.id} has no tier for ${formatPounds(amount)}`);
-  return { outcome: 'sign-off', roles: [...chosen.signers], tier, ...(chosen.name !== undefined ? { tierName: chosen.name } : {}) };
+  return {
+    outcome: 'sign-off',
+    roles: [...chosen.signers],
+    tier,
+    ...(chosen.name !== undefined ? { tierName: chosen.name } : {}),
+  };
 }

@@ -8,7 +8,10 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{
 export function instantMs(value: unknown, field: string): number {
   const ms = typeof value === 'string' && INSTANT.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) {
-    throw new DomainError(field, `${field} must be a date and time with a zone, e.g. 2026-01-05T10:00:00Z (got ${JSON.stringify(value)})`);
+    throw new DomainError(
+      field,
+      `${field} must be a date and time with a zone, e.g. 2026-01-05T10:00:00Z (got ${JSON.stringify(value)})`,
+    );
   }
   return ms;
 }

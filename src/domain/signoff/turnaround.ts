@@ -19,7 +19,9 @@ export interface Turnaround {
   appeals: number;
 }
 
-export function turnaround(request: Pick<SpendRequest, 'submitted' | 'status' | 'decisions' | 'paidOn' | 'appeals'>): Turnaround {
+export function turnaround(
+  request: Pick<SpendRequest, 'submitted' | 'status' | 'decisions' | 'paidOn' | 'appeals'>,
+): Turnaround {
   const submittedMs = instantMs(request.submitted, '/submitted');
   const result: Turnaround = { submitted: request.submitted, appeals: request.appeals?.length ?? 0 };
   const final = request.status === 'approved' || request.status === 'declined';
