@@ -363,8 +363,10 @@ export class HapiStore implements FhirStore {
       );
     }
     if (status >= 500) {
-      log().error('fhir store error', { action, status, elapsedMs });
       const upstreamUnavailable = status === 503 || status === 504;
+      // 503/504: HAPI still starting or overloaded, expected to pass; anything else is a fault to look at.
+      if (upstreamUnavailable) log().warn('fhir store unavailable', { action, status, elapsedMs });
+      else log().error('fhir store error', { action, status, elapsedMs });
       return new AppError(
         upstreamUnavailable ? 503 : 502,
         {

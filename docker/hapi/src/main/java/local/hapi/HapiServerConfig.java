@@ -30,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -208,6 +209,20 @@ public class HapiServerConfig {
 		// same If-None-Exist); the failed attempt is rolled back first. A stale If-Match fails again on every retry.
 		server.registerInterceptor(new UserRequestRetryVersionConflictsInterceptor());
 		return server;
+	}
+
+	/** Nothing reaches HAPI before it has finished starting (see StartupGate). */
+	@Bean
+	public StartupGate startupGate() {
+		return new StartupGate();
+	}
+
+	@Bean
+	public FilterRegistrationBean<StartupGate> startupGateRegistration(StartupGate gate) {
+		FilterRegistrationBean<StartupGate> reg = new FilterRegistrationBean<>(gate);
+		reg.addUrlPatterns("/fhir/*");
+		reg.setOrder(Integer.MIN_VALUE);
+		return reg;
 	}
 
 	@Bean
