@@ -109,6 +109,13 @@ async function main(): Promise<void> {
     auth,
     policy,
     idempotencyLeaseMs: config.idempotencyLeaseMs,
+    hstsMaxAgeSeconds: config.hstsMaxAgeSeconds,
+    trustProxy: config.trustProxy,
+    rateLimits: {
+      windowMs: config.rateLimitWindowMs,
+      perAddress: config.rateLimitPerAddress,
+      perCaller: config.rateLimitPerCaller,
+    },
   });
   const server: Server = app.listen(config.port, config.host, () => {
     logger.info('facade listening', {

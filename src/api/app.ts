@@ -17,6 +17,8 @@ import { loadPolicy } from '../config/policy.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
 import type { RouteDeps } from './protectedRoutes.js';
 import { IdempotencyKeys } from './idempotency.js';
+import { addressLimit, callerLimit, RateLimiter, type RateLimits } from './rateLimit.js';
+import { noStore, securityHeaders } from './securityHeaders.js';
 
 export interface AppDeps {
   store: FhirStore;
@@ -30,6 +32,12 @@ export interface AppDeps {
   policy?: SignOffPolicy;
   /** How long an in-progress Idempotency-Key keeps other requests out (IDEMPOTENCY_LEASE_MS); 30 s when absent. */
   idempotencyLeaseMs?: number;
+  /** Strict-Transport-Security max-age (HSTS_MAX_AGE_SECONDS); no header when absent or 0. */
+  hstsMaxAgeSeconds?: number;
+  /** Requests per window per address and per caller (RATE_LIMIT_*); no limits when absent. */
+  rateLimits?: RateLimits;
+  /** Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (TRUST_PROXY); none when absent or empty. */
+  trustProxy?: readonly string[];
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
@@ -41,10 +49,17 @@ const API_BODY_LIMIT = '1mb';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy?.length ? [...deps.trustProxy] : false);
+  // Before the context, so even an answer the audit barrier withholds keeps them.
+  app.use(securityHeaders({ hstsMaxAgeSeconds: deps.hstsMaxAgeSeconds ?? 0 }));
   app.use(requestContext({ retryAfterSeconds: deps.retryAfterSeconds }));
 
+  // Probes stay outside the limits: an orchestrator polling them must never be refused.
   app.use(healthRouter(deps.store, deps.readiness, deps.retryAfterSeconds, deps.auditStore));
+  const limits = deps.rateLimits ?? { windowMs: 60000, perAddress: 0, perCaller: 0 };
+  app.use(addressLimit(new RateLimiter({ limit: limits.perAddress, windowMs: limits.windowMs })));
+  // A refusal made before the faces' routers is still answered in the face's own format.
+  app.use('/fhir', fhirErrorHandler);
   // Deny by default: with no auth given, no issuer is trusted and every protected route answers 401.
   const auth =
     deps.auth ??
@@ -60,7 +75,9 @@ export function createApp(deps: AppDeps): Express {
       // A spool of its own, so an unconfigured app never takes the directory of a configured one.
       auditSpoolDir: mkdtempSync(path.join(os.tmpdir(), 'phb-audit-spool-')),
     });
-  const requirePermission = permissionGuard(auth);
+  const requirePermission = permissionGuard(auth, {
+    admit: callerLimit(new RateLimiter({ limit: limits.perCaller, windowMs: limits.windowMs })),
+  });
   const routeDeps: RouteDeps = {
     policy: deps.policy ?? loadPolicy('city-and-hackney'),
     idempotency: new IdempotencyKeys(deps.store, {
@@ -120,6 +137,7 @@ function mountProtected(
     const { resolvePatient } = route;
     router[route.method](
       route.path,
+      noStore,
       requirePermission(route.resource, route.interaction, {
         patient: route.patient,
         ...(route.id ? { id: route.id } : {}),

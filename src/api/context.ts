@@ -18,6 +18,8 @@ export function requestContext(options: { retryAfterSeconds: number }): RequestH
     const requestId = offered && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     const child = logger.child({ requestId });
     const started = process.hrtime.bigint();
+    // Headers set before the context (the security headers) belong to every answer, a withheld one too.
+    const everyAnswer = new Set([...res.getHeaderNames(), 'x-request-id']);
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       // Path only: query strings can carry identifiers such as NHS numbers.
@@ -29,12 +31,18 @@ export function requestContext(options: { retryAfterSeconds: number }): RequestH
       });
     });
     const context: RequestContext = { requestId, log: child, beforeAnswer: [] };
-    holdAnswer(req, res, context, options.retryAfterSeconds);
+    holdAnswer(req, res, context, options.retryAfterSeconds, everyAnswer);
     runWithContext(context, next);
   };
 }
 
-function holdAnswer(req: Request, res: Response, context: RequestContext, retryAfterSeconds: number): void {
+function holdAnswer(
+  req: Request,
+  res: Response,
+  context: RequestContext,
+  retryAfterSeconds: number,
+  everyAnswer: ReadonlySet<string>,
+): void {
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
   let held = false;
   res.end = ((...args: unknown[]): Response => {
@@ -54,7 +62,7 @@ function holdAnswer(req: Request, res: Response, context: RequestContext, retryA
           res.destroy();
           return;
         }
-        for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+        for (const name of res.getHeaderNames()) if (!everyAnswer.has(name)) res.removeHeader(name);
         const refused = unavailable('The audit trail cannot be written just now; try again later', retryAfterSeconds);
         runWithContext(context, () => {
           (req.originalUrl.startsWith('/fhir') ? fhirErrorHandler : problemErrorHandler)(

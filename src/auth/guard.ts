@@ -74,7 +74,15 @@ function outcomeOf(status: number): AccessRecord['outcome'] {
  * with the outcome of the answer). The answer waits until its AuditEvent is durable (the request
  * context's barrier, src/api/context.ts).
  */
-export function permissionGuard(auth: AuthDeps) {
+export function permissionGuard(
+  auth: AuthDeps,
+  {
+    admit,
+  }: {
+    /** Admits a verified caller or throws (the per-caller rate limit); the refusal is audited like any other. */
+    admit?: (caller: Caller) => void;
+  } = {},
+) {
   return function requirePermission(
     resource: string,
     interaction: Interaction,
@@ -94,6 +102,7 @@ export function permissionGuard(auth: AuthDeps) {
         patientId = options.patient?.(req);
         const claims = await auth.verifier.verify(bearerToken(req.get('authorization')));
         caller = callerFromClaims(claims, auth.callers);
+        admit?.(caller);
         // A caller the row refuses outright learns nothing about the record, so the row goes first.
         const roleDecision = grantAndScope(caller, resource, interaction);
         if (!roleDecision.allowed) throw refusal(roleDecision);

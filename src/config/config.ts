@@ -1,5 +1,6 @@
 import { Ajv, type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +45,16 @@ export interface Config {
   publishIntervalMs: number;
   /** How long a request executing under an Idempotency-Key keeps others out before one may take over. */
   idempotencyLeaseMs: number;
+  /** Strict-Transport-Security max-age; 0 = no header (the facade is also reached over plain http). */
+  hstsMaxAgeSeconds: number;
+  /** Proxies (addresses, CIDR ranges, or loopback/linklocal/uniquelocal) whose X-Forwarded-* headers are believed. */
+  trustProxy: string[];
+  /** The window the rate limits below are counted over. */
+  rateLimitWindowMs: number;
+  /** Requests per window from one client address, before authentication; 0 = no limit. */
+  rateLimitPerAddress: number;
+  /** Requests per window from one authenticated caller; 0 = no limit. */
+  rateLimitPerCaller: number;
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -69,10 +80,20 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   publishDestinationsFile: 'PUBLISH_DESTINATIONS_FILE',
   publishIntervalMs: 'PUBLISH_INTERVAL_MS',
   idempotencyLeaseMs: 'IDEMPOTENCY_LEASE_MS',
+  hstsMaxAgeSeconds: 'HSTS_MAX_AGE_SECONDS',
+  trustProxy: 'TRUST_PROXY',
+  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  rateLimitPerAddress: 'RATE_LIMIT_PER_ADDRESS',
+  rateLimitPerCaller: 'RATE_LIMIT_PER_CALLER',
 };
 
 /** Variables holding comma-separated lists. */
-const LIST_FIELDS: ReadonlySet<keyof Config> = new Set(['oidcIssuers', 'oidcAlgorithms', 'phrAppClients']);
+const LIST_FIELDS: ReadonlySet<keyof Config> = new Set([
+  'oidcIssuers',
+  'oidcAlgorithms',
+  'phrAppClients',
+  'trustProxy',
+]);
 
 const schema: JSONSchemaType<Config> = {
   type: 'object',
@@ -108,6 +129,13 @@ const schema: JSONSchemaType<Config> = {
     publishDestinationsFile: { type: 'string' },
     publishIntervalMs: { type: 'integer', minimum: 200, maximum: 3600000 },
     idempotencyLeaseMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
+    // Two years, the longest max-age browsers' preload lists ask for.
+    hstsMaxAgeSeconds: { type: 'integer', minimum: 0, maximum: 63072000 },
+    // Each entry is checked by trustProxyProblems (an address, a CIDR range or a proxy-addr name).
+    trustProxy: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+    rateLimitWindowMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
+    rateLimitPerAddress: { type: 'integer', minimum: 0, maximum: 1000000 },
+    rateLimitPerCaller: { type: 'integer', minimum: 0, maximum: 1000000 },
   },
 };
 
@@ -141,6 +169,13 @@ const DEFAULTS: Config = {
   publishDestinationsFile: '',
   publishIntervalMs: 5000,
   idempotencyLeaseMs: 30000,
+  hstsMaxAgeSeconds: 0,
+  trustProxy: [],
+  rateLimitWindowMs: 60000,
+  // Generous: many staff can share one office address behind NAT, and the benchmark sends its
+  // thousands of requests from one; they stop floods, not normal use.
+  rateLimitPerAddress: 6000,
+  rateLimitPerCaller: 1200,
 };
 
 export class ConfigError extends Error {
@@ -173,7 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, ''),
       auditFhirBaseUrl: candidate.auditFhirBaseUrl.replace(/\/+$/, ''),
     };
-    const problems = identityProblems(config, env);
+    const problems = [...identityProblems(config, env), ...trustProxyProblems(config, env)];
     if (problems.length) throw new ConfigError(problems);
     return withDevelopmentIdentity(config, env);
   }
@@ -204,6 +239,26 @@ function identityProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
     problems.push(`${ENV_NAMES.oidcIssuers}: must name at least one issuer in production`);
   }
   return problems;
+}
+
+/** Names Express's `trust proxy` understands (proxy-addr); `true` or a hop count would believe any sender. */
+const PROXY_NAMES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry) || isIP(entry) !== 0) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (address === undefined || bits === undefined || rest.length || !/^\d{1,3}$/.test(bits)) return false;
+  const family = isIP(address);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxyProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
+  return config.trustProxy
+    .filter((entry) => !isProxyEntry(entry))
+    .map(
+      (entry) =>
+        `${ENV_NAMES.trustProxy}=${JSON.stringify(env[ENV_NAMES.trustProxy])}: ${entry} is not an address, a CIDR range or one of loopback, linklocal, uniquelocal`,
+    );
 }
 
 /** In development only, with no issuer named, the facade trusts the local development identity provider. */

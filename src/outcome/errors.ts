@@ -122,6 +122,10 @@ export const notFound = (diagnostics: string): AppError => new AppError(404, { c
 export const unavailable = (diagnostics: string, retryAfterSeconds: number): AppError =>
   new AppError(503, { code: 'transient', diagnostics }, { retryAfterSeconds, reason: 'unavailable' });
 
+/** 429: the caller or address has spent its allowance (src/api/rateLimit.ts); `Retry-After` says when to come back. */
+export const tooManyRequests = (diagnostics: string, retryAfterSeconds: number): AppError =>
+  new AppError(429, { code: 'throttled', diagnostics }, { retryAfterSeconds });
+
 /** 401: no usable credentials; `challenge` is the WWW-Authenticate value (RFC 6750). */
 export const unauthorized = (diagnostics: string, challenge: string): AppError =>
   new AppError(401, { code: 'login', diagnostics }, { headers: { 'WWW-Authenticate': challenge } });

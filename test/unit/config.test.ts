@@ -93,3 +93,64 @@ describe('identity configuration', () => {
     );
   });
 });
+
+describe('edge configuration: security headers, proxies and rate limits', () => {
+  it('sends no HSTS, trusts no proxy and limits generously by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      hstsMaxAgeSeconds: 0,
+      trustProxy: [],
+      rateLimitWindowMs: 60000,
+      rateLimitPerAddress: 6000,
+      rateLimitPerCaller: 1200,
+    });
+  });
+
+  it('reads the limits, with 0 turning one off', () => {
+    expect(
+      loadConfig({
+        RATE_LIMIT_WINDOW_MS: '10000',
+        RATE_LIMIT_PER_ADDRESS: '0',
+        RATE_LIMIT_PER_CALLER: '50',
+        HSTS_MAX_AGE_SECONDS: '31536000',
+      }),
+    ).toMatchObject({
+      rateLimitWindowMs: 10000,
+      rateLimitPerAddress: 0,
+      rateLimitPerCaller: 50,
+      hstsMaxAgeSeconds: 31536000,
+    });
+  });
+
+  it('names each bad limit and its value', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        RATE_LIMIT_WINDOW_MS: '50',
+        RATE_LIMIT_PER_ADDRESS: '-1',
+        RATE_LIMIT_PER_CALLER: 'lots',
+        HSTS_MAX_AGE_SECONDS: '1.5',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/RATE_LIMIT_WINDOW_MS="50": must be >= 1000/);
+    expect(message).toMatch(/RATE_LIMIT_PER_ADDRESS="-1": must be >= 0/);
+    expect(message).toMatch(/RATE_LIMIT_PER_CALLER="lots": must be integer/);
+    expect(message).toMatch(/HSTS_MAX_AGE_SECONDS="1.5": must be integer/);
+  });
+
+  it('trusts proxies named by address, CIDR range or proxy-addr name, and refuses anything else', () => {
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8, 192.0.2.7' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.7',
+    ]);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY="true": true is not an address/);
+    expect(() => loadConfig({ TRUST_PROXY: '1' })).toThrow(/TRUST_PROXY="1": 1 is not an address/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/10.0.0.0\/33 is not an address/);
+    expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/proxy.example is not an address/);
+  });
+});
