@@ -3,22 +3,16 @@ import type { FhirStore } from '../store/fhirStore.js';
 import { resourcesOf } from '../fhir/bundle.js';
 import { SYSTEMS } from '../fhir/common.js';
 import * as consent from '../fhir/consent.js';
+import { sharingAllowed } from '../domain/consent.js';
 import { TEAM_SYSTEM } from '../fhir/practitioner.js';
 import type { AccessFacts } from './authorize.js';
 
 /**
- * The consent rule, on Consents however they were fetched: one of them is active, is the
- * patient's, and names this PHR app as recipient. A malformed Consent grants nothing.
+ * The consent rule, on Consents however they were fetched (every status): the person's latest decision
+ * for this PHR app is a yes (src/domain/consent.ts). A malformed Consent is no decision at all.
  */
 export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
-  return consents.some((c) => {
-    try {
-      const mapped = consent.fromFhir(c);
-      return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
-    } catch {
-      return false;
-    }
-  });
+  return sharingAllowed(consent.recordedDecisions(consents), patientId, clientId);
 }
 
 /**
@@ -29,9 +23,10 @@ export class StoreAccessFacts implements AccessFacts {
   constructor(private readonly store: FhirStore) {}
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
+    // Every decision, not only the active ones: a later withdrawal outranks an earlier yes.
     const bundle = await this.store.search<Consent>('Consent', {
       patient: `Patient/${patientId}`,
-      status: 'active',
+      _sort: '-date',
       _count: 100,
     });
     return consentGrants(resourcesOf<Consent>(bundle, 'Consent'), patientId, clientId);

@@ -1,5 +1,6 @@
 import type { Consent } from 'fhir/r4.js';
 import { DomainError } from '../domain/errors.js';
+import type { RecordedConsent } from '../domain/consent.js';
 import type { PhrConsent } from '../domain/model.js';
 import { SYSTEMS, reference, referencedId } from './common.js';
 import { identifierReference, identifierValue, oneOf, required, resourceId } from './fields.js';
@@ -52,4 +53,15 @@ export function fromFhir(consent: Consent): PhrConsent {
     status: oneOf(consent.status, STATUSES, '/status'),
     dateTime: required(consent.dateTime, '/dateTime'),
   };
+}
+
+/** Stored Consents as recorded decisions (meta.lastUpdated: when each was recorded); one that does not map is left out. */
+export function recordedDecisions(consents: readonly Consent[]): RecordedConsent[] {
+  return consents.flatMap((c) => {
+    try {
+      return [{ consent: fromFhir(c), recordedAt: c.meta?.lastUpdated }];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -170,8 +170,8 @@ export class Planner {
       if (parsed.recipient !== this.destination.id) return skip('consent for another recipient');
       // The decision follows the person's consents now, not this one version.
       if (await this.consentActive(patientId, true)) return this.backfill(patientId);
-      // A refusal from the start shared nothing, so there is nothing to ask back.
-      return (await this.wasShared(change.resourceType, change.id)) ? this.withdraw(patientId) : skip('never shared');
+      // Withdrawn or refused: ask back what any earlier yes shared. A refusal from the start shared nothing.
+      return (await this.everShared(patientId)) ? this.withdraw(patientId) : skip('never shared');
     }
     if (resource.resourceType === 'Observation' && !isScore(resource as Observation))
       return skip('not a questionnaire score');
@@ -255,8 +255,18 @@ export class Planner {
   }
 
   /** Some version of this Consent was active for this destination. */
-  private async wasShared(resourceType: string, id: string): Promise<boolean> {
-    const history = await this.store.history({ resourceType, id, count: 100 });
+  /** Whether any of the person's decisions for this destination was ever a yes (each decision is its own Consent). */
+  private async everShared(patientId: string): Promise<boolean> {
+    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 });
+    const mine = consent
+      .recordedDecisions(resourcesOf<Consent>(bundle, 'Consent'))
+      .filter((d) => d.consent.recipient === this.destination.id);
+    for (const d of mine) if (await this.wasShared(d.consent.id)) return true;
+    return false;
+  }
+
+  private async wasShared(id: string): Promise<boolean> {
+    const history = await this.store.history({ resourceType: 'Consent', id, count: 100 });
     return (history.entry ?? []).some((e) => {
       if (e.resource?.resourceType !== 'Consent') return false;
       try {

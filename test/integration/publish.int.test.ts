@@ -548,10 +548,12 @@ describe('publishing to a PHR and a GP system (real destination HAPI, real OIDC)
   }, 60000);
 
   it('publishes nothing more once consent is withdrawn, and removes what it sent', async () => {
-    const withdrawn = laptop.d.consent as NonNullable<ScenarioDomain['consent']>;
+    // Withdrawn as /api/v1 records it: a new, later decision beside the earlier yes, which stays stored.
+    const earlier = laptop.d.consent as NonNullable<ScenarioDomain['consent']>;
+    const withdrawal = { ...earlier, id: uniqueId('withdrawal'), recipient: phrId, status: 'inactive' as const };
     await store.update({
-      ...consentMapper.toFhir({ ...withdrawn, recipient: phrId, status: 'inactive' }),
-      id: withdrawn.id,
+      ...consentMapper.toFhir({ ...withdrawal, dateTime: new Date().toISOString() }),
+      id: withdrawal.id,
     });
     await waitFor(
       'the removals at the destination',
