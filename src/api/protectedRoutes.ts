@@ -1,4 +1,4 @@
-import type { Bundle, Consent, Patient } from 'fhir/r4.js';
+import type { Consent, Patient } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import type { FhirStore } from '../store/fhirStore.js';
 import type { IdempotencyKeys } from './idempotency.js';
@@ -11,7 +11,7 @@ import { PHR_FHIR_ROUTES } from './fhir/routes.js';
 import { PHB_API_ROUTES } from './v1/routes.js';
 import { ADMIN_ROUTES } from './adminRoutes.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
-import { resourcesOf } from '../fhir/bundle.js';
+import { resourcesOf, searchset } from '../fhir/bundle.js';
 import { baseUrl } from './fhir/http.js';
 
 /**
@@ -106,17 +106,8 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     handle: async (store, req, res) => {
       const found = await consentsOf(store, req);
       const base = baseUrl(req);
-      const bundle: Bundle<Consent> = {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total: found.length,
-        entry: found.map((resource) => ({
-          fullUrl: `${base}/Consent/${resource.id ?? ''}`,
-          resource,
-          search: { mode: 'match' },
-        })),
-      };
-      res.type('application/fhir+json').json(bundle);
+      const entries = found.map((resource) => ({ resource, mode: 'match' as const }));
+      res.type('application/fhir+json').json(searchset(base, entries, { self: `${base}${req.url}` }, found.length));
     },
   },
   {

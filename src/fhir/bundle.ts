@@ -32,7 +32,8 @@ export function searchset(
     type: 'searchset',
     ...(total !== undefined ? { total } : {}),
     link,
-    entry: entries.map((e) => entry(base, e)),
+    // An empty searchset has no entry element: FHIR forbids empty arrays.
+    ...(entries.length ? { entry: entries.map((e) => entry(base, e)) } : {}),
   };
 }
 
@@ -41,7 +42,7 @@ export function collection(base: string, resources: FhirResource[], timestamp = 
     resourceType: 'Bundle',
     type: 'collection',
     timestamp,
-    entry: resources.map((resource) => entry(base, { resource })),
+    ...(resources.length ? { entry: resources.map((resource) => entry(base, { resource })) } : {}),
   };
 }
 

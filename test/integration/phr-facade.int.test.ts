@@ -368,3 +368,58 @@ describe("PHR access to the person's own PHB on /fhir", () => {
     );
   });
 });
+
+/** Decisions recorded through /api/v1, in a world of their own: each is a new Consent and the latest governs. */
+describe("a PHR app's access follows the person's latest sharing decision", () => {
+  let world: AuthWorld;
+  let own: SeededPhb;
+  let phr: string;
+  let staff: string;
+
+  beforeAll(async () => {
+    world = await createAuthWorld();
+    own = await seedPhb(world.store, world.own);
+    phr = await world.token('phr-app');
+    staff = await world.token('care-coordinator');
+  });
+  afterAll(async () => world.close());
+
+  const get = (url: string): request.Test => request(world.app).get(url).set('Authorization', `Bearer ${phr}`);
+
+  it("follows the person's latest decision recorded through /api/v1: a withdrawal cuts the app off, a new yes lets it back", async () => {
+    const decide = async (status: 'active' | 'inactive'): Promise<void> => {
+      const res = await request(world.app)
+        .post(`/api/v1/budget-holders/${world.own}/consents`)
+        .set('Authorization', `Bearer ${staff}`)
+        .set('Idempotency-Key', uniqueId(`consent-${status}`))
+        .send({ recipient: CLIENTS.phrApp.clientId, status });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ recipient: CLIENTS.phrApp.clientId, status });
+    };
+    const urls = [`/fhir/CarePlan/${own.planId}`, '/fhir/CarePlan', `/fhir/Patient/${world.own}/$phb-summary`];
+    await decide('inactive');
+    try {
+      // The earlier active Consent is still stored; the later decision outranks it.
+      const stored = await world.store.read<Consent>('Consent', world.consentIds.own);
+      expect(stored.status).toBe('active');
+      for (const url of urls) {
+        const res = await get(url);
+        expect([url, res.status]).toEqual([url, 403]);
+        expect(res.body.issue[0].diagnostics).toMatch(/no active consent/);
+      }
+    } finally {
+      await decide('active');
+    }
+    for (const url of urls) expect([url, (await get(url)).status]).toEqual([url, 200]);
+  });
+
+  it('answers valid searchsets: a self link on each, and no entry element when nothing matched', async () => {
+    const consents = await get(`/fhir/Consent?patient=Patient/${world.own}`);
+    expect(consents.status).toBe(200);
+    expect(consents.body.link).toEqual([{ relation: 'self', url: expect.stringMatching(/\/fhir\/Consent\?patient=/) }]);
+    const empty = await get(`/fhir/ServiceRequest?patient=Patient/${world.own}`);
+    expect(empty.status).toBe(200);
+    expect(empty.body.total).toBe(0);
+    expect(empty.body).not.toHaveProperty('entry');
+  });
+});
