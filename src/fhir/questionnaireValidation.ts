@@ -6,6 +6,8 @@ import type {
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
+  ValueSet,
+  ValueSetExpansionContains,
 } from 'fhir/r4.js';
 import type { Issue } from '../outcome/errors.js';
 
@@ -15,12 +17,59 @@ import type { Issue } from '../outcome/errors.js';
  * the response item (FHIRPath) and names its linkId, so a PHR app can show the person what
  * to fix.
  */
-export function validateResponse(questionnaire: Questionnaire, response: QuestionnaireResponse): Issue[] {
-  const issues: Issue[] = [];
-  const answersByLinkId = new Map<string, QuestionnaireResponseItemAnswer[]>();
-  collectAnswers(response.item, answersByLinkId);
-  checkItems(questionnaire.item ?? [], response.item ?? [], 'QuestionnaireResponse', answersByLinkId, issues);
-  return issues;
+export function validateResponse(
+  questionnaire: Questionnaire,
+  response: QuestionnaireResponse,
+  allowed: AllowedAnswers = new Map(),
+): Issue[] {
+  const walk: Walk = { answers: new Map(), issues: [], allowed };
+  collectAnswers(response.item, walk.answers);
+  checkItems(questionnaire.item ?? [], response.item ?? [], 'QuestionnaireResponse', walk);
+  return walk.issues;
+}
+
+/** The codes each answerValueSet allows, by canonical URL (without version), as `system|code` (see codedAnswer). */
+export type AllowedAnswers = ReadonlyMap<string, ReadonlySet<string>>;
+
+interface Walk {
+  answers: Map<string, QuestionnaireResponseItemAnswer[]>;
+  issues: Issue[];
+  allowed: AllowedAnswers;
+}
+
+/** How a code is looked up in AllowedAnswers. */
+export function codedAnswer(system: string | undefined, code: string | undefined): string {
+  return `${system ?? ''}|${code ?? ''}`;
+}
+
+/** Every value set the questionnaire's items take their answers from, by canonical URL (without version). */
+export function answerValueSets(questionnaire: Questionnaire): string[] {
+  const urls = new Set<string>();
+  const visit = (items: QuestionnaireItem[] | undefined): void => {
+    for (const item of items ?? []) {
+      if (item.answerValueSet) urls.add(canonicalUrl(item.answerValueSet));
+      visit(item.item);
+    }
+  };
+  visit(questionnaire.item);
+  return [...urls];
+}
+
+/** The allowed codes of an expanded ValueSet, nested contains included. */
+export function expandedCodes(valueSet: ValueSet): Set<string> {
+  const codes = new Set<string>();
+  const visit = (contains: ValueSetExpansionContains[] | undefined): void => {
+    for (const c of contains ?? []) {
+      if (c.code !== undefined && !c.abstract) codes.add(codedAnswer(c.system, c.code));
+      visit(c.contains);
+    }
+  };
+  visit(valueSet.expansion?.contains);
+  return codes;
+}
+
+function canonicalUrl(canonical: string): string {
+  return canonical.split('|')[0] as string;
 }
 
 function collectAnswers(
@@ -51,16 +100,10 @@ const VALUE_KEY: Partial<Record<QuestionnaireItem['type'], keyof QuestionnaireRe
   quantity: 'valueQuantity',
 };
 
-function checkItems(
-  defined: QuestionnaireItem[],
-  given: QuestionnaireResponseItem[],
-  path: string,
-  answers: Map<string, QuestionnaireResponseItemAnswer[]>,
-  issues: Issue[],
-): void {
+function checkItems(defined: QuestionnaireItem[], given: QuestionnaireResponseItem[], path: string, walk: Walk): void {
   given.forEach((item, i) => {
     if (!defined.some((d) => d.linkId === item.linkId)) {
-      issues.push({
+      walk.issues.push({
         code: 'structure',
         diagnostics: `Item '${item.linkId}' is not in the questionnaire at this level`,
         location: `${path}.item[${i}]`,
@@ -69,10 +112,10 @@ function checkItems(
   });
   for (const def of defined) {
     const positions = given.map((g, i) => [g, i] as const).filter(([g]) => g.linkId === def.linkId);
-    const enabled = isEnabled(def, answers);
+    const enabled = isEnabled(def, walk.answers);
     if (!enabled) {
       for (const [, i] of positions) {
-        issues.push({
+        walk.issues.push({
           code: 'business-rule',
           diagnostics: `Item '${def.linkId}' is not enabled by the earlier answers and must not be answered`,
           location: `${path}.item[${i}]`,
@@ -82,60 +125,49 @@ function checkItems(
     }
     if (positions.length === 0) {
       if (def.required)
-        issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
+        walk.issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
       continue;
     }
     if (positions.length > 1 && !def.repeats) {
-      issues.push({
+      walk.issues.push({
         code: 'structure',
         diagnostics: `Item '${def.linkId}' appears more than once but does not repeat`,
         location: `${path}.item[${(positions[1] as readonly [QuestionnaireResponseItem, number])[1]}]`,
       });
     }
-    for (const [item, i] of positions) checkItem(def, item, `${path}.item[${i}]`, answers, issues);
+    for (const [item, i] of positions) checkItem(def, item, `${path}.item[${i}]`, walk);
   }
 }
 
-function checkItem(
-  def: QuestionnaireItem,
-  item: QuestionnaireResponseItem,
-  path: string,
-  answers: Map<string, QuestionnaireResponseItemAnswer[]>,
-  issues: Issue[],
-): void {
+function checkItem(def: QuestionnaireItem, item: QuestionnaireResponseItem, path: string, walk: Walk): void {
   if (def.type === 'group' || def.type === 'display') {
     if (item.answer?.length)
-      issues.push({
+      walk.issues.push({
         code: 'structure',
         diagnostics: `Item '${def.linkId}' is a ${def.type} and takes no answer`,
         location: `${path}.answer`,
       });
-    checkItems(def.item ?? [], item.item ?? [], path, answers, issues);
+    checkItems(def.item ?? [], item.item ?? [], path, walk);
     return;
   }
   const given = item.answer ?? [];
   if (given.length === 0 && def.required)
-    issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
+    walk.issues.push({ code: 'required', diagnostics: `Item '${def.linkId}' is required`, location: path });
   if (given.length > 1 && !def.repeats)
-    issues.push({
+    walk.issues.push({
       code: 'structure',
       diagnostics: `Item '${def.linkId}' takes one answer`,
       location: `${path}.answer[1]`,
     });
-  given.forEach((answer, j) => checkAnswer(def, answer, `${path}.answer[${j}]`, issues));
+  given.forEach((answer, j) => checkAnswer(def, answer, `${path}.answer[${j}]`, walk));
 }
 
-function checkAnswer(
-  def: QuestionnaireItem,
-  answer: QuestionnaireResponseItemAnswer,
-  path: string,
-  issues: Issue[],
-): void {
+function checkAnswer(def: QuestionnaireItem, answer: QuestionnaireResponseItemAnswer, path: string, walk: Walk): void {
   const key = VALUE_KEY[def.type];
   const present = Object.keys(answer).filter((k) => k.startsWith('value'));
   const openText = def.type === 'open-choice' && present.length === 1 && present[0] === 'valueString';
   if (!key || present.length !== 1 || (present[0] !== key && !openText)) {
-    issues.push({
+    walk.issues.push({
       code: 'value',
       diagnostics: `Item '${def.linkId}' needs an answer of type ${def.type} (${key ?? 'none'})`,
       location: path,
@@ -149,19 +181,31 @@ function checkAnswer(
         (o) => o.valueCoding?.code === given.code && (o.valueCoding?.system ?? given.system) === given.system,
       )
     ) {
-      issues.push({
+      walk.issues.push({
         code: 'code-invalid',
         diagnostics: `Item '${def.linkId}': '${given.code ?? ''}' is not one of the allowed answers`,
         location: path,
       });
     }
   }
+  if (def.answerValueSet && key === 'valueCoding' && !openText) {
+    const given = answer.valueCoding as Coding;
+    const codes = walk.allowed.get(canonicalUrl(def.answerValueSet));
+    // The caller expands every answerValueSet first (answerValueSets); a missing one is its mistake, not the answer's.
+    if (!codes) throw new Error(`The answers of item '${def.linkId}' were not expanded for checking`);
+    if (!codes.has(codedAnswer(given.system, given.code)))
+      walk.issues.push({
+        code: 'code-invalid',
+        diagnostics: `Item '${def.linkId}': '${given.code ?? ''}' is not one of the allowed answers`,
+        location: path,
+      });
+  }
   if (
     def.answerOption?.length &&
     key === 'valueInteger' &&
     !def.answerOption.some((o) => o.valueInteger === answer.valueInteger)
   ) {
-    issues.push({
+    walk.issues.push({
       code: 'value',
       diagnostics: `Item '${def.linkId}': ${answer.valueInteger} is not one of the allowed answers`,
       location: path,
@@ -175,13 +219,13 @@ function checkAnswer(
     const low = min?.valueInteger ?? min?.valueDecimal;
     const high = max?.valueInteger ?? max?.valueDecimal;
     if (low !== undefined && numeric < low)
-      issues.push({
+      walk.issues.push({
         code: 'value',
         diagnostics: `Item '${def.linkId}': ${numeric} is below the minimum of ${low}`,
         location: path,
       });
     if (high !== undefined && numeric > high)
-      issues.push({
+      walk.issues.push({
         code: 'value',
         diagnostics: `Item '${def.linkId}': ${numeric} is above the maximum of ${high}`,
         location: path,

@@ -1,5 +1,5 @@
 import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, ValueSet } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
 import { currentRequestId, log } from '../log/logger.js';
 import type { FhirStore, HistoryQuery, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
@@ -263,6 +263,12 @@ export class HapiStore implements FhirStore {
         return e.options.outcome;
       throw e;
     }
+  }
+
+  async expandValueSet(url: string, options: StoreCallOptions = {}): Promise<ValueSet> {
+    return this.call<ValueSet>('expand', options, {}, (o) =>
+      this.client.request(`ValueSet/$expand?url=${encodeURIComponent(url)}`, { method: 'GET', options: o }),
+    );
   }
 
   private writeResult<T extends FhirResource>(result: FhirResponse): WriteResult<T> {

@@ -101,6 +101,51 @@ describe('self-tracking: answers, scores and goal progress from the person or th
     expect((await search('QuestionnaireResponse', { patient: world.own })).length).toBe(before);
   });
 
+  it('checks a choice answer against the value set its item names: an unknown review point is refused, a known one stored', async () => {
+    const reviewOf = (point: string, achievement = 'improving'): QuestionnaireResponse => ({
+      resourceType: 'QuestionnaireResponse',
+      status: 'completed',
+      questionnaire: 'https://phb.fhir.example.org/Questionnaire/phb-review|0.1.0',
+      subject: { reference: `Patient/${world.own}` },
+      item: [
+        {
+          linkId: 'review-point',
+          answer: [{ valueCoding: { system: 'https://phb.fhir.example.org/CodeSystem/review-point', code: point } }],
+        },
+        {
+          linkId: 'goal-progress',
+          item: [
+            { linkId: 'goal', answer: [{ valueReference: { reference: `Goal/${own.goalIds[0]}` } }] },
+            {
+              linkId: 'achievement',
+              answer: [
+                {
+                  valueCoding: { system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: achievement },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const before = (await search('QuestionnaireResponse', { patient: world.own })).length;
+    for (const [body, item] of [
+      [reviewOf('half-way-ish'), 'review-point'],
+      [reviewOf('midpoint', 'nearly-there'), 'achievement'],
+    ] as const) {
+      const refused = await post(body);
+      expect(refused.status).toBe(422);
+      expect(refused.body.issue).toEqual([
+        expect.objectContaining({
+          code: 'code-invalid',
+          diagnostics: expect.stringMatching(new RegExp(`Item '${item}': '.+' is not one of the allowed answers`)),
+        }),
+      ]);
+    }
+    expect((await search('QuestionnaireResponse', { patient: world.own })).length).toBe(before);
+    expect((await post(reviewOf('midpoint'))).status).toBe(201);
+  });
+
   it('refuses answers about someone else, and a request of someone else', async () => {
     expect(
       (await post(impact(world.other, { confidence: 3, connected: 3, progressTowardGoals: 3, wellbeing: 3 }))).status,

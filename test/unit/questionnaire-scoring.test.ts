@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Questionnaire, QuestionnaireResponse } from 'fhir/r4.js';
+import type { CodeSystem, Questionnaire, QuestionnaireResponse } from 'fhir/r4.js';
 import { repoRoot } from '../../src/config/config.js';
 import { computeScore, scoreTrend, trendOver } from '../../src/domain/scores.js';
 import { numericAnswers, scoringRules } from '../../src/fhir/questionnaire.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
-import { validateResponse } from '../../src/fhir/questionnaireValidation.js';
+import {
+  answerValueSets,
+  codedAnswer,
+  validateResponse,
+  type AllowedAnswers,
+} from '../../src/fhir/questionnaireValidation.js';
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
 
@@ -14,6 +19,36 @@ const questionnaire = (id: string): Questionnaire =>
 
 const review = questionnaire('phb-review');
 const impact = questionnaire('phb-impact');
+
+/** What HAPI's expansion of the review questionnaire's value sets gives: our review points, and base R4's goal achievement codes. */
+const reviewCodes: AllowedAnswers = (() => {
+  const points = JSON.parse(
+    readFileSync(path.join(repoRoot, 'profiles', 'codesystems', 'review-point.json'), 'utf8'),
+  ) as CodeSystem;
+  const achievement = 'http://terminology.hl7.org/CodeSystem/goal-achievement';
+  return new Map([
+    [
+      'https://phb.fhir.example.org/ValueSet/review-point',
+      new Set((points.concept ?? []).map((c) => codedAnswer(points.url, c.code))),
+    ],
+    [
+      'http://hl7.org/fhir/ValueSet/goal-achievement',
+      new Set(
+        [
+          'in-progress',
+          'improving',
+          'worsening',
+          'no-change',
+          'achieved',
+          'sustaining',
+          'not-achieved',
+          'no-progress',
+          'not-attainable',
+        ].map((code) => codedAnswer(achievement, code)),
+      ),
+    ],
+  ]);
+})();
 
 function impactResponse(values: Record<string, number | string>): QuestionnaireResponse {
   return {
@@ -70,7 +105,29 @@ describe('scenario impact answers give the expected trend', () => {
       });
     expect(trendOver(rule, series)?.trend).toBe(s.expect.impactTrend);
     // The scenario's own reviews are valid answers to the review questionnaire.
-    for (const r of d.reviews) expect(validateResponse(review, answers.toFhir(r) as QuestionnaireResponse)).toEqual([]);
+    for (const r of d.reviews)
+      expect(validateResponse(review, answers.toFhir(r) as QuestionnaireResponse, reviewCodes)).toEqual([]);
+  });
+
+  it('checks a choice answer against the value set the item takes its answers from', () => {
+    expect(answerValueSets(review).sort()).toEqual([...reviewCodes.keys()].sort());
+    const first = withTrend.flatMap((s) => scenarioDomain(s).reviews)[0];
+    if (!first) throw new Error('no scenario review');
+    const response = answers.toFhir(first) as QuestionnaireResponse;
+    const point = response.item?.findIndex((i) => i.linkId === 'review-point') ?? -1;
+    expect(point).toBeGreaterThanOrEqual(0);
+    const item = response.item?.[point];
+    if (!item?.answer?.[0]?.valueCoding) throw new Error('no review point answer');
+    item.answer[0].valueCoding = { ...item.answer[0].valueCoding, code: 'half-way-ish' };
+    expect(validateResponse(review, response, reviewCodes)).toEqual([
+      {
+        code: 'code-invalid',
+        diagnostics: "Item 'review-point': 'half-way-ish' is not one of the allowed answers",
+        location: `QuestionnaireResponse.item[${point}].answer[0]`,
+      },
+    ]);
+    // Without the expansion nothing can be checked, which is the caller's mistake, not the person's.
+    expect(() => validateResponse(review, response)).toThrow(/not expanded/);
   });
 });
 

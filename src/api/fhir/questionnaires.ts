@@ -3,6 +3,8 @@ import type { FhirStore } from '../../store/fhirStore.js';
 import type { ScoringRule } from '../../domain/scores.js';
 import { scoringRules } from '../../fhir/questionnaire.js';
 import { log } from '../../log/logger.js';
+import { AppError } from '../../outcome/errors.js';
+import { answerValueSets, expandedCodes, type AllowedAnswers } from '../../fhir/questionnaireValidation.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
@@ -24,6 +26,7 @@ interface Cached extends Described {
 
 export class QuestionnaireCatalog {
   private readonly known = new Map<string, Cached>();
+  private readonly valueSets = new Map<string, { at: number; codes: ReadonlySet<string> }>();
 
   constructor(private readonly store: FhirStore) {}
 
@@ -70,6 +73,39 @@ export class QuestionnaireCatalog {
       }),
     );
     return result;
+  }
+
+  /**
+   * The codes each of the questionnaire's answer value sets allows, expanded by HAPI and kept a while
+   * (ValueSets are conformance resources, loaded at start-up). One HAPI cannot expand is a fault of
+   * this service's configuration, not of the answers: 500, nothing stored.
+   */
+  async allowedAnswers(questionnaire: Questionnaire): Promise<AllowedAnswers> {
+    const now = Date.now();
+    const allowed = new Map<string, ReadonlySet<string>>();
+    await Promise.all(
+      answerValueSets(questionnaire).map(async (url) => {
+        const cached = this.valueSets.get(url);
+        if (cached && now - cached.at < TTL_MS) {
+          allowed.set(url, cached.codes);
+          return;
+        }
+        let codes: Set<string>;
+        try {
+          codes = expandedCodes(await this.store.expandValueSet(url));
+        } catch (e) {
+          if (!(e instanceof AppError) || e.status === 503) throw e;
+          log().error('answer value set cannot be expanded', { questionnaire: questionnaire.id, status: e.status });
+          throw new AppError(500, {
+            code: 'exception',
+            diagnostics: 'The answers this questionnaire allows cannot be checked just now',
+          });
+        }
+        this.valueSets.set(url, { at: now, codes });
+        allowed.set(url, codes);
+      }),
+    );
+    return allowed;
   }
 }
 

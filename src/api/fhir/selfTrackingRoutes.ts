@@ -152,7 +152,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         'QuestionnaireResponse.questionnaire',
       );
 
-    const issues = validateResponse(questionnaire, response);
+    const issues = validateResponse(questionnaire, response, await catalogOf(store).allowedAnswers(questionnaire));
     if (issues.length > 0) throw new AppError(422, issues);
     let rules;
     try {
