@@ -145,6 +145,7 @@ export const DEV_IDENTITY = {
   issuer: (port: number): string => `http://127.0.0.1:${port}`,
   phrAppClient: 'demo-phr-app',
   gpSystemClient: 'demo-gp-system',
+  ehrSystemClient: 'demo-ehr-system',
 } as const;
 
 const DEFAULTS: Config = {

@@ -12,6 +12,8 @@ export const DEMO_PASSWORD = 'demo-only';
 export const DEMO_PATIENT_ID = 'demo-budget-holder';
 export const DEMO_REDIRECT_URI = 'http://127.0.0.1:3000/callback';
 export const DEMO_GP_ODS = 'Y00001';
+/** The secondary care trust whose EHR sends goals in. */
+export const DEMO_TRUST_ODS = 'RDEMO';
 
 export const DEMO_USERS: readonly DemoUser[] = [
   ...STAFF_ROLES.map((role) => ({
@@ -62,8 +64,17 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     grant_types: ['client_credentials'],
     response_types: [],
   },
+  // A secondary care EHR sending goals in (POST /fhir with a transaction Bundle).
+  {
+    client_id: DEV_IDENTITY.ehrSystemClient,
+    client_secret: 'demo-ehr-system-secret',
+    redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+  },
 ];
 
 export const DEMO_CLIENT_CLAIMS: Readonly<Record<string, Record<string, string>>> = {
   [DEV_IDENTITY.gpSystemClient]: { phb_role: 'gp-system', phb_org: DEMO_GP_ODS },
+  [DEV_IDENTITY.ehrSystemClient]: { phb_role: 'ehr-system', phb_org: DEMO_TRUST_ODS },
 };

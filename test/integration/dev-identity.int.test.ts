@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../../src/config/config.js';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { createApp } from '../../src/api/app.js';
+import { createAuth, type Auth } from '../../src/auth/setup.js';
+import { DEV_IDENTITY, repoRoot } from '../../src/config/config.js';
+import { DEMO_CLIENTS, DEMO_CLIENT_CLAIMS, DEMO_USERS } from '../../src/devIdentity/demo.js';
+import { ehrBundle } from '../support/ehrBundle.js';
+import { freshNhsNumber, testStore, uniqueId } from '../support/hapi.js';
+import { TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
+import { freshSpoolDir } from '../support/spool.js';
 
 describe('development identity provider', () => {
   it('refuses to start with NODE_ENV=production', () => {
@@ -16,5 +25,50 @@ describe('development identity provider', () => {
     });
     expect(run.status).toBe(1);
     expect(run.stdout + run.stderr).toMatch(/refuses to run with NODE_ENV=production/);
+  });
+
+  describe("the demo clients of npm start's provider", () => {
+    const identity = new TestIdentity([...DEMO_USERS], [...DEMO_CLIENTS], { ...DEMO_CLIENT_CLAIMS });
+    const store = testStore();
+    let auth: Auth | undefined;
+    let server: Server | undefined;
+
+    beforeAll(async () => {
+      await identity.start();
+      auth = createAuth(store, {
+        issuers: [identity.issuer],
+        audience: TEST_AUDIENCE,
+        algorithms: ['RS256'],
+        jwksCooldownMs: 500,
+        clockToleranceSeconds: 30,
+        phrAppClients: [],
+        timeoutMs: 15000,
+        retryAfterSeconds: 5,
+        auditSpoolDir: freshSpoolDir(),
+      });
+      server = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth }).listen(
+        0,
+        '127.0.0.1',
+      );
+    });
+    afterAll(async () => {
+      if (server) await new Promise((r) => server?.close(r));
+      await auth?.audit.close();
+      await identity.stop();
+    });
+
+    it('include an EHR system that sends goals in for a person new to the service', async () => {
+      const token = await identity.clientCredentials(
+        { clientId: DEV_IDENTITY.ehrSystemClient, secret: 'demo-ehr-system-secret' },
+        'system/Bundle.c system/Goal.cu system/CarePlan.cu system/Patient.c system/EpisodeOfCare.c',
+      );
+      const bundle = ehrBundle(freshNhsNumber(), [{ id: uniqueId('G'), text: 'I want to get back to work.' }]);
+      const res = await request(server as Server)
+        .post('/fhir')
+        .set('Authorization', `Bearer ${token}`)
+        .send(bundle);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'transaction-response' });
+    });
   });
 });
