@@ -10,7 +10,7 @@ import { loadConformance, ConformanceLoadError } from './conformance/loader.js';
 import { AppError } from './outcome/errors.js';
 import { createApp } from './api/app.js';
 import type { Readiness } from './api/readiness.js';
-import { createAuth, type Auth } from './auth/setup.js';
+import { createAuth, type Auth } from './api/authSetup.js';
 import { SpoolLockedError } from './audit/spool.js';
 
 function fail(message: string): never {

@@ -7,7 +7,7 @@ import { AppError } from '../outcome/errors.js';
 import { requestContext } from './context.js';
 import { fhirErrorHandler, problemErrorHandler } from './render.js';
 import { healthRouter, type Readiness } from './readiness.js';
-import { createAuth, type Auth } from '../auth/setup.js';
+import { createAuth, type Auth } from './authSetup.js';
 import { permissionGuard, type RequirePermission } from '../auth/guard.js';
 import { PROTECTED_ROUTES } from './protectedRoutes.js';
 import { smartRouter } from './smartRouter.js';
@@ -15,7 +15,7 @@ import { metadataRouter } from './metadata.js';
 import { openApiDocument } from './v1/openapi.js';
 import { loadPolicy } from '../config/policy.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
-import type { RouteDeps } from './protectedRoutes.js';
+import type { RouteDeps } from './route.js';
 import { IdempotencyKeys } from './idempotency.js';
 
 export interface AppDeps {

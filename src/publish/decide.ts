@@ -11,7 +11,6 @@ import type {
   Reference,
 } from 'fhir/r4.js';
 import type { Destination, PublishedKind } from '../config/destinations.js';
-import { StoreAccessFacts } from '../auth/facts.js';
 import { DomainError } from '../domain/errors.js';
 import type { Budget } from '../domain/model.js';
 import { SYSTEMS } from '../fhir/common.js';
@@ -96,16 +95,13 @@ function mapped<T>(map: () => T, what: string): T {
 
 /** Decisions for one destination, with what they read cached for one pass of the feed. */
 export class Planner {
-  private readonly facts: StoreAccessFacts;
   private readonly consents = new Map<string, boolean>();
   private readonly people = new Map<string, Patient | undefined>();
 
   constructor(
     private readonly store: FhirStore,
     private readonly destination: Destination,
-  ) {
-    this.facts = new StoreAccessFacts(store);
-  }
+  ) {}
 
   async decide(change: Change): Promise<Decision> {
     try {
@@ -133,7 +129,11 @@ export class Planner {
 
   private async consentActive(patientId: string, fresh = false): Promise<boolean> {
     if (!fresh && this.consents.has(patientId)) return this.consents.get(patientId) as boolean;
-    const active = await this.facts.consentActive(patientId, this.destination.id);
+    const consents = resourcesOf<Consent>(
+      await this.store.search<Consent>('Consent', consent.activeConsentSearch(patientId)),
+      'Consent',
+    );
+    const active = consent.consentGrants(consents, patientId, this.destination.id);
     this.consents.set(patientId, active);
     return active;
   }

@@ -1,5 +1,5 @@
 import type { Bundle, FhirResource, QuestionnaireResponse, Task } from 'fhir/r4.js';
-import { exampleId } from '../../src/api/fhir/served.js';
+import { exampleId } from '../../src/api/route.js';
 import type { Budget, CarePlanPcsp, PhbJourney, RecoveryGoal } from '../../src/domain/model.js';
 import * as account from '../../src/fhir/account.js';
 import * as carePlan from '../../src/fhir/careplan.js';

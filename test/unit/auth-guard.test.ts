@@ -4,7 +4,7 @@ import type { Consent, FhirResource } from 'fhir/r4.js';
 import type { JWTPayload } from 'jose';
 import { requestContext } from '../../src/api/context.js';
 import { fhirErrorHandler } from '../../src/api/render.js';
-import type { AccessRecord } from '../../src/audit/auditEvent.js';
+import type { AccessRecord } from '../../src/auth/access.js';
 import type { AuditLog } from '../../src/audit/auditLog.js';
 import type { AccessFacts } from '../../src/auth/authorize.js';
 import { accessOf, permissionGuard, type RouteAccessOptions } from '../../src/auth/guard.js';

@@ -38,10 +38,11 @@ import * as practitioner from '../../fhir/practitioner.js';
 import { summarySearch } from '../../fhir/summary.js';
 import { AppError, badRequest, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl, sendResource } from './http.js';
-import { catalogOf } from './questionnaires.js';
-import { exampleId } from './served.js';
+import { catalogOf } from '../questionnaires.js';
+import { exampleId } from '../route.js';
+import { weakEtag } from '../../util/etag.js';
 
 /**
  * Discharge to primary care on /fhir (OperationDefinition profiles/operations/discharge-document.json):
@@ -223,7 +224,7 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
     document = dischargeDocument(dischargeContent(records, journey, plan, people, scores, notes, issued));
     // The journey and plan change only if nobody else changed them since they were read.
     const version = (r: { meta?: { versionId?: string } }): { ifMatch: string } | Record<string, never> =>
-      r.meta?.versionId ? { ifMatch: `W/"${r.meta.versionId}"` } : {};
+      r.meta?.versionId ? { ifMatch: weakEtag(r.meta.versionId) } : {};
     if (open) {
       entries.push({
         resource: { ...episodeOfCare.toFhir(journey), id: journeyId } as EpisodeOfCare,

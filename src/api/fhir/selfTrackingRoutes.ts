@@ -16,11 +16,12 @@ import { validateResponse } from '../../fhir/questionnaireValidation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { AppError, badRequest, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl, ifMatchVersion, sendResource } from './http.js';
-import { catalogOf } from './questionnaires.js';
-import { exampleId } from './served.js';
+import { catalogOf } from '../questionnaires.js';
+import { exampleId } from '../route.js';
 import { resourcesOf } from '../../fhir/bundle.js';
+import { weakEtag } from '../../util/etag.js';
 
 /**
  * Self-tracking on /fhir: the person (or their PHR app) submits answers, and may record progress
@@ -186,7 +187,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         request: {
           method: 'PUT',
           url: `ServiceRequest/${request.id}`,
-          ...(request.meta?.versionId ? { ifMatch: `W/"${request.meta.versionId}"` } : {}),
+          ...(request.meta?.versionId ? { ifMatch: weakEtag(request.meta.versionId) } : {}),
         },
       });
     }
@@ -332,7 +333,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
           {
             fullUrl: `Goal/${current.id}`,
             resource: next,
-            request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) },
+            request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: weakEtag(version) } : {}) },
           },
         ],
       },

@@ -28,7 +28,7 @@ import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import { clientKeyWords, idempotencyKey, keyHeader, requestFingerprint } from '../idempotency.js';
-import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
+import type { ProtectedRoute, RouteDeps } from '../route.js';
 
 /**
  * `POST /fhir/Questionnaire/{id}/$send-questionnaire-request` with Patient Knows Best's

@@ -25,9 +25,9 @@ import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { DEFINITION, OPERATION, summaryParameters, summarySearch } from '../../fhir/summary.js';
 import { patientOf } from '../../auth/compartment.js';
 import { log } from '../../log/logger.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl } from './http.js';
-import { catalogOf } from './questionnaires.js';
+import { catalogOf } from '../questionnaires.js';
 
 /**
  * `GET /fhir/Patient/{id}/$phb-summary`: the person's current PHB in one Bundle, from one HAPI

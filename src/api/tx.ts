@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
-import { IDEMPOTENCY_SYSTEM, type IdempotencyKey } from '../idempotency.js';
-import { withNamedProvenance, type WriteActivity } from '../../audit/provenance.js';
-import type { Caller } from '../../auth/caller.js';
-import { AppError, isStoreConflict } from '../../outcome/errors.js';
-import type { FhirStore } from '../../store/fhirStore.js';
+import { IDEMPOTENCY_SYSTEM, type IdempotencyKey } from './idempotency.js';
+import { withNamedProvenance, type WriteActivity } from '../audit/provenance.js';
+import type { Caller } from '../auth/caller.js';
+import { AppError, isStoreConflict } from '../outcome/errors.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import { weakEtag } from '../util/etag.js';
 
 /**
  * One state change = one FHIR transaction (DESIGN section 7). Mappers produce resources with ids
@@ -64,7 +65,7 @@ export class Tx {
           request: {
             method: 'PUT',
             url: `${p.resource.resourceType}/${id}`,
-            ...(p.ifMatch ? { ifMatch: `W/"${p.ifMatch}"` } : {}),
+            ...(p.ifMatch ? { ifMatch: weakEtag(p.ifMatch) } : {}),
           },
         };
       }
