@@ -5,6 +5,7 @@ import { withNamedProvenance, type WriteActivity } from '../audit/provenance.js'
 import type { Caller } from '../auth/caller.js';
 import { AppError, isStoreConflict } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
+import { ID_PATTERN } from '../domain/ids.js';
 import { weakEtag } from '../util/etag.js';
 
 /**
@@ -104,8 +105,11 @@ export interface Committed {
   refs: { ref: string; version: string }[];
 }
 
+/** A transaction response's location: `[base/]Type/id[/_history/version]`. */
+const LOCATION = new RegExp(String.raw`^(?:.*/)?([A-Za-z]+)/(${ID_PATTERN})(?:/_history/([^/]+))?$`);
+
 function refOf(location: string | undefined): { ref: string; version: string } {
-  const match = /^(?:.*\/)?([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([^/]+))?$/.exec(location ?? '');
+  const match = LOCATION.exec(location ?? '');
   if (!match)
     throw new AppError(502, {
       code: 'exception',

@@ -3,6 +3,7 @@ import { SYSTEMS } from '../fhir/common.js';
 import { callerReference, type Caller } from '../auth/caller.js';
 import type { AccessRecord } from '../auth/access.js';
 import type { Interaction } from '../auth/scopes.js';
+import { ID_PATTERN } from '../domain/ids.js';
 
 export const CLIENT_SYSTEM = SYSTEMS.identifier('client');
 /** Ids named by a request that HAPI does not hold (e.g. a probe for a made-up patient id). */
@@ -109,7 +110,7 @@ export function toAuditEvent(record: AccessRecord): AuditEvent {
   };
 }
 
-const LITERAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+const LITERAL = new RegExp(String.raw`^([A-Z][A-Za-z]+)/(${ID_PATTERN})$`);
 
 /** The same event with each reference it holds (agent.who, entity.what) passed through `change`. */
 function mapReferences(event: AuditEvent, change: (ref: Reference) => Reference): AuditEvent {

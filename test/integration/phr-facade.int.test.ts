@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import type { Bundle, Consent, FhirResource, Parameters, ParametersParameter } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { patientOf } from '../../src/auth/compartment.js';
+import { patientOf } from '../../src/fhir/compartment.js';
 import { createAuth, type Auth } from '../../src/api/authSetup.js';
 import type { SearchParams, StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';

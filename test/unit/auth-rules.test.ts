@@ -1,7 +1,7 @@
 import type { Bundle, Consent } from 'fhir/r4.js';
 import { authorize, type AccessFacts } from '../../src/auth/authorize.js';
 import { callerFromClaims, type Caller } from '../../src/auth/caller.js';
-import { patientOf } from '../../src/auth/compartment.js';
+import { patientOf } from '../../src/fhir/compartment.js';
 import { consentGrants } from '../../src/fhir/consent.js';
 import { PERMISSIONS } from '../../src/auth/permissions.js';
 import { parseScope, parseScopes, scopesAllow } from '../../src/auth/scopes.js';
