@@ -2,24 +2,9 @@ import type { CareTeam, Consent, EpisodeOfCare, Patient, PractitionerRole, Refer
 import type { FhirStore } from '../store/fhirStore.js';
 import { resourcesOf } from '../fhir/bundle.js';
 import { SYSTEMS } from '../fhir/common.js';
-import * as consent from '../fhir/consent.js';
+import { activeConsentSearch, consentGrants } from '../fhir/consent.js';
 import { TEAM_SYSTEM } from '../fhir/practitioner.js';
 import type { AccessFacts } from './authorize.js';
-
-/**
- * The consent rule, on Consents however they were fetched: one of them is active, is the
- * patient's, and names this PHR app as recipient. A malformed Consent grants nothing.
- */
-export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
-  return consents.some((c) => {
-    try {
-      const mapped = consent.fromFhir(c);
-      return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /**
  * Access facts read from HAPI on every request, never cached: withdrawing consent or leaving a
@@ -29,11 +14,7 @@ export class StoreAccessFacts implements AccessFacts {
   constructor(private readonly store: FhirStore) {}
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
-    const bundle = await this.store.search<Consent>('Consent', {
-      patient: `Patient/${patientId}`,
-      status: 'active',
-      _count: 100,
-    });
+    const bundle = await this.store.search<Consent>('Consent', activeConsentSearch(patientId));
     return consentGrants(resourcesOf<Consent>(bundle, 'Consent'), patientId, clientId);
   }
 

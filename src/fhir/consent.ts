@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors.js';
 import type { PhrConsent } from '../domain/model.js';
 import { SYSTEMS, reference, referencedId } from './common.js';
 import { identifierReference, identifierValue, oneOf, required, resourceId } from './fields.js';
+import type { SearchParams } from '../store/fhirStore.js';
 
 /** PhrConsent <-> Consent (mappings/consent.md): may this person's PHB be shared with a PHR app. */
 
@@ -52,4 +53,24 @@ export function fromFhir(consent: Consent): PhrConsent {
     status: oneOf(consent.status, STATUSES, '/status'),
     dateTime: required(consent.dateTime, '/dateTime'),
   };
+}
+
+/** The search for a patient's active Consents, whose results `consentGrants` decides on. */
+export function activeConsentSearch(patientId: string): SearchParams {
+  return { patient: `Patient/${patientId}`, status: 'active', _count: 100 };
+}
+
+/**
+ * The consent rule, on Consents however they were fetched: one of them is active, is the
+ * patient's, and names this PHR app as recipient. A malformed Consent grants nothing.
+ */
+export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
+  return consents.some((c) => {
+    try {
+      const mapped = fromFhir(c);
+      return mapped.status === 'active' && mapped.budgetHolderId === patientId && mapped.recipient === clientId;
+    } catch {
+      return false;
+    }
+  });
 }

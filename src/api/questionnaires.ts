@@ -1,8 +1,8 @@
 import type { Questionnaire } from 'fhir/r4.js';
-import type { FhirStore } from '../../store/fhirStore.js';
-import type { ScoringRule } from '../../domain/scores.js';
-import { scoringRules } from '../../fhir/questionnaire.js';
-import { log } from '../../log/logger.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import type { ScoringRule } from '../domain/scores.js';
+import { scoringRules } from '../fhir/questionnaire.js';
+import { log } from '../log/logger.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
