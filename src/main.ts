@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, secretFromEnvironment } from './config/config.js';
-import { DestinationsError, loadDestinations } from './config/destinations.js';
+import { ConfigFileError } from './config/configFileError.js';
+import { loadDestinations } from './config/destinations.js';
 import { Publisher } from './publish/publisher.js';
-import { loadPolicy, PolicyError } from './config/policy.js';
+import { loadPolicy } from './config/policy.js';
 import { logger, setLogLevel } from './log/logger.js';
 import { HapiStore } from './store/hapiStore.js';
 import { readConformanceFiles, ConformanceFileError } from './conformance/files.js';
@@ -10,7 +11,7 @@ import { loadConformance, ConformanceLoadError } from './conformance/loader.js';
 import { AppError } from './outcome/errors.js';
 import { createApp } from './api/app.js';
 import type { Readiness } from './api/readiness.js';
-import { createAuth, type Auth } from './auth/setup.js';
+import { createAuth, type Auth } from './api/authSetup.js';
 import { SpoolLockedError } from './audit/spool.js';
 
 function fail(message: string): never {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   try {
     policy = loadPolicy(config.signOffPolicy);
   } catch (e) {
-    if (e instanceof PolicyError) fail(e.message);
+    if (e instanceof ConfigFileError) fail(e.message);
     throw e;
   }
   logger.info('sign-off policy loaded', { policy: policy.id, version: policy.version });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
         production: config.nodeEnv === 'production',
       });
     } catch (e) {
-      if (e instanceof DestinationsError) fail(e.message);
+      if (e instanceof ConfigFileError) fail(e.message);
       throw e;
     }
   }

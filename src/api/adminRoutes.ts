@@ -3,7 +3,7 @@ import { resourceIdParam } from '../auth/compartment.js';
 import { badRequest } from '../outcome/errors.js';
 import { DEAD_LETTER_STATUSES, type DeadLetterStatus } from '../publish/records.js';
 import { deliveryStatus, listDeadLetters, requestReplay } from '../publish/status.js';
-import type { ProtectedRoute } from './protectedRoutes.js';
+import type { ProtectedRoute } from './route.js';
 
 /**
  * Operating the outbound publisher (src/publish): delivery status and dead letters. The

@@ -7,6 +7,7 @@ import { SYSTEMS } from '../fhir/common.js';
 import { log } from '../log/logger.js';
 import { AppError, badRequest, isStoreConflict } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
+import { weakEtag } from '../util/etag.js';
 
 /**
  * Idempotency-Key admission, shared by every write that takes the header. The key's record lives
@@ -254,7 +255,7 @@ function stateEntry(hold: KeyHold, state: keyRecord.KeyState): BundleEntry {
   const { id, version } = hold.record;
   return {
     resource: keyRecord.toFhir({ ...hold.record, state }),
-    request: { method: 'PUT', url: `Basic/${id}`, ifMatch: `W/"${version}"` },
+    request: { method: 'PUT', url: `Basic/${id}`, ifMatch: weakEtag(version) },
   };
 }
 

@@ -1,25 +1,9 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Reference } from 'fhir/r4.js';
 import { SYSTEMS } from '../fhir/common.js';
 import { callerReference, type Caller } from '../auth/caller.js';
+import type { AccessRecord } from '../auth/access.js';
 import type { Interaction } from '../auth/scopes.js';
-
-/**
- * One access to personal data, or one refusal, as an AuditEvent (the shape follows IHE Basic
- * Audit Log Patterns: who, which app, whose data, what, outcome, when, request id). It holds ids
- * and our own reason words only, never names or free text.
- */
-export interface AccessRecord {
-  /** Absent when the caller could not be authenticated. */
-  caller?: Caller;
-  resource: string;
-  resourceId?: string;
-  interaction: Interaction;
-  patientId?: string;
-  outcome: 'success' | 'denied' | 'failed';
-  reason?: string;
-  requestId?: string;
-  time: string;
-}
+import { ID_PATTERN } from '../domain/ids.js';
 
 export const CLIENT_SYSTEM = SYSTEMS.identifier('client');
 /** Ids named by a request that HAPI does not hold (e.g. a probe for a made-up patient id). */
@@ -126,7 +110,7 @@ export function toAuditEvent(record: AccessRecord): AuditEvent {
   };
 }
 
-const LITERAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+const LITERAL = new RegExp(String.raw`^([A-Z][A-Za-z]+)/(${ID_PATTERN})$`);
 
 /** The same event with each reference it holds (agent.who, entity.what) passed through `change`. */
 function mapReferences(event: AuditEvent, change: (ref: Reference) => Reference): AuditEvent {

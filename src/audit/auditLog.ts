@@ -3,13 +3,8 @@ import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { log } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
 import type { FhirStore } from '../store/fhirStore.js';
-import {
-  requestIdOf,
-  toAuditEvent,
-  withLogicalReferences,
-  withReferenceBase,
-  type AccessRecord,
-} from './auditEvent.js';
+import type { AccessRecord } from '../auth/access.js';
+import { requestIdOf, toAuditEvent, withLogicalReferences, withReferenceBase } from './auditEvent.js';
 import { AuditSpool, type Segment } from './spool.js';
 
 export interface AuditLogSettings {

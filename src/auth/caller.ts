@@ -2,6 +2,7 @@ import type { JWTPayload } from 'jose';
 import { STAFF_ROLES, isCode, type StaffRole } from '../domain/codes.js';
 import { forbidden } from '../outcome/errors.js';
 import { parseScopes, type ResourceScope, type ScopeContext } from './scopes.js';
+import { ID_PATTERN, isId } from '../domain/ids.js';
 
 /** Every role the permission table knows: staff roles, the people the data is about, and machines. */
 export const ROLES = [
@@ -78,8 +79,9 @@ export interface CallerSettings {
   phrAppClients: readonly string[];
 }
 
-const FHIR_USER = /^(?:.*\/)?(Patient|RelatedPerson|PractitionerRole|Practitioner)\/([A-Za-z0-9\-.]{1,64})$/;
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const FHIR_USER = new RegExp(
+  String.raw`^(?:.*/)?(Patient|RelatedPerson|PractitionerRole|Practitioner)/(${ID_PATTERN})$`,
+);
 
 function text(claims: JWTPayload, name: string): string | undefined {
   const value = claims[name];
@@ -107,7 +109,7 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
   const role = text(claims, CLAIMS.role);
   const user = fhirUserOf(claims);
   const patient = text(claims, CLAIMS.patient);
-  if (patient !== undefined && !ID.test(patient)) refuse('its patient claim is not a resource id');
+  if (patient !== undefined && !isId(patient)) refuse('its patient claim is not a resource id');
 
   if (settings.phrAppClients.includes(clientId)) {
     if (!user || (user.type !== 'Patient' && user.type !== 'RelatedPerson'))

@@ -2,7 +2,7 @@ import type { Consent, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import type { Response } from 'express';
 import { log } from '../log/logger.js';
 import type { AccessFacts } from './authorize.js';
-import { consentGrants } from './facts.js';
+import { consentGrants } from '../fhir/consent.js';
 
 /**
  * A consent check the guard leaves to a route whose own search brings the patient's Consents

@@ -2,18 +2,9 @@ import type { CareTeam, Consent, EpisodeOfCare, Patient, PractitionerRole, Refer
 import type { FhirStore } from '../store/fhirStore.js';
 import { resourcesOf } from '../fhir/bundle.js';
 import { SYSTEMS } from '../fhir/common.js';
-import * as consent from '../fhir/consent.js';
-import { sharingAllowed } from '../domain/consent.js';
+import { consentDecisionSearch, consentGrants } from '../fhir/consent.js';
 import { TEAM_SYSTEM } from '../fhir/practitioner.js';
 import type { AccessFacts } from './authorize.js';
-
-/**
- * The consent rule, on Consents however they were fetched (every status): the person's latest decision
- * for this PHR app is a yes (src/domain/consent.ts). A malformed Consent is no decision at all.
- */
-export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
-  return sharingAllowed(consent.recordedDecisions(consents), patientId, clientId);
-}
 
 /**
  * Access facts read from HAPI on every request, never cached: withdrawing consent or leaving a
@@ -23,12 +14,7 @@ export class StoreAccessFacts implements AccessFacts {
   constructor(private readonly store: FhirStore) {}
 
   async consentActive(patientId: string, clientId: string): Promise<boolean> {
-    // Every decision, not only the active ones: a later withdrawal outranks an earlier yes.
-    const bundle = await this.store.search<Consent>('Consent', {
-      patient: `Patient/${patientId}`,
-      _sort: '-date',
-      _count: 100,
-    });
+    const bundle = await this.store.search<Consent>('Consent', consentDecisionSearch(patientId));
     return consentGrants(resourcesOf<Consent>(bundle, 'Consent'), patientId, clientId);
   }
 

@@ -2,8 +2,7 @@ import type { FhirResource } from 'fhir/r4.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { beforeAnswer, currentRequestId } from '../log/logger.js';
 import { AppError, forbidden, notFound } from '../outcome/errors.js';
-import type { AuditLog } from '../audit/auditLog.js';
-import type { AccessRecord } from '../audit/auditEvent.js';
+import type { AccessAudit, AccessRecord } from './access.js';
 import { callerFromClaims, type Caller, type CallerSettings } from './caller.js';
 import { authorize, grantAndScope, NO_CONSENT, patientInScope, type AccessFacts, type Decision } from './authorize.js';
 import { DeferredConsent, holdUntilSettled } from './deferredConsent.js';
@@ -14,7 +13,7 @@ export interface AuthDeps {
   verifier: TokenVerifier;
   callers: CallerSettings;
   facts: AccessFacts;
-  audit: AuditLog;
+  audit: AccessAudit;
 }
 
 export interface RouteAccessOptions {

@@ -2,7 +2,9 @@ import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { errorPointer } from '../util/jsonPointer.js';
 import { LOOPBACK_HTTP } from './config.js';
+import { ConfigFileError, type FileProblem } from './configFileError.js';
 
 /**
  * Outbound destinations (PUBLISH_DESTINATIONS_FILE): personal health records the service
@@ -155,40 +157,19 @@ const schema: JSONSchemaType<DestinationsFile> = {
   },
 };
 
+const DESTINATIONS = 'Publish destinations';
+
 // No coercion: a string where a number belongs is a mistake to report.
 const ajv = new Ajv({ allErrors: true });
 addFormats.default(ajv);
 const validate = ajv.compile(schema);
 
-export interface DestinationProblem {
-  pointer: string;
-  message: string;
-}
-
-export class DestinationsError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: DestinationProblem[],
-  ) {
-    super(
-      `Publish destinations ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`,
-    );
-    this.name = 'DestinationsError';
-  }
-}
-
-function schemaProblem(e: ErrorObject): DestinationProblem {
-  const pointer =
-    e.keyword === 'required'
-      ? `${e.instancePath}/${String(e.params.missingProperty)}`
-      : e.keyword === 'additionalProperties'
-        ? `${e.instancePath}/${String(e.params.additionalProperty)}`
-        : e.instancePath;
+function schemaProblem(e: ErrorObject): FileProblem {
   const message =
     e.keyword === 'enum'
       ? `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
       : (e.message ?? 'is invalid');
-  return { pointer, message };
+  return { pointer: errorPointer(e), message };
 }
 
 const RESERVED_HEADERS = new Set(['authorization', 'content-type', 'accept', 'host', 'content-length', 'prefer']);
@@ -201,8 +182,8 @@ export interface DestinationOptions {
 }
 
 /** Checks that ajv cannot express: secrets present, transport, rules between fields. */
-function ruleProblems(file: DestinationsFile, options: DestinationOptions): DestinationProblem[] {
-  const problems: DestinationProblem[] = [];
+function ruleProblems(file: DestinationsFile, options: DestinationOptions): FileProblem[] {
+  const problems: FileProblem[] = [];
   const ids = new Set<string>();
   file.destinations.forEach((d, i) => {
     const at = `/destinations/${i}`;
@@ -270,9 +251,9 @@ function ruleProblems(file: DestinationsFile, options: DestinationOptions): Dest
 
 /** Validates a parsed destinations document and resolves secrets; `file` only names it in errors. */
 export function parseDestinations(document: unknown, file: string, options: DestinationOptions): Destination[] {
-  if (!validate(document)) throw new DestinationsError(file, (validate.errors ?? []).map(schemaProblem));
+  if (!validate(document)) throw new ConfigFileError(DESTINATIONS, file, (validate.errors ?? []).map(schemaProblem));
   const problems = ruleProblems(document, options);
-  if (problems.length) throw new DestinationsError(file, problems);
+  if (problems.length) throw new ConfigFileError(DESTINATIONS, file, problems);
   return document.destinations.map((d) => ({
     ...d,
     fhirBaseUrl: d.fhirBaseUrl.replace(/\/+$/, ''),
@@ -293,14 +274,14 @@ export function parseDestinations(document: unknown, file: string, options: Dest
   }));
 }
 
-/** Reads PUBLISH_DESTINATIONS_FILE at start; throws DestinationsError naming the file and field. */
+/** Reads PUBLISH_DESTINATIONS_FILE at start; throws ConfigFileError naming the file and field. */
 export function loadDestinations(file: string, options: DestinationOptions): Destination[] {
   const resolved = path.resolve(file);
   let text: string;
   try {
     text = readFileSync(resolved, 'utf8');
   } catch (e) {
-    throw new DestinationsError(resolved, [
+    throw new ConfigFileError(DESTINATIONS, resolved, [
       { pointer: '', message: `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` },
     ]);
   }
@@ -308,7 +289,9 @@ export function loadDestinations(file: string, options: DestinationOptions): Des
   try {
     document = JSON.parse(text);
   } catch (e) {
-    throw new DestinationsError(resolved, [{ pointer: '', message: `is not JSON (${(e as Error).message})` }]);
+    throw new ConfigFileError(DESTINATIONS, resolved, [
+      { pointer: '', message: `is not JSON (${(e as Error).message})` },
+    ]);
   }
   return parseDestinations(document, resolved, options);
 }

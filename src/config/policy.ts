@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PHB_KINDS, SIGN_OFF_ROLES } from '../domain/codes.js';
 import { policyProblems, type PolicyProblem, type SignOffPolicy } from '../domain/signoff/policy.js';
+import { errorPointer } from '../util/jsonPointer.js';
 import { repoRoot } from './config.js';
+import { ConfigFileError } from './configFileError.js';
 
 /** Where the shipped policy documents live; `SIGN_OFF_POLICY` names one of them or gives a path. */
 export const POLICIES_DIR = path.join(repoRoot, 'policies');
@@ -64,22 +66,11 @@ const schema: SchemaObject = {
   },
 };
 
+const POLICY = 'Sign-off policy';
+
 // No type coercion: "25000" in a policy is a mistake to report, not a number to guess at.
 const ajv = new Ajv({ allErrors: true });
 const validate = ajv.compile<SignOffPolicy>(schema);
-
-/** A policy document that cannot be used; the message names the file and each bad field's JSON pointer. */
-export class PolicyError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: PolicyProblem[],
-  ) {
-    super(
-      `Sign-off policy ${file}:\n  ${problems.map((p) => `${p.pointer || '(document)'}: ${p.message}`).join('\n  ')}`,
-    );
-    this.name = 'PolicyError';
-  }
-}
 
 /** A bare name (`merseyside`) is a document in policies/; anything else is a path. */
 export function policyPath(nameOrPath: string): string {
@@ -88,7 +79,7 @@ export function policyPath(nameOrPath: string): string {
     : path.resolve(nameOrPath);
 }
 
-/** Reads and checks a policy at start-up; throws PolicyError, never returns a policy it has not checked. */
+/** Reads and checks a policy at start-up; throws ConfigFileError, never returns a policy it has not checked. */
 export function loadPolicy(nameOrPath: string): SignOffPolicy {
   const file = policyPath(nameOrPath);
   let text: string;
@@ -96,7 +87,7 @@ export function loadPolicy(nameOrPath: string): SignOffPolicy {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new PolicyError(file, [{ pointer: '', message: `cannot be read (${code})` }]);
+    throw new ConfigFileError(POLICY, file, [{ pointer: '', message: `cannot be read (${code})` }]);
   }
   return parsePolicy(text, file);
 }
@@ -107,32 +98,20 @@ export function parsePolicy(text: string, file: string): SignOffPolicy {
   try {
     document = JSON.parse(text);
   } catch (e) {
-    throw new PolicyError(file, [{ pointer: '', message: `is not valid JSON (${(e as Error).message})` }]);
+    throw new ConfigFileError(POLICY, file, [{ pointer: '', message: `is not valid JSON (${(e as Error).message})` }]);
   }
-  if (!validate(document)) throw new PolicyError(file, (validate.errors ?? []).map(schemaProblem));
+  if (!validate(document)) throw new ConfigFileError(POLICY, file, (validate.errors ?? []).map(schemaProblem));
   const problems = policyProblems(document);
-  if (problems.length) throw new PolicyError(file, problems);
+  if (problems.length) throw new ConfigFileError(POLICY, file, problems);
   return document;
 }
 
 /** ajv reports a missing or unknown field on its parent; point at the field itself. */
 function schemaProblem(e: ErrorObject): PolicyProblem {
-  const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'required')
-    return { pointer: `${e.instancePath}/${escape(params.missingProperty)}`, message: 'is required' };
-  if (e.keyword === 'additionalProperties') {
-    return {
-      pointer: `${e.instancePath}/${escape(params.additionalProperty)}`,
-      message: 'is not a field of a sign-off policy',
-    };
-  }
-  if (e.keyword === 'enum') {
-    return { pointer: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` };
-  }
-  return { pointer: e.instancePath, message: e.message ?? 'is invalid' };
-}
-
-/** A property name as one JSON pointer token (RFC 6901). */
-function escape(name: unknown): string {
-  return String(name).replace(/~/g, '~0').replace(/\//g, '~1');
+  const pointer = errorPointer(e);
+  if (e.keyword === 'required') return { pointer, message: 'is required' };
+  if (e.keyword === 'additionalProperties') return { pointer, message: 'is not a field of a sign-off policy' };
+  if (e.keyword === 'enum')
+    return { pointer, message: `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}` };
+  return { pointer, message: e.message ?? 'is invalid' };
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
+import { isId } from '../domain/ids.js';
 
 /** Resource kinds that profiles/ may hold: definitions only, never personal data. */
 export const CONFORMANCE_TYPES = [
@@ -32,8 +33,6 @@ export class ConformanceFileError extends Error {
   }
 }
 
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
 async function listJsonFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
@@ -58,7 +57,7 @@ function checkResource(file: string, value: unknown): ConformanceResource {
       `resourceType must be one of ${CONFORMANCE_TYPES.join(', ')} (found ${JSON.stringify(type)})`,
     );
   }
-  if (typeof record.id !== 'string' || !FHIR_ID.test(record.id)) {
+  if (typeof record.id !== 'string' || !isId(record.id)) {
     throw new ConformanceFileError(
       file,
       'id is missing or not a valid FHIR id (letters, digits, "-" and ".", at most 64)',

@@ -1,23 +1,20 @@
 import type http from 'node:http';
+import { escapeHtml } from '../util/html.js';
 
 /** The development provider's two pages. Deliberately plain: they exist to be driven by people and tests. */
 
-function escape(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>
 <p><strong>Development identity provider: demo users only, never for real patients.</strong></p>
-<h1>${escape(title)}</h1>${body}</body></html>`;
+<h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
 export function renderLogin(uid: string, clientId: string, problem?: string): string {
   return page(
     'Sign in',
-    `${problem ? `<p role="alert">${escape(problem)}</p>` : ''}
-<p>Signing in to <code>${escape(clientId)}</code>.</p>
-<form method="post" action="/interaction/${escape(uid)}">
+    `${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
+<p>Signing in to <code>${escapeHtml(clientId)}</code>.</p>
+<form method="post" action="/interaction/${escapeHtml(uid)}">
 <label>Username <input name="username" autocomplete="username"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Sign in</button></form>`,
@@ -27,8 +24,8 @@ export function renderLogin(uid: string, clientId: string, problem?: string): st
 export function renderConsent(uid: string, clientId: string, scope: string): string {
   return page(
     'Allow access',
-    `<p><code>${escape(clientId)}</code> asks for: <code>${escape(scope)}</code></p>
-<form method="post" action="/interaction/${escape(uid)}">
+    `<p><code>${escapeHtml(clientId)}</code> asks for: <code>${escapeHtml(scope)}</code></p>
+<form method="post" action="/interaction/${escapeHtml(uid)}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></form>`,
   );

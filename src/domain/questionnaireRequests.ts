@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isValidNhsNumber } from './nhsNumber.js';
+import { isId } from './ids.js';
 
 /**
  * Asking people to answer a questionnaire, as Patient Knows Best's $send-questionnaire-request
@@ -16,8 +17,6 @@ export interface TargetProblem {
   reason: string;
 }
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
 export function targetKey(t: Target): string {
   return t.kind === 'id' ? `id:${t.id}` : `nhs:${t.nhsNumber}`;
 }
@@ -25,7 +24,7 @@ export function targetKey(t: Target): string {
 /** A target as given: a Patient id, or an NHS number (checked with Modulus 11). */
 export function parseTarget(given: { patientId?: string; nhsNumber?: string }): Target | string {
   if (given.patientId !== undefined)
-    return ID.test(given.patientId) ? { kind: 'id', id: given.patientId } : 'the Patient id is not a valid id';
+    return isId(given.patientId) ? { kind: 'id', id: given.patientId } : 'the Patient id is not a valid id';
   if (given.nhsNumber !== undefined) {
     const digits = given.nhsNumber.replace(/\s/g, '');
     return isValidNhsNumber(digits)

@@ -1,6 +1,7 @@
 import type { CodeableConcept, Coding, Extension, Identifier, Money, Reference } from 'fhir/r4.js';
 import { DomainError } from '../domain/errors.js';
 import { penceToPounds, poundsToPence, type Pence } from '../domain/money.js';
+import { ID_PATTERN } from '../domain/ids.js';
 
 /** Every canonical URL this service defines lives under this base (README states it). */
 export const CANONICAL_BASE = 'https://phb.fhir.example.org';
@@ -37,9 +38,11 @@ export function reference(resourceType: string, id: string, display?: string): R
   return { reference: `${resourceType}/${id}`, ...(display ? { display } : {}) };
 }
 
+const LITERAL_REFERENCE = new RegExp(String.raw`^(?:.*/)?([A-Za-z]+)/(${ID_PATTERN})(?:/_history/.*)?$`);
+
 /** The id from a literal reference "Type/id", checking the type. */
 export function referencedId(ref: Reference | undefined, resourceType: string, field: string): string {
-  const match = ref?.reference?.match(/^(?:.*\/)?([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/);
+  const match = ref?.reference?.match(LITERAL_REFERENCE);
   if (!match || match[1] !== resourceType) throw new DomainError(field, `${field} must reference a ${resourceType}`);
   return match[2] as string;
 }

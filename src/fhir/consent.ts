@@ -1,9 +1,10 @@
 import type { Consent } from 'fhir/r4.js';
 import { DomainError } from '../domain/errors.js';
-import type { RecordedConsent } from '../domain/consent.js';
+import { sharingAllowed, type RecordedConsent } from '../domain/consent.js';
 import type { PhrConsent } from '../domain/model.js';
 import { SYSTEMS, reference, referencedId } from './common.js';
 import { identifierReference, identifierValue, oneOf, required, resourceId } from './fields.js';
+import type { SearchParams } from '../store/fhirStore.js';
 
 /** PhrConsent <-> Consent (mappings/consent.md): may this person's PHB be shared with a PHR app. */
 
@@ -53,6 +54,20 @@ export function fromFhir(consent: Consent): PhrConsent {
     status: oneOf(consent.status, STATUSES, '/status'),
     dateTime: required(consent.dateTime, '/dateTime'),
   };
+}
+
+/** The search for every sharing decision of a patient, latest first; `consentGrants` decides on its results. */
+export function consentDecisionSearch(patientId: string): SearchParams {
+  // Every status, not only active: a later withdrawal outranks an earlier yes.
+  return { patient: `Patient/${patientId}`, _sort: '-date', _count: 100 };
+}
+
+/**
+ * The consent rule, on Consents however they were fetched (every status): the person's latest decision
+ * for this PHR app is a yes (src/domain/consent.ts). A malformed Consent is no decision at all.
+ */
+export function consentGrants(consents: readonly Consent[], patientId: string, clientId: string): boolean {
+  return sharingAllowed(recordedDecisions(consents), patientId, clientId);
 }
 
 /** Stored Consents as recorded decisions (meta.lastUpdated: when each was recorded); one that does not map is left out. */

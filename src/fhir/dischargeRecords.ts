@@ -33,8 +33,10 @@ import { DOCUMENT_IDENTIFIER_KIND, DOCUMENT_TYPE, type DischargeContent } from '
 import * as episodeOfCare from './episodeOfCare.js';
 import { journeyFrom } from './extensionValues.js';
 import * as goal from './goal.js';
+import { mapped } from './mapped.js';
 import * as observation from './observation.js';
 import * as patient from './patient.js';
+import { ID_PATTERN } from '../domain/ids.js';
 
 /**
  * The stored discharge document (mappings/discharge-document.md, "Stored and delivered"): which
@@ -55,7 +57,7 @@ export function documentQuery(journeyId: string): string {
   return `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`;
 }
 
-const PATIENT_LITERAL = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
+const PATIENT_LITERAL = new RegExp(String.raw`^(?:.*/)?Patient/(${ID_PATTERN})$`);
 
 /**
  * The Patient id a document Bundle is about: its Composition's subject, a `Patient/<id>` or the
@@ -137,14 +139,9 @@ function ofType<T extends FhirResource>(resources: readonly FhirResource[], type
 }
 
 /** A stored record our mappers cannot read: this journey cannot be summarised as it stands. */
-function mapped<R, T>(resource: R, from: (r: R) => T, what: string): T {
-  try {
-    return from(resource);
-  } catch (e) {
-    if (e instanceof DomainError)
-      throw new DomainError('', `The ${what} cannot be put in a discharge document: ${e.message}`, 'business-rule');
-    throw e;
-  }
+function notDocumentable(what: string): (reason: string) => DomainError {
+  return (reason) =>
+    new DomainError('', `The ${what} cannot be put in a discharge document: ${reason}`, 'business-rule');
 }
 
 /**
@@ -160,14 +157,17 @@ export function dischargeRecords(
   const episode = ofType<EpisodeOfCare>(resources, 'EpisodeOfCare').find((e) => e.id === journeyId);
   if (!person || !episode) throw new DomainError('', 'The journey or the person is not in the record', 'business-rule');
   const budgetResource = ofType<Coverage>(resources, 'Coverage').find((c) => inJourney(c, journeyId));
-  const budget = budgetResource && mapped(budgetResource, coverage.fromFhir, 'budget');
+  const budget = budgetResource && mapped(budgetResource, coverage.fromFhir, notDocumentable('budget'));
   const planResource = ofType<CarePlan>(resources, 'CarePlan').find((p) => inJourney(p, journeyId));
-  const plan = planResource && { resource: planResource, value: mapped(planResource, careplan.fromFhir, 'plan') };
+  const plan = planResource && {
+    resource: planResource,
+    value: mapped(planResource, careplan.fromFhir, notDocumentable('plan')),
+  };
   const goalIds = new Set(plan?.value.goalIds ?? []);
   const ledger = budget
     ? ofType<ChargeItem>(resources, 'ChargeItem')
         .filter((c) => c.account?.[0]?.reference === `Account/${budget.id}`)
-        .map((c) => mapped(c, chargeItem.fromFhir, 'ledger'))
+        .map((c) => mapped(c, chargeItem.fromFhir, notDocumentable('ledger')))
     : [];
   const scores = ofType<Observation>(resources, 'Observation')
     .filter(observation.isScore)
@@ -181,12 +181,12 @@ export function dischargeRecords(
     .filter((s) => s.journeyId === journeyId);
   return {
     patient: person,
-    journey: { resource: episode, value: mapped(episode, episodeOfCare.fromFhir, 'journey') },
+    journey: { resource: episode, value: mapped(episode, episodeOfCare.fromFhir, notDocumentable('journey')) },
     ...(budget ? { budget } : {}),
     ...(plan ? { plan } : {}),
     goals: ofType<Goal>(resources, 'Goal')
       .filter((g) => g.id !== undefined && goalIds.has(g.id))
-      .map((g) => mapped(g, goal.fromFhir, 'goal')),
+      .map((g) => mapped(g, goal.fromFhir, notDocumentable('goal'))),
     payments: ledger.flatMap((l) => (l.kind === 'payment' ? [l.payment] : [])),
     spend: ledger.flatMap((l) => (l.kind === 'spend' ? [l.line] : [])),
     scores,
@@ -234,7 +234,7 @@ export function dischargeContent(
       'The PHB journey has no care and support plan: there are no goals to hand over',
       'business-rule',
     );
-  const holder = mapped(records.patient, patient.fromFhir, "person's record");
+  const holder = mapped(records.patient, patient.fromFhir, notDocumentable("person's record"));
   return {
     issued,
     holder,

@@ -1,19 +1,15 @@
 import type { Narrative } from 'fhir/r4.js';
-
-/** Text made safe for FHIR XHTML. */
-export function escapeXhtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+import { escapeHtml } from '../util/html.js';
 
 /** A block of narrative: each item is escaped text (a paragraph) or a list of escaped lines. */
 export type Block = string | { list: string[] } | { table: { head: string[]; rows: string[][] } };
 
 function render(block: Block): string {
-  if (typeof block === 'string') return `<p>${escapeXhtml(block)}</p>`;
+  if (typeof block === 'string') return `<p>${escapeHtml(block)}</p>`;
   if ('list' in block)
-    return block.list.length === 0 ? '' : `<ul>${block.list.map((l) => `<li>${escapeXhtml(l)}</li>`).join('')}</ul>`;
-  const head = `<tr>${block.table.head.map((h) => `<th>${escapeXhtml(h)}</th>`).join('')}</tr>`;
-  const rows = block.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXhtml(c)}</td>`).join('')}</tr>`).join('');
+    return block.list.length === 0 ? '' : `<ul>${block.list.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`;
+  const head = `<tr>${block.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
+  const rows = block.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
   return `<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;
 }
 

@@ -1,6 +1,7 @@
 import type { DocumentReference, Reference } from 'fhir/r4.js';
 import type { Budget, CarePlanPcsp, RecoveryGoal } from '../domain/model.js';
 import { formatPounds } from '../domain/money.js';
+import { escapeHtml } from '../util/html.js';
 
 /**
  * The person's plan as a readable document (HTML, PRSB care and support plan headings), for
@@ -38,19 +39,12 @@ const OPTION_WORDS: Record<string, string> = {
   mixed: 'a mix of options',
 };
 
-function escape(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
-
 function section(heading: string, body: string): string {
-  return `<h2>${escape(heading)}</h2>\n${body}\n`;
+  return `<h2>${escapeHtml(heading)}</h2>\n${body}\n`;
 }
 
 function paragraph(text: string): string {
-  return `<p>${escape(text)}</p>`;
+  return `<p>${escapeHtml(text)}</p>`;
 }
 
 function list(items: string[]): string {
@@ -61,7 +55,7 @@ function list(items: string[]): string {
 export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], budget: Budget | undefined): string {
   const byId = new Map(goals.map((g) => [g.id, g]));
   const planGoals = plan.goalIds.flatMap((id) => byId.get(id) ?? []);
-  const parts: string[] = [`<h1>${escape(plan.title)}</h1>`];
+  const parts: string[] = [`<h1>${escapeHtml(plan.title)}</h1>`];
   if (plan.aboutMe !== undefined) parts.push(section('About me', paragraph(plan.aboutMe)));
   parts.push(
     section(
@@ -72,7 +66,7 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
             g.achievement !== undefined
               ? `${GOAL_WORDS[g.lifecycle] ?? g.lifecycle}, ${g.achievement.replaceAll('-', ' ')}`
               : (GOAL_WORDS[g.lifecycle] ?? g.lifecycle);
-          return `${escape(g.text)} <em>(${escape(status)}${g.target ? `, by ${escape(g.target)}` : ''})</em>`;
+          return `${escapeHtml(g.text)} <em>(${escapeHtml(status)}${g.target ? `, by ${escapeHtml(g.target)}` : ''})</em>`;
         }),
       ),
     ),
@@ -83,7 +77,7 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
       list(
         plan.items.map(
           (i) =>
-            `${escape(i.description)}: ${escape(formatPounds(i.cost))} <em>(${escape(ITEM_WORDS[i.status] ?? i.status)})</em>`,
+            `${escapeHtml(i.description)}: ${escapeHtml(formatPounds(i.cost))} <em>(${escapeHtml(ITEM_WORDS[i.status] ?? i.status)})</em>`,
         ),
       ),
     ),
@@ -116,7 +110,7 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
     .filter((t) => t !== '')
     .join(' ');
   parts.push(section('Review', paragraph(review)));
-  return `<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8"><title>${escape(plan.title)}</title></head>\n<body>\n${parts.join('\n')}</body>\n</html>\n`;
+  return `<!DOCTYPE html>\n<html lang="en-GB">\n<head><meta charset="utf-8"><title>${escapeHtml(plan.title)}</title></head>\n<body>\n${parts.join('\n')}</body>\n</html>\n`;
 }
 
 /**

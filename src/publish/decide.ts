@@ -8,18 +8,17 @@ import type {
   Goal,
   Observation,
   Patient,
-  Reference,
 } from 'fhir/r4.js';
 import type { Destination, PublishedKind } from '../config/destinations.js';
-import { StoreAccessFacts } from '../auth/facts.js';
-import { DomainError } from '../domain/errors.js';
 import type { Budget } from '../domain/model.js';
 import { SYSTEMS } from '../fhir/common.js';
 import { resourcesOf } from '../fhir/bundle.js';
+import { localPatientOf } from '../fhir/compartment.js';
 import * as careplan from '../fhir/careplan.js';
 import * as consent from '../fhir/consent.js';
 import * as coverage from '../fhir/coverage.js';
 import * as goal from '../fhir/goal.js';
+import { mapped } from '../fhir/mapped.js';
 import { isScore } from '../fhir/observation.js';
 import * as planDocument from '../fhir/planDocument.js';
 import type { FhirStore } from '../store/fhirStore.js';
@@ -34,6 +33,7 @@ import {
   publishedIdentifier,
   type PersonAtDestination,
 } from './outbound.js';
+import { ID_PATTERN } from '../domain/ids.js';
 
 /**
  * What one change means for one destination: nothing, some writes, or a change that cannot be
@@ -59,53 +59,26 @@ export const FEED_TYPES: Record<Destination['kind'], readonly string[]> = {
   gp: ['Bundle'],
 };
 
+/** A Composition's subject: a Patient reference, relative or absolute. */
+const PATIENT_LITERAL = new RegExp(String.raw`^(?:.*/)?Patient/(${ID_PATTERN})$`);
+
 const skip = (why: string): Decision => ({ kind: 'skip', why });
 
 class Unprocessable extends Error {}
 
-/** The patient a PHB resource is about. */
-function patientOf(resource: FhirResource): string | undefined {
-  let ref: Reference | undefined;
-  switch (resource.resourceType) {
-    case 'Consent':
-      ref = resource.patient;
-      break;
-    case 'Coverage':
-      ref = resource.beneficiary;
-      break;
-    case 'CarePlan':
-    case 'Goal':
-    case 'QuestionnaireResponse':
-    case 'Observation':
-      ref = resource.subject;
-      break;
-    default:
-      return undefined;
-  }
-  return /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref?.reference ?? '')?.[1];
-}
-
-function mapped<T>(map: () => T, what: string): T {
-  try {
-    return map();
-  } catch (e) {
-    if (e instanceof DomainError) throw new Unprocessable(`${what} cannot be rendered: ${e.message}`);
-    throw e;
-  }
+function unrenderable(what: string): (reason: string) => Unprocessable {
+  return (reason) => new Unprocessable(`${what} cannot be rendered: ${reason}`);
 }
 
 /** Decisions for one destination, with what they read cached for one pass of the feed. */
 export class Planner {
-  private readonly facts: StoreAccessFacts;
   private readonly consents = new Map<string, boolean>();
   private readonly people = new Map<string, Patient | undefined>();
 
   constructor(
     private readonly store: FhirStore,
     private readonly destination: Destination,
-  ) {
-    this.facts = new StoreAccessFacts(store);
-  }
+  ) {}
 
   async decide(change: Change): Promise<Decision> {
     try {
@@ -133,7 +106,11 @@ export class Planner {
 
   private async consentActive(patientId: string, fresh = false): Promise<boolean> {
     if (!fresh && this.consents.has(patientId)) return this.consents.get(patientId) as boolean;
-    const active = await this.facts.consentActive(patientId, this.destination.id);
+    const consents = resourcesOf<Consent>(
+      await this.store.search<Consent>('Consent', consent.consentDecisionSearch(patientId)),
+      'Consent',
+    );
+    const active = consent.consentGrants(consents, patientId, this.destination.id);
     this.consents.set(patientId, active);
     return active;
   }
@@ -157,7 +134,7 @@ export class Planner {
   private async decidePhr(change: Change): Promise<Decision> {
     const resource = await this.subjectResource(change);
     if (!resource) return skip('nothing left to read');
-    const patientId = patientOf(resource);
+    const patientId = localPatientOf(resource);
     if (patientId === undefined) return skip('about no patient');
 
     if (resource.resourceType === 'Consent') {
@@ -209,16 +186,18 @@ export class Planner {
   }
 
   private async planRendering(plan: CarePlan, person: PersonAtDestination): Promise<Action> {
-    const pcsp = mapped(() => careplan.fromFhir(plan), 'the plan');
+    const pcsp = mapped(plan, careplan.fromFhir, unrenderable('the plan'));
     const goals = pcsp.goalIds.length
       ? resourcesOf<Goal>(
           await this.store.search<Goal>('Goal', { _id: pcsp.goalIds.join(','), _count: 200 }),
           'Goal',
-        ).map((g) => mapped(() => goal.fromFhir(g), 'a goal'))
+        ).map((g) => mapped(g, goal.fromFhir, unrenderable('a goal')))
       : [];
     // A plan whose budget is not written yet still renders, without the budget section.
     const stored = await this.store.readIfExists<Coverage>('Coverage', pcsp.budgetId);
-    const budget: Budget | undefined = stored ? mapped(() => coverage.fromFhir(stored), 'the budget') : undefined;
+    const budget: Budget | undefined = stored
+      ? mapped(stored, coverage.fromFhir, unrenderable('the budget'))
+      : undefined;
     const subject = patientReference(person);
     return {
       op: 'upsert',
@@ -257,7 +236,7 @@ export class Planner {
   /** Some version of this Consent was active for this destination. */
   /** Whether any of the person's decisions for this destination was ever a yes (each decision is its own Consent). */
   private async everShared(patientId: string): Promise<boolean> {
-    const bundle = await this.store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 });
+    const bundle = await this.store.search<Consent>('Consent', consent.consentDecisionSearch(patientId));
     const mine = consent
       .recordedDecisions(resourcesOf<Consent>(bundle, 'Consent'))
       .filter((d) => d.consent.recipient === this.destination.id);
@@ -351,7 +330,7 @@ export class Planner {
   ): Promise<{ id: string; resource: Patient } | undefined> {
     const ref = composition.subject?.reference;
     if (!ref) return undefined;
-    const relative = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref)?.[1];
+    const relative = PATIENT_LITERAL.exec(ref)?.[1];
     const inBundle = bundle.entry?.find(
       (e) =>
         e.resource?.resourceType === 'Patient' &&

@@ -1,4 +1,5 @@
 import type { Bundle, Composition, DocumentReference, FhirResource, Identifier, Reference } from 'fhir/r4.js';
+import { ID_PATTERN } from '../domain/ids.js';
 import { SYSTEMS } from '../fhir/common.js';
 
 /**
@@ -33,7 +34,7 @@ export function patientReference(person: PersonAtDestination): Reference {
   return { type: 'Patient', identifier: { system: SYSTEMS.nhsNumber, value: person.nhsNumber } };
 }
 
-const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const RELATIVE = new RegExp(String.raw`^([A-Z][A-Za-z]+)/(${ID_PATTERN})(?:/_history/[^/]+)?$`);
 
 function rewriteReferences(value: unknown, person: PersonAtDestination): unknown {
   if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, person));

@@ -2,6 +2,7 @@ import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fh
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, ValueSet } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
 import { currentRequestId, log } from '../log/logger.js';
+import { etagVersion, weakEtag } from '../util/etag.js';
 import type { FhirStore, HistoryQuery, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
 
 export interface HapiStoreSettings {
@@ -116,10 +117,6 @@ function isConnectionFailure(e: unknown): boolean {
   return !isClientHttpError(e) && !isTimeout(e);
 }
 
-function versionFromEtag(etag: string | null | undefined): string | undefined {
-  return etag?.match(/^W\/"(.+)"$/)?.[1] ?? undefined;
-}
-
 /**
  * Sent with every call. HAPI sits next to the facade, so compressing answers would only cost CPU
  * at both ends.
@@ -189,7 +186,7 @@ export class HapiStore implements FhirStore {
     options: StoreCallOptions & { ifMatchVersion?: string } = {},
   ): Promise<WriteResult<T>> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
-    if (options.ifMatchVersion !== undefined) headers['if-match'] = `W/"${options.ifMatchVersion}"`;
+    if (options.ifMatchVersion !== undefined) headers['if-match'] = weakEtag(options.ifMatchVersion);
     const result = await this.call('update', options, headers, (o) =>
       this.client.update({
         resourceType: resource.resourceType,
@@ -274,7 +271,7 @@ export class HapiStore implements FhirStore {
   private writeResult<T extends FhirResource>(result: FhirResponse): WriteResult<T> {
     const response = result[RESPONSE_KEY];
     const resource = result as unknown as T;
-    const versionId = resource.meta?.versionId ?? versionFromEtag(response?.headers.get('etag')) ?? '';
+    const versionId = resource.meta?.versionId ?? etagVersion(response?.headers.get('etag') ?? '') ?? '';
     return { resource, created: response?.status === 201, versionId };
   }
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { AuditEvent, Consent, PractitionerRole } from 'fhir/r4.js';
-import { PROTECTED_ROUTES as ALL_ROUTES, type ProtectedRoute } from '../../src/api/protectedRoutes.js';
+import { PROTECTED_ROUTES as ALL_ROUTES } from '../../src/api/protectedRoutes.js';
+import type { ProtectedRoute } from '../../src/api/route.js';
 import { grantFor } from '../../src/auth/permissions.js';
 import { createAuthWorld, requestIdOf, ROLES, type AuthWorld } from '../support/authWorld.js';
 import type { Role } from '../../src/auth/caller.js';

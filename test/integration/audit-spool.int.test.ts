@@ -1,7 +1,8 @@
 import request from 'supertest';
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import { AuditLog, SPOOL_FAILED } from '../../src/audit/auditLog.js';
-import { requestIdOf, type AccessRecord } from '../../src/audit/auditEvent.js';
+import { requestIdOf } from '../../src/audit/auditEvent.js';
+import type { AccessRecord } from '../../src/auth/access.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
 import type { StoreCallOptions } from '../../src/store/fhirStore.js';
 import { unavailable } from '../../src/outcome/errors.js';

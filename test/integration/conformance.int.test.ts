@@ -6,6 +6,7 @@ import { readConformanceFiles } from '../../src/conformance/files.js';
 import { loadConformance } from '../../src/conformance/loader.js';
 import { repoRoot } from '../../src/config/config.js';
 import { testStore, uniqueId } from '../support/hapi.js';
+import { validationErrors } from '../support/validation.js';
 
 const store = testStore(60000);
 
@@ -60,12 +61,12 @@ describe('conformance loader against the real HAPI server', () => {
     expect((await store.read<StructureDefinition>('StructureDefinition', id)).meta?.versionId).toBe('2');
 
     const outcome = await store.validate({ resourceType: 'Patient', name: [{ family: 'Test' }] }, profile.url);
-    const errors = (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    const errors = validationErrors(outcome);
     expect(errors.length).toBeGreaterThan(0);
     expect(JSON.stringify(errors)).toMatch(/birthDate/);
 
     const valid = await store.validate({ resourceType: 'Patient', birthDate: '1984-03-12' }, profile.url);
-    expect((valid.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+    expect(validationErrors(valid)).toEqual([]);
   });
 
   it('validates offline against base R4', async () => {

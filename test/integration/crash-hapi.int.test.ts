@@ -4,7 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, EpisodeOfCare } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/auth/setup.js';
+import { createAuth, type Auth } from '../../src/api/authSetup.js';
 import { repoRoot } from '../../src/config/config.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/auth/setup.js';
+import { createAuth, type Auth } from '../../src/api/authSetup.js';
 import { DEV_IDENTITY, repoRoot } from '../../src/config/config.js';
 import { DEMO_CLIENTS, DEMO_CLIENT_CLAIMS, DEMO_USERS } from '../../src/devIdentity/demo.js';
 import { ehrBundle } from '../support/ehrBundle.js';

@@ -4,7 +4,6 @@ import request from 'supertest';
 import type {
   AuditEvent,
   Bundle,
-  BundleEntry,
   CarePlan,
   Composition,
   DocumentReference,
@@ -43,6 +42,8 @@ import { uniqueId, freshNhsNumber } from '../support/hapi.js';
 import { seedPhb } from '../support/phbRecords.js';
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
+import { validationErrors } from '../support/validation.js';
+import { putEntry } from '../support/transactions.js';
 
 /**
  * Discharge to primary care end to end, with the real HAPI and real tokens: the s117 and laptop
@@ -63,11 +64,6 @@ interface Seeded {
   planId: string;
   goalTexts: string[];
 }
-
-const put = (resource: FhirResource & { id?: string }): BundleEntry => ({
-  resource,
-  request: { method: 'PUT', url: `${resource.resourceType}/${resource.id ?? ''}` },
-});
 
 /** A scenario's journey as it stands just before discharge (open, plan agreed), for a person registered with `gpOds`. */
 async function seedScenario(world: AuthWorld, id: string, gpOds: string): Promise<Seeded> {
@@ -159,7 +155,7 @@ async function seedScenario(world: AuthWorld, id: string, gpOds: string): Promis
       );
     }
   }
-  await world.store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(put) });
+  await world.store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });
   return {
     scenario: id,
     patientId: holder.id,
@@ -259,7 +255,7 @@ describe('discharge to primary care', () => {
       expect(role?.id).toBe(world.staffRoleIds['care-coordinator']);
 
       const outcome = await world.store.validate(bundle);
-      expect((outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+      expect(validationErrors(outcome)).toEqual([]);
 
       // The journey is closed on discharge and the plan completed, in the same transaction.
       const episode = episodeOfCare.fromFhir(await world.store.read<EpisodeOfCare>('EpisodeOfCare', s.journeyId));

@@ -12,6 +12,7 @@ import { dischargeContentFor } from '../support/dischargeContent.js';
 import { testStore } from '../support/hapi.js';
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
+import { validationErrors } from '../support/validation.js';
 
 const store = testStore(60000);
 const scenarios = loadScenarios().filter((s) => s.id === 's117-aftercare-notional' || s.id === 'ch-laptop-gcse');
@@ -63,7 +64,7 @@ describe('discharge document', () => {
       );
 
       const outcome = await store.validate(bundle as FhirResource);
-      const errors = (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      const errors = validationErrors(outcome);
       expect(errors).toEqual([]);
     },
   );
@@ -72,7 +73,7 @@ describe('discharge document', () => {
     const bundle = documentFor('ch-laptop-gcse');
     const broken = { ...bundle, entry: (bundle.entry ?? []).filter((e) => e.resource?.resourceType !== 'Patient') };
     const outcome = await store.validate(broken as FhirResource);
-    const errors = (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    const errors = validationErrors(outcome);
     expect(errors.length).toBeGreaterThan(0);
   });
 

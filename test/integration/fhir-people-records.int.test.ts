@@ -1,4 +1,4 @@
-import type { FhirResource, OperationOutcome, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
+import type { FhirResource, Patient } from 'fhir/r4.js';
 import path from 'node:path';
 import { readConformanceFiles } from '../../src/conformance/files.js';
 import { loadConformance } from '../../src/conformance/loader.js';
@@ -8,6 +8,7 @@ import * as patient from '../../src/fhir/patient.js';
 import { testStore } from '../support/hapi.js';
 import { mappingCases } from '../support/recordCases.js';
 import { must, recordFixtures } from '../support/recordFixtures.js';
+import { describeIssues, validationErrors } from '../support/validation.js';
 
 const store = testStore(60000);
 
@@ -16,14 +17,6 @@ const PROFILES: Partial<Record<FhirResource['resourceType'], string>> = {
   Patient: patient.PROFILE,
   EpisodeOfCare: episodeOfCare.PROFILE,
 };
-
-function errors(outcome: OperationOutcome): OperationOutcomeIssue[] {
-  return (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-}
-
-function describeIssues(issues: OperationOutcomeIssue[]): string[] {
-  return issues.map((i) => `${i.expression?.[0] ?? i.location?.[0] ?? ''}: ${i.diagnostics ?? ''}`);
-}
 
 describe('people-and-records resources against HAPI $validate', () => {
   beforeAll(async () => {
@@ -36,7 +29,7 @@ describe('people-and-records resources against HAPI $validate', () => {
 
   it.each(resources)('%s validates with no errors', async (_label, resource) => {
     const outcome = await store.validate(resource, PROFILES[resource.resourceType]);
-    expect(describeIssues(errors(outcome))).toEqual([]);
+    expect(describeIssues(validationErrors(outcome))).toEqual([]);
   });
 
   describe('deliberately broken resources fail with the expected message', () => {
@@ -44,7 +37,7 @@ describe('people-and-records resources against HAPI $validate', () => {
     const good = patient.toFhir(must(f.holders[0]));
 
     async function expectError(resource: FhirResource, profile: string, message: RegExp): Promise<void> {
-      const found = describeIssues(errors(await store.validate(resource, profile)));
+      const found = describeIssues(validationErrors(await store.validate(resource, profile)));
       expect(found.some((m) => message.test(m))).toBe(true);
     }
 

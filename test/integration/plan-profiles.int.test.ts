@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Coverage, FhirResource, Goal, OperationOutcome, OperationOutcomeIssue, Task } from 'fhir/r4.js';
+import type { Coverage, FhirResource, Goal, Task } from 'fhir/r4.js';
 import { repoRoot } from '../../src/config/config.js';
 import { readConformanceFiles } from '../../src/conformance/files.js';
 import { loadConformance } from '../../src/conformance/loader.js';
@@ -10,20 +10,13 @@ import * as qr from '../../src/fhir/questionnaireResponse.js';
 import * as task from '../../src/fhir/task.js';
 import { planSideObjects } from '../support/planFixtures.js';
 import { testStore } from '../support/hapi.js';
+import { describeIssues, validationErrors } from '../support/validation.js';
 
 const store = testStore(60000);
 const objects = planSideObjects();
 
-function problems(outcome: OperationOutcome): OperationOutcomeIssue[] {
-  return (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-}
-
-function describeIssues(issues: OperationOutcomeIssue[]): string[] {
-  return issues.map((i) => `${i.expression?.[0] ?? i.location?.[0] ?? ''}: ${i.diagnostics ?? ''}`);
-}
-
 async function errorsOf(resource: FhirResource, profile: string): Promise<string[]> {
-  return describeIssues(problems(await store.validate(resource, profile)));
+  return describeIssues(validationErrors(await store.validate(resource, profile)));
 }
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { ScenarioDomain } from '../support/scenarioDomain.js';
 import * as careplan from '../../src/fhir/careplan.js';
 import * as coverage from '../../src/fhir/coverage.js';
@@ -16,6 +16,7 @@ import {
 import { loadScenarios } from '../support/scenarios.js';
 import { scenarioDomain } from '../support/scenarioDomain.js';
 import { testStore, uniqueId } from '../support/hapi.js';
+import { putEntry } from '../support/transactions.js';
 
 const store = testStore(60000);
 
@@ -23,10 +24,6 @@ const store = testStore(60000);
 function uniqueDomain(scenarioId: string, domain: ScenarioDomain): ScenarioDomain {
   const prefix = uniqueId('pl');
   return JSON.parse(JSON.stringify(domain).replaceAll(`"${scenarioId}-`, `"${prefix}-`)) as ScenarioDomain;
-}
-
-function put(resource: FhirResource & { id?: string }): BundleEntry {
-  return { resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } };
 }
 
 /**
@@ -58,7 +55,11 @@ describe.each(loadScenarios().map((s) => [s.id, s] as const))(
         ...(d.needs ? [qr.toFhir(d.needs)] : []),
         ...d.reviews.map(qr.toFhir),
       ];
-      const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...context, ...planSide].map(put) };
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [...context, ...planSide].map(putEntry),
+      };
       await store.transaction(bundle);
 
       expect(coverage.fromFhir(await store.read('Coverage', d.budget.id))).toEqual(d.budget);
@@ -102,7 +103,11 @@ it('the fixtures (every optional field filled) stored in HAPI read back unchange
     ...needs.map(qr.toFhir),
     ...reviews.map(qr.toFhir),
   ];
-  await store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [...context, ...planSide].map(put) });
+  await store.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [...context, ...planSide].map(putEntry),
+  });
 
   for (const b of budgets) expect(coverage.fromFhir(await store.read('Coverage', b.id))).toEqual(b);
   for (const g of goals) expect(goal.fromFhir(await store.read('Goal', g.id))).toEqual(g);

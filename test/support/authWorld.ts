@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { AuditEvent, Bundle, CareTeam, Patient, RelatedPerson } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/auth/setup.js';
+import { createAuth, type Auth } from '../../src/api/authSetup.js';
 import { ROLES, type Role } from '../../src/auth/caller.js';
 import { STAFF_ROLES, type StaffRole } from '../../src/domain/codes.js';
 import { SYSTEMS } from '../../src/fhir/common.js';

@@ -98,3 +98,20 @@ export function checkRow(row: MappingRow, domain: unknown, resources: FhirResour
     ? undefined
     : `${row.field}: ${row.path} gave ${JSON.stringify(got)}, expected ${JSON.stringify(missing)}`;
 }
+
+/**
+ * Every leaf field a domain object holds, in the tables' dotted notation (`items[].cost`): a list of
+ * objects is followed into, a list of values is one field, an empty list has none. `omit` leaves
+ * out top-level keys that are no field of the table (a discriminator such as `kind`).
+ */
+export function fieldPaths(value: unknown, omit: readonly string[] = [], prefix = ''): string[] {
+  if (value === null || typeof value !== 'object') return [prefix];
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [];
+    const objects = value.filter((v) => v !== null && typeof v === 'object');
+    return objects.length ? objects.flatMap((v) => fieldPaths(v, [], `${prefix}[]`)) : [prefix];
+  }
+  return Object.entries(value)
+    .filter(([k]) => prefix !== '' || !omit.includes(k))
+    .flatMap(([k, v]) => fieldPaths(v, [], prefix ? `${prefix}.${k}` : k));
+}

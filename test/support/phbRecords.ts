@@ -1,5 +1,5 @@
-import type { Bundle, FhirResource, QuestionnaireResponse, Task } from 'fhir/r4.js';
-import { exampleId } from '../../src/api/fhir/served.js';
+import type { FhirResource, QuestionnaireResponse, Task } from 'fhir/r4.js';
+import { exampleId } from '../../src/api/route.js';
 import type { Budget, CarePlanPcsp, PhbJourney, RecoveryGoal } from '../../src/domain/model.js';
 import * as account from '../../src/fhir/account.js';
 import * as carePlan from '../../src/fhir/careplan.js';
@@ -11,6 +11,7 @@ import * as observation from '../../src/fhir/observation.js';
 import * as organization from '../../src/fhir/organization.js';
 import * as serviceRequest from '../../src/fhir/serviceRequest.js';
 import type { FhirStore } from '../../src/store/fhirStore.js';
+import { putEntry } from './transactions.js';
 
 /**
  * One person's PHB in HAPI, written in one transaction: journey, budget (with its ledger), plan,
@@ -32,14 +33,6 @@ export interface SeededPhb {
 
 const IMPACT = 'https://phb.fhir.example.org/Questionnaire/phb-impact';
 const START = '2026-01-05';
-
-function put(resource: FhirResource & { id?: string }): NonNullable<Bundle['entry']>[number] {
-  return {
-    fullUrl: `${resource.resourceType}/${resource.id ?? ''}`,
-    resource,
-    request: { method: 'PUT', url: `${resource.resourceType}/${resource.id ?? ''}` },
-  };
-}
 
 export async function seedPhb(store: FhirStore, patientId: string): Promise<SeededPhb> {
   const id = (type: string): string => exampleId(type, patientId);
@@ -235,7 +228,7 @@ export async function seedPhb(store: FhirStore, patientId: string): Promise<Seed
       content: [{ attachment: { contentType: 'application/fhir+json', url: `Bundle/${id('Bundle')}` } }],
     },
   ];
-  await store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(put) });
+  await store.transaction({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });
   return {
     journeyId: journey.id,
     budgetId: budget.id,

@@ -4,15 +4,14 @@ import type { Consent, FhirResource } from 'fhir/r4.js';
 import type { JWTPayload } from 'jose';
 import { requestContext } from '../../src/api/context.js';
 import { fhirErrorHandler } from '../../src/api/render.js';
-import type { AccessRecord } from '../../src/audit/auditEvent.js';
+import type { AccessRecord } from '../../src/auth/access.js';
 import type { AuditLog } from '../../src/audit/auditLog.js';
 import type { AccessFacts } from '../../src/auth/authorize.js';
 import { accessOf, permissionGuard, type RouteAccessOptions } from '../../src/auth/guard.js';
 import type { TokenVerifier } from '../../src/auth/verify.js';
-import type { PhrConsent } from '../../src/domain/model.js';
-import * as consent from '../../src/fhir/consent.js';
 import { logger } from '../../src/log/logger.js';
 import { unauthorized } from '../../src/outcome/errors.js';
+import { phrConsent } from '../support/consents.js';
 
 /**
  * The guard leaving a PHR app's consent check to a route whose own search brings the Consents
@@ -29,16 +28,6 @@ const TOKENS: Readonly<Record<string, JWTPayload>> = {
 const NO_CONSENT = 'The person has no active consent to share their record with this app';
 /** What the route would send: it must never leave unless the consent was settled. */
 const SECRET = 'secret-plan-of-p1';
-
-const phrConsent = (changes: Partial<PhrConsent> = {}): Consent =>
-  consent.toFhir({
-    id: 'c1',
-    budgetHolderId: 'p1',
-    recipient: 'phr',
-    status: 'active',
-    dateTime: '2026-01-01T00:00:00Z',
-    ...changes,
-  });
 
 interface World {
   app: Express;

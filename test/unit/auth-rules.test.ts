@@ -1,16 +1,15 @@
-import type { Bundle, Consent } from 'fhir/r4.js';
+import type { Bundle } from 'fhir/r4.js';
 import { authorize, type AccessFacts } from '../../src/auth/authorize.js';
 import { callerFromClaims, type Caller } from '../../src/auth/caller.js';
-import { patientOf } from '../../src/auth/compartment.js';
-import { consentGrants } from '../../src/auth/facts.js';
+import { patientOf } from '../../src/fhir/compartment.js';
+import { consentGrants } from '../../src/fhir/consent.js';
 import { PERMISSIONS } from '../../src/auth/permissions.js';
 import { parseScope, parseScopes, scopesAllow } from '../../src/auth/scopes.js';
 import { supportedScopes } from '../../src/auth/smart.js';
 import { toAuditEvent } from '../../src/audit/auditEvent.js';
 import { withProvenance, writeProvenance } from '../../src/audit/provenance.js';
-import type { PhrConsent } from '../../src/domain/model.js';
-import * as consent from '../../src/fhir/consent.js';
 import { AppError } from '../../src/outcome/errors.js';
+import { phrConsent } from '../support/consents.js';
 
 describe('SMART scopes', () => {
   it('parses v2 letters in order and v1 read/write', () => {
@@ -193,16 +192,6 @@ describe('the access decision', () => {
 });
 
 describe('the consent rule', () => {
-  const phrConsent = (changes: Partial<PhrConsent> = {}): Consent =>
-    consent.toFhir({
-      id: 'c1',
-      budgetHolderId: 'p1',
-      recipient: 'phr',
-      status: 'active',
-      dateTime: '2026-01-01T00:00:00Z',
-      ...changes,
-    });
-
   it('grants with an active Consent of the patient naming the app', () => {
     expect(consentGrants([phrConsent()], 'p1', 'phr')).toBe(true);
     expect(consentGrants([phrConsent({ status: 'inactive' }), phrConsent({ id: 'c2' })], 'p1', 'phr')).toBe(true);

@@ -5,7 +5,7 @@ import * as coverage from '../../src/fhir/coverage.js';
 import * as goal from '../../src/fhir/goal.js';
 import * as qr from '../../src/fhir/questionnaireResponse.js';
 import * as task from '../../src/fhir/task.js';
-import { checkRow, domainValues, readMappingTable } from '../support/mappingTables.js';
+import { checkRow, domainValues, fieldPaths, readMappingTable } from '../support/mappingTables.js';
 import { planSideObjects } from '../support/planFixtures.js';
 import { domainError } from '../support/domainError.js';
 
@@ -34,17 +34,6 @@ const cases: TableCase[] = [
   { table: 'needs', objects: objects.needs, toFhir: qr.toFhir },
   { table: 'review', objects: objects.reviews, toFhir: qr.toFhir, view: reviewView },
 ];
-
-/** Every leaf field of a domain object, in the tables' dotted notation (`items[].cost`). */
-function leafFields(value: unknown, prefix = ''): string[] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  if (Array.isArray(value)) {
-    if (value.length === 0) return [];
-    const objectsInside = value.filter((v) => v !== null && typeof v === 'object');
-    return objectsInside.length > 0 ? objectsInside.flatMap((v) => leafFields(v, `${prefix}[]`)) : [prefix];
-  }
-  return Object.entries(value).flatMap(([k, v]) => leafFields(v, prefix ? `${prefix}.${k}` : k));
-}
 
 describe('plan-side mappers: from FHIR of to FHIR is the identity', () => {
   it.each(objects.budgets.map((b) => [b.id, b] as const))('budget %s', (_id, budget) => {
@@ -81,7 +70,7 @@ describe.each(cases)('mapping table mappings/$table.md', ({ table, objects: list
   it('has a row for every field the domain objects carry', async () => {
     const rows = await readMappingTable(table);
     const documented = new Set(rows.map((r) => r.field));
-    const missing = [...new Set(list.flatMap((x) => leafFields(asView(x))))].filter((f) => !documented.has(f));
+    const missing = [...new Set(list.flatMap((x) => fieldPaths(asView(x))))].filter((f) => !documented.has(f));
     expect(missing).toEqual([]);
   });
 

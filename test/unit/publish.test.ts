@@ -1,5 +1,6 @@
 import type { Goal } from 'fhir/r4.js';
-import { DestinationsError, parseDestinations } from '../../src/config/destinations.js';
+import { ConfigFileError } from '../../src/config/configFileError.js';
+import { parseDestinations } from '../../src/config/destinations.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import * as planDocument from '../../src/fhir/planDocument.js';
 import { backoffDelay } from '../../src/publish/backoff.js';
@@ -34,7 +35,7 @@ function problems(document: unknown): string[] {
   try {
     parseDestinations(document, 'destinations.json', options);
   } catch (e) {
-    if (e instanceof DestinationsError) return e.problems.map((p) => `${p.pointer}: ${p.message}`);
+    if (e instanceof ConfigFileError) return e.problems.map((p) => `${p.pointer}: ${p.message}`);
     throw e;
   }
   return [];

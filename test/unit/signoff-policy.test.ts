@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
-import { loadPolicy, parsePolicy, policyPath, PolicyError, POLICIES_DIR } from '../../src/config/policy.js';
+import { ConfigFileError } from '../../src/config/configFileError.js';
+import { loadPolicy, parsePolicy, policyPath, POLICIES_DIR } from '../../src/config/policy.js';
 import { requiredSigners } from '../../src/domain/signoff/signers.js';
 
 const FILE = 'policies/test-policy.json';
@@ -21,14 +22,14 @@ function good(): Record<string, unknown> {
   };
 }
 
-function policyError(document: unknown): PolicyError {
+function policyError(document: unknown): ConfigFileError {
   try {
     parsePolicy(typeof document === 'string' ? document : JSON.stringify(document), FILE);
   } catch (e) {
-    if (e instanceof PolicyError) return e;
+    if (e instanceof ConfigFileError) return e;
     throw e;
   }
-  throw new Error('expected a PolicyError');
+  throw new Error('expected a ConfigFileError');
 }
 
 describe('policy documents in policies/', () => {

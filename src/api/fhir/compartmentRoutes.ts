@@ -3,13 +3,15 @@ import type { Request } from 'express';
 import type { FhirStore } from '../../store/fhirStore.js';
 import { accessOf } from '../../auth/guard.js';
 import { grantAndScope } from '../../auth/authorize.js';
-import { patientOf, resourceIdParam } from '../../auth/compartment.js';
+import { resourceIdParam } from '../../auth/compartment.js';
+import { patientOf } from '../../fhir/compartment.js';
 import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl, sendResource } from './http.js';
 import { checkSearch } from './search.js';
-import { exampleId, SERVED_TYPES, servedType, type ServedType } from './served.js';
+import { exampleId } from '../route.js';
+import { SERVED_TYPES, servedType, type ServedType } from './served.js';
 
 /**
  * Read and search of the person's record on /fhir, one pair of routes per served type. Reads are

@@ -13,7 +13,8 @@ import type {
 import type { Request, Response } from 'express';
 import { withProvenance } from '../../audit/provenance.js';
 import { accessOf } from '../../auth/guard.js';
-import { patientOf, resourceIdParam } from '../../auth/compartment.js';
+import { resourceIdParam } from '../../auth/compartment.js';
+import { patientOf } from '../../fhir/compartment.js';
 import { DomainError } from '../../domain/errors.js';
 import { closeJourney } from '../../domain/journey.js';
 import type { Organisation, StaffMember } from '../../domain/model.js';
@@ -38,10 +39,12 @@ import * as practitioner from '../../fhir/practitioner.js';
 import { summarySearch } from '../../fhir/summary.js';
 import { AppError, badRequest, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl, sendResource } from './http.js';
-import { catalogOf } from './questionnaires.js';
-import { exampleId } from './served.js';
+import { catalogOf } from '../questionnaires.js';
+import { exampleId } from '../route.js';
+import { weakEtag } from '../../util/etag.js';
+import { ID_PATTERN } from '../../domain/ids.js';
 
 /**
  * Discharge to primary care on /fhir (OperationDefinition profiles/operations/discharge-document.json):
@@ -178,7 +181,7 @@ async function lead(
   };
 }
 
-const LOCATION = /^(?:.*\/)?Bundle\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/;
+const LOCATION = new RegExp(String.raw`^(?:.*/)?Bundle/(${ID_PATTERN})(?:/_history/.*)?$`);
 
 /** Builds the document from the person's records, closing the journey first if it is open, and stores both in one transaction. */
 async function produce(store: FhirStore, req: Request, patientId: string, journeyId: string): Promise<Bundle> {
@@ -223,7 +226,7 @@ async function produce(store: FhirStore, req: Request, patientId: string, journe
     document = dischargeDocument(dischargeContent(records, journey, plan, people, scores, notes, issued));
     // The journey and plan change only if nobody else changed them since they were read.
     const version = (r: { meta?: { versionId?: string } }): { ifMatch: string } | Record<string, never> =>
-      r.meta?.versionId ? { ifMatch: `W/"${r.meta.versionId}"` } : {};
+      r.meta?.versionId ? { ifMatch: weakEtag(r.meta.versionId) } : {};
     if (open) {
       entries.push({
         resource: { ...episodeOfCare.toFhir(journey), id: journeyId } as EpisodeOfCare,

@@ -27,8 +27,9 @@ import * as organization from '../../fhir/organization.js';
 import * as patient from '../../fhir/patient.js';
 import { AppError, badRequest, forbidden, isStoreConflict, type Issue } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
-import { newId, Tx } from '../v1/tx.js';
+import type { ProtectedRoute, RouteDeps } from '../route.js';
+import { newId, Tx } from '../tx.js';
+import { weakEtag } from '../../util/etag.js';
 
 /**
  * `POST /fhir` with a transaction or document Bundle from a secondary care EHR (mappings/ehr-import.md):
@@ -224,7 +225,7 @@ async function storeSubmission(
         request: {
           method: 'PUT',
           url: `CarePlan/${plan.id}`,
-          ...(meta?.versionId ? { ifMatch: `W/"${meta.versionId}"` } : {}),
+          ...(meta?.versionId ? { ifMatch: weakEtag(meta.versionId) } : {}),
         },
       };
     }

@@ -1,6 +1,7 @@
 import type { FhirResource } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { badRequest } from '../../outcome/errors.js';
+import { etagVersion, weakEtag } from '../../util/etag.js';
 
 /** Small request/response helpers the /fhir routes share. */
 
@@ -10,13 +11,8 @@ export function baseUrl(req: Request): string {
 }
 
 export function sendResource(res: Response, resource: FhirResource, status = 200): void {
-  if (resource.meta?.versionId) res.setHeader('ETag', `W/"${resource.meta.versionId}"`);
+  if (resource.meta?.versionId) res.setHeader('ETag', weakEtag(resource.meta.versionId));
   res.status(status).type('application/fhir+json').json(resource);
-}
-
-/** The version an ETag such as `W/"3"` names; undefined when it is not one (HAPI versions are whole numbers). */
-export function etagVersion(header: string): string | undefined {
-  return /^(?:W\/)?"(\d{1,18})"$/.exec(header.trim())?.[1];
 }
 
 /** The version an `If-Match: W/"3"` header names, if any. */

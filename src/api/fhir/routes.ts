@@ -1,4 +1,4 @@
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { COMPARTMENT_ROUTES } from './compartmentRoutes.js';
 import { SUMMARY_ROUTE } from './summaryRoute.js';
 import { SEND_QUESTIONNAIRE_ROUTE } from './sendQuestionnaireRoute.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, EpisodeOfCare, Goal, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { Request } from 'express';
 import { accessOf } from '../../auth/guard.js';
+import { localPatientOf } from '../../fhir/compartment.js';
 import { patientParam, resourceIdParam } from '../../auth/compartment.js';
 import { withProvenance } from '../../audit/provenance.js';
 import { DomainError } from '../../domain/errors.js';
@@ -16,11 +17,13 @@ import { validateResponse } from '../../fhir/questionnaireValidation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { AppError, badRequest, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl, ifMatchVersion, sendResource } from './http.js';
-import { catalogOf } from './questionnaires.js';
-import { exampleId } from './served.js';
+import { catalogOf } from '../questionnaires.js';
+import { exampleId } from '../route.js';
 import { resourcesOf } from '../../fhir/bundle.js';
+import { weakEtag } from '../../util/etag.js';
+import { ID_PATTERN } from '../../domain/ids.js';
 
 /**
  * Self-tracking on /fhir: the person (or their PHR app) submits answers, and may record progress
@@ -44,7 +47,7 @@ function responseSubject(req: Request): string | undefined {
   return subject === undefined ? undefined : patientParam(subject, 'QuestionnaireResponse.subject');
 }
 
-const REQUEST_REF = /^ServiceRequest\/([A-Za-z0-9\-.]{1,64})$/;
+const REQUEST_REF = new RegExp(String.raw`^ServiceRequest/(${ID_PATTERN})$`);
 
 /** The request the answers respond to: the one named in basedOn, else the person's oldest open request for this questionnaire. */
 async function requestAnswered(
@@ -186,7 +189,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         request: {
           method: 'PUT',
           url: `ServiceRequest/${request.id}`,
-          ...(request.meta?.versionId ? { ifMatch: `W/"${request.meta.versionId}"` } : {}),
+          ...(request.meta?.versionId ? { ifMatch: weakEtag(request.meta.versionId) } : {}),
         },
       });
     }
@@ -263,7 +266,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     const current = await store.readIfExists<Goal>('Goal', id);
     if (!current) throw notFound(`Goal/${id} is not known`);
     goalsRead.set(req, { ...current, id });
-    const subject = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(current.subject?.reference ?? '')?.[1];
+    const subject = localPatientOf(current);
     if (subject === undefined) throw new AppError(404, { code: 'not-found', diagnostics: `Goal/${id} is not known` });
     return subject;
   },
@@ -332,7 +335,7 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
           {
             fullUrl: `Goal/${current.id}`,
             resource: next,
-            request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) },
+            request: { method: 'PUT', url: `Goal/${current.id}`, ...(version ? { ifMatch: weakEtag(version) } : {}) },
           },
         ],
       },

@@ -28,7 +28,8 @@ import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import { clientKeyWords, idempotencyKey, keyHeader, requestFingerprint } from '../idempotency.js';
-import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
+import type { ProtectedRoute, RouteDeps } from '../route.js';
+import { ID_PATTERN } from '../../domain/ids.js';
 
 /**
  * `POST /fhir/Questionnaire/{id}/$send-questionnaire-request` with Patient Knows Best's
@@ -50,7 +51,7 @@ const SPECS = [
 ] as const;
 
 const PATIENT_LITERAL = /^(?:.*\/)?Patient\/([^/]+)$/;
-const PRACTITIONER_LITERAL = /^Practitioner\/([A-Za-z0-9\-.]{1,64})$/;
+const PRACTITIONER_LITERAL = new RegExp(String.raw`^Practitioner/(${ID_PATTERN})$`);
 const CHECK_CONCURRENCY = 8;
 const CHUNK = 100;
 

@@ -120,8 +120,3 @@ export const SERVED_TYPES: readonly ServedType[] = [
 export function servedType(type: string): ServedType | undefined {
   return SERVED_TYPES.find((t) => t.type === type);
 }
-
-/** The id the route table's example URLs use for a patient's record of this type (documentation and tests). */
-export function exampleId(type: string, patientId: string): string {
-  return `${patientId}-${type.toLowerCase()}`.slice(0, 64);
-}

@@ -23,11 +23,12 @@ import * as goal from '../../fhir/goal.js';
 import * as observation from '../../fhir/observation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { DEFINITION, OPERATION, summaryParameters, summarySearch } from '../../fhir/summary.js';
-import { patientOf } from '../../auth/compartment.js';
+import { patientOf } from '../../fhir/compartment.js';
 import { log } from '../../log/logger.js';
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { baseUrl } from './http.js';
-import { catalogOf } from './questionnaires.js';
+import { catalogOf } from '../questionnaires.js';
+import { mappedOfType } from '../../fhir/mapped.js';
 
 /**
  * `GET /fhir/Patient/{id}/$phb-summary`: the person's current PHB in one Bundle, from one HAPI
@@ -37,20 +38,14 @@ import { catalogOf } from './questionnaires.js';
  */
 
 /** Resources of one type from the search, mapped; records our mappers cannot read are left out, not fatal. */
-function mapped<R extends FhirResource, T>(
+function mappedRecords<R extends FhirResource, T>(
   resources: FhirResource[],
   type: R['resourceType'],
-  map: (r: R) => T,
+  from: (r: R) => T,
 ): { resource: R; value: T }[] {
-  return resources.flatMap((r) => {
-    if (r.resourceType !== type) return [];
-    try {
-      return [{ resource: r as R, value: map(r as R) }];
-    } catch {
-      log().debug('record left out of the summary', { resourceType: type });
-      return [];
-    }
-  });
+  return mappedOfType(resources, type, from, () =>
+    log().debug('record left out of the summary', { resourceType: type }),
+  );
 }
 
 function readable(caller: Caller, patientReach: string | undefined, type: string): boolean {
@@ -85,25 +80,29 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
       (r) => r.resourceType !== 'Patient' && r.resourceType !== 'Consent' && patientOf(r) === patientId,
     );
 
-    const journeys = mapped<EpisodeOfCare, ReturnType<typeof episodeOfCare.fromFhir>>(
+    const journeys = mappedRecords<EpisodeOfCare, ReturnType<typeof episodeOfCare.fromFhir>>(
       records,
       'EpisodeOfCare',
       episodeOfCare.fromFhir,
     );
-    const plans = mapped<CarePlan, ReturnType<typeof carePlan.fromFhir>>(records, 'CarePlan', carePlan.fromFhir);
-    const goals = mapped<Goal, ReturnType<typeof goal.fromFhir>>(records, 'Goal', goal.fromFhir);
-    const budgets = mapped<Coverage, ReturnType<typeof coverage.fromFhir>>(records, 'Coverage', coverage.fromFhir);
-    const ledger = mapped<ChargeItem, ReturnType<typeof chargeItem.fromFhir>>(
+    const plans = mappedRecords<CarePlan, ReturnType<typeof carePlan.fromFhir>>(records, 'CarePlan', carePlan.fromFhir);
+    const goals = mappedRecords<Goal, ReturnType<typeof goal.fromFhir>>(records, 'Goal', goal.fromFhir);
+    const budgets = mappedRecords<Coverage, ReturnType<typeof coverage.fromFhir>>(
+      records,
+      'Coverage',
+      coverage.fromFhir,
+    );
+    const ledger = mappedRecords<ChargeItem, ReturnType<typeof chargeItem.fromFhir>>(
       records,
       'ChargeItem',
       chargeItem.fromFhir,
     ).map((l) => l.value);
-    const requests = mapped<ServiceRequest, ReturnType<typeof serviceRequest.fromFhir>>(
+    const requests = mappedRecords<ServiceRequest, ReturnType<typeof serviceRequest.fromFhir>>(
       records,
       'ServiceRequest',
       serviceRequest.fromFhir,
     );
-    const scores = mapped<Observation, QuestionnaireScore>(
+    const scores = mappedRecords<Observation, QuestionnaireScore>(
       records.filter((r) => r.resourceType === 'Observation' && observation.isScore(r)),
       'Observation',
       observation.fromFhir,

@@ -2,7 +2,7 @@ import type { FhirResource, Identifier } from 'fhir/r4.js';
 import type { Caller, StaffCaller } from '../../auth/caller.js';
 import { forbidden } from '../../outcome/errors.js';
 import type { Ctx } from './http.js';
-import { keyedIdentifier, type Tx } from './tx.js';
+import { keyedIdentifier, type Tx } from '../tx.js';
 
 /** Small pieces the /api/v1 steps share. */
 

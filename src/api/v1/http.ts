@@ -8,12 +8,12 @@ import type { Interaction } from '../../auth/scopes.js';
 import { DomainError } from '../../domain/errors.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
-import type { ProtectedRoute, RouteDeps } from '../protectedRoutes.js';
+import type { ProtectedRoute, RouteDeps } from '../route.js';
 import { clientKeyWords, idempotencyKey, keyHeader, requestFingerprint, type IdempotencyKey } from '../idempotency.js';
-import { etagVersion } from '../fhir/http.js';
-import { exampleId } from '../fhir/served.js';
+import { etagVersion, weakEtag } from '../../util/etag.js';
+import { exampleId } from '../route.js';
 import { checkResponse, validateBody } from './validation.js';
-import { commit, type Committed, type Tx } from './tx.js';
+import { commit, type Committed, type Tx } from '../tx.js';
 
 /**
  * The /api/v1 route shape and the one place that turns HTTP into calls and results into
@@ -145,7 +145,7 @@ export function asProblem(e: unknown, body: unknown): unknown {
 
 function send(res: Response, route: Common, result: Result, replayed = false): void {
   checkResponse(route.response, result.body);
-  if (result.version) res.setHeader('ETag', `W/"${result.version}"`);
+  if (result.version) res.setHeader('ETag', weakEtag(result.version));
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   res.status(result.status).json(result.body);
 }

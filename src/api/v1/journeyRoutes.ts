@@ -32,7 +32,7 @@ import { createKeyed, idOf, staffCaller } from './common.js';
 import type { ApiRoute, Ctx, ReadRoute, WriteRoute } from './http.js';
 import { expectVersion } from './http.js';
 import { JourneyRecords, practitionerOf } from './records.js';
-import { Tx, newId } from './tx.js';
+import { Tx, newId } from '../tx.js';
 import { budgetView, goalView, impactOf, journeyView, planView, requestView } from './views.js';
 
 /** Steps 1, 2 and 6 of the journey: referral and eligibility, the needs conversation, closure; and reading a journey. */

@@ -14,7 +14,7 @@ import { forbidden } from '../../outcome/errors.js';
 import { createKeyed, idOf } from './common.js';
 import { expectVersion, type ApiRoute, type Ctx, type ReadRoute, type Result, type WriteRoute } from './http.js';
 import { JOURNEY, records } from './journeyRoutes.js';
-import { Tx, newId } from './tx.js';
+import { Tx, newId } from '../tx.js';
 
 /** Steps 5 and 6 for the money: the agreement, payments, spend with evidence, and the financial audit. */
 

@@ -32,7 +32,7 @@ import { forbidden } from '../../outcome/errors.js';
 import { createKeyed, idOf, putKeyed } from './common.js';
 import { expectVersion, type ApiRoute, type Ctx, type Result, type WriteRoute } from './http.js';
 import { JOURNEY, records } from './journeyRoutes.js';
-import { Tx, newId } from './tx.js';
+import { Tx, newId } from '../tx.js';
 import { budgetView, goalView, planView } from './views.js';
 
 /** Steps 3, 4 and 6: the money worked out, the plan agreed, and reviews that change them. */

@@ -24,6 +24,7 @@ import type {
   SpendRequest,
 } from '../../domain/model.js';
 import * as chargeItem from '../../fhir/chargeItem.js';
+import { mapped } from '../../fhir/mapped.js';
 import * as coverage from '../../fhir/coverage.js';
 import * as careplan from '../../fhir/careplan.js';
 import * as documentReference from '../../fhir/documentReference.js';
@@ -66,15 +67,8 @@ function versionOf(resource: FhirResource): string {
 }
 
 /** A stored resource that our mapper cannot read is a fault in the store's data, not the caller's. */
-function mapped<R, T>(resource: R, from: (r: R) => T): T {
-  try {
-    return from(resource);
-  } catch (e) {
-    throw new AppError(502, {
-      code: 'exception',
-      diagnostics: `A stored record could not be read (${e instanceof Error ? e.message : 'unknown'})`,
-    });
-  }
+function storeFault(reason: string): AppError {
+  return new AppError(502, { code: 'exception', diagnostics: `A stored record could not be read (${reason})` });
 }
 
 function inJourney(resource: { resourceType: string; extension?: Extension[] }, journeyId: string): boolean {
@@ -96,7 +90,7 @@ export class JourneyRecords {
     const episode = await this.store.readIfExists<EpisodeOfCare>('EpisodeOfCare', journeyId);
     if (!episode || episode.patient.reference !== `Patient/${this.holderId}`)
       throw notFound(`No PHB journey ${journeyId} for this person`);
-    return { value: mapped(episode, episodeOfCare.fromFhir), version: versionOf(episode) };
+    return { value: mapped(episode, episodeOfCare.fromFhir, storeFault), version: versionOf(episode) };
   }
 
   async journeys(): Promise<Versioned<PhbJourney>[]> {
@@ -130,11 +124,14 @@ export class JourneyRecords {
     ]);
     const budgetResource = coverages.find((c) => inJourney(c, journeyId));
     const budget = budgetResource && {
-      value: mapped(budgetResource, coverage.fromFhir),
+      value: mapped(budgetResource, coverage.fromFhir, storeFault),
       version: versionOf(budgetResource),
     };
     const planResource = plans.find((p) => inJourney(p, journeyId));
-    const plan = planResource && { value: mapped(planResource, careplan.fromFhir), version: versionOf(planResource) };
+    const plan = planResource && {
+      value: mapped(planResource, careplan.fromFhir, storeFault),
+      version: versionOf(planResource),
+    };
     const goalIds = new Set(plan?.value.goalIds ?? []);
     // Needs and review answers belong to the journey steps; other questionnaires (e.g. impact answers from a PHR app) are not read here.
     const ours = [questionnaireResponse.QUESTIONNAIRES.needs, questionnaireResponse.QUESTIONNAIRES.review];
@@ -142,7 +139,7 @@ export class JourneyRecords {
       .filter(
         (r) => inJourney(r, journeyId) && ours.includes((r.questionnaire ?? '').split('|')[0] as (typeof ours)[number]),
       )
-      .map((r) => mapped(r, questionnaireResponse.fromFhir));
+      .map((r) => mapped(r, questionnaireResponse.fromFhir, storeFault));
     const entries = budget ? ledger.filter((c) => c.account?.[0]?.reference === `Account/${budget.value.id}`) : [];
     const agreementDoc = documents.find(
       (d) =>
@@ -159,22 +156,22 @@ export class JourneyRecords {
       ...(plan ? { plan } : {}),
       goals: goals
         .filter((g) => g.id !== undefined && goalIds.has(g.id))
-        .map((g) => ({ value: mapped(g, goal.fromFhir), version: versionOf(g) })),
+        .map((g) => ({ value: mapped(g, goal.fromFhir, storeFault), version: versionOf(g) })),
       requests: tasks
         .filter((t) => inJourney(t, journeyId))
-        .map((t) => ({ value: mapped(t, task.fromFhir), version: versionOf(t) }))
+        .map((t) => ({ value: mapped(t, task.fromFhir, storeFault), version: versionOf(t) }))
         .sort((a, b) => a.value.submitted.localeCompare(b.value.submitted)),
       ...(needs ? { needs } : {}),
       reviews: answers.filter((a): a is Review => 'point' in a).sort((a, b) => a.completed.localeCompare(b.completed)),
       payments: entries.flatMap((c) => {
-        const entry = mapped(c, chargeItem.fromFhir);
+        const entry = mapped(c, chargeItem.fromFhir, storeFault);
         return entry.kind === 'payment' ? [entry.payment] : [];
       }),
       spend: entries.flatMap((c) => {
-        const entry = mapped(c, chargeItem.fromFhir);
+        const entry = mapped(c, chargeItem.fromFhir, storeFault);
         return entry.kind === 'spend' ? [{ value: entry.line, version: versionOf(c) }] : [];
       }),
-      ...(agreementDoc ? { agreement: mapped(agreementDoc, documentReference.fromFhir) } : {}),
+      ...(agreementDoc ? { agreement: mapped(agreementDoc, documentReference.fromFhir, storeFault) } : {}),
     };
   }
 
@@ -185,7 +182,7 @@ export class JourneyRecords {
       (c) => c.system === SYSTEMS.codeSystem('phb-task-type') && c.code === 'spend-sign-off',
     );
     if (!resource || !isSignOff) throw notFound(`No spend request ${requestId} in this PHB journey`);
-    const request = mapped(resource, task.fromFhir);
+    const request = mapped(resource, task.fromFhir, storeFault);
     if (request.budgetHolderId !== this.holderId || request.journeyId !== journeyId)
       throw notFound(`No spend request ${requestId} in this PHB journey`);
     return { value: request, version: versionOf(resource) };

@@ -1,4 +1,4 @@
-import type { ProtectedRoute } from '../protectedRoutes.js';
+import type { ProtectedRoute } from '../route.js';
 import { protectedRoute, type ApiRoute } from './http.js';
 import { JOURNEY_ROUTES } from './journeyRoutes.js';
 import { PLAN_ROUTES } from './planRoutes.js';

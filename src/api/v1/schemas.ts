@@ -13,6 +13,7 @@ import {
   SPEND_CATEGORIES,
   SPEND_REQUEST_STATUSES,
 } from '../../domain/codes.js';
+import { ID_PATTERN } from '../../domain/ids.js';
 
 /**
  * The JSON Schemas (2020-12) of every /api/v1 request and response body. The same objects are
@@ -63,7 +64,7 @@ export const SCHEMAS: Record<string, Schema> = {
     format: 'date-time',
     description: 'An instant with its zone, e.g. 2026-01-05T10:00:00Z.',
   },
-  Id: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' },
+  Id: { type: 'string', pattern: `^${ID_PATTERN}$` },
   Key: {
     type: 'string',
     pattern: '^[A-Za-z0-9\\-]{1,40}$',

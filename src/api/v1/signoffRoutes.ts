@@ -13,7 +13,7 @@ import { createKeyed, idOf, staffCaller } from './common.js';
 import { expectVersion, type ApiRoute, type Ctx, type ReadRoute, type Result, type WriteRoute } from './http.js';
 import { JOURNEY, records } from './journeyRoutes.js';
 import { practitionerOf, type Versioned } from './records.js';
-import { Tx, newId } from './tx.js';
+import { Tx, newId } from '../tx.js';
 import { requestView } from './views.js';
 
 /** Step 5: spend requests and their proportionate sign-off (DESIGN section 4). */

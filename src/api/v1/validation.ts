@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { AppError, type Issue } from '../../outcome/errors.js';
+import { errorPointer } from '../../util/jsonPointer.js';
 import { SCHEMAS } from './schemas.js';
 
 /**
@@ -22,19 +23,14 @@ const compiled = new Map<string, ValidateFunction>(
   Object.keys(SCHEMAS).map((name) => [name, ajv.compile({ $ref: `${SCHEMA_ID}#/$defs/${name}` })]),
 );
 
-function escape(token: unknown): string {
-  return String(token).replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 /** One ajv error as an issue pointing at the field itself (a missing or unknown field is reported on its parent). */
 function issueOf(e: ErrorObject): Issue {
   const params = e.params as Record<string, unknown>;
+  const pointer = errorPointer(e);
   if (e.keyword === 'required') {
-    const pointer = `${e.instancePath}/${escape(params.missingProperty)}`;
     return { code: 'required', diagnostics: `${pointer} is required`, location: pointer };
   }
   if (e.keyword === 'additionalProperties') {
-    const pointer = `${e.instancePath}/${escape(params.additionalProperty)}`;
     return { code: 'structure', diagnostics: `${pointer} is not a field of this request`, location: pointer };
   }
   if (e.keyword === 'enum') {
@@ -45,7 +41,6 @@ function issueOf(e: ErrorObject): Issue {
     };
   }
   if (e.keyword === 'propertyNames') {
-    const pointer = `${e.instancePath}/${escape(params.propertyName)}`;
     return { code: 'code-invalid', diagnostics: `${pointer} is not an allowed name here`, location: pointer };
   }
   return {

@@ -1,7 +1,7 @@
 import type { Budget, CarePlanPcsp, PhbJourney, RecoveryGoal, Review, SpendRequest } from '../../domain/model.js';
 import { scoreTrend, computeScore, type ScoreChange } from '../../domain/scores.js';
 import { inHours, turnaround } from '../../domain/signoff/turnaround.js';
-import { catalogOf } from '../fhir/questionnaires.js';
+import { catalogOf } from '../questionnaires.js';
 import { QUESTIONNAIRES } from '../../fhir/questionnaireResponse.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { Versioned } from './records.js';

@@ -64,6 +64,10 @@ public class HapiServerConfig {
 		// Small footprint: these default to the CPU count.
 		s.setReindexThreadCount(1);
 		s.setExpungeThreadCount(1);
+		// Pre-expansion stores ValueSet expansions through Hibernate Search, which is off here: every scheduled run
+		// only logged a failure per ValueSet. Expansion and validation work in memory without it.
+		s.setPreExpandValueSets(false);
+		s.setEnableTaskPreExpandValueSets(false);
 		// Off for the clinical store (a reference must name a record it holds); on for a server
 		// used as the audit repository, whose events name records on another server by URL.
 		s.setAllowExternalReferences(env.getProperty("HAPI_ALLOW_EXTERNAL_REFERENCES", Boolean.class, false));

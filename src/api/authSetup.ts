@@ -1,9 +1,9 @@
 import type { FhirStore } from '../store/fhirStore.js';
 import { AuditLog } from '../audit/auditLog.js';
-import { StoreAccessFacts } from './facts.js';
-import type { AuthDeps } from './guard.js';
-import { IssuerRegistry } from './issuers.js';
-import { TokenVerifier } from './verify.js';
+import { StoreAccessFacts } from '../auth/facts.js';
+import type { AuthDeps } from '../auth/guard.js';
+import { IssuerRegistry } from '../auth/issuers.js';
+import { TokenVerifier } from '../auth/verify.js';
 
 export interface AuthSettings {
   issuers: readonly string[];
@@ -18,8 +18,10 @@ export interface AuthSettings {
   auditSpoolDir: string;
 }
 
+/** The guard's dependencies, with the audit log itself (main closes it, tests flush it). */
 export interface Auth extends AuthDeps {
   issuers: IssuerRegistry;
+  audit: AuditLog;
 }
 
 /** Where AuditEvents go when not to the clinical store: an audit repository of its own. */

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
-import { IDEMPOTENCY_SYSTEM, type IdempotencyKey } from '../idempotency.js';
-import { withNamedProvenance, type WriteActivity } from '../../audit/provenance.js';
-import type { Caller } from '../../auth/caller.js';
-import { AppError, isStoreConflict } from '../../outcome/errors.js';
-import type { FhirStore } from '../../store/fhirStore.js';
+import { IDEMPOTENCY_SYSTEM, type IdempotencyKey } from './idempotency.js';
+import { withNamedProvenance, type WriteActivity } from '../audit/provenance.js';
+import type { Caller } from '../auth/caller.js';
+import { AppError, isStoreConflict } from '../outcome/errors.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import { ID_PATTERN } from '../domain/ids.js';
+import { weakEtag } from '../util/etag.js';
 
 /**
  * One state change = one FHIR transaction (DESIGN section 7). Mappers produce resources with ids
@@ -64,7 +66,7 @@ export class Tx {
           request: {
             method: 'PUT',
             url: `${p.resource.resourceType}/${id}`,
-            ...(p.ifMatch ? { ifMatch: `W/"${p.ifMatch}"` } : {}),
+            ...(p.ifMatch ? { ifMatch: weakEtag(p.ifMatch) } : {}),
           },
         };
       }
@@ -103,8 +105,11 @@ export interface Committed {
   refs: { ref: string; version: string }[];
 }
 
+/** A transaction response's location: `[base/]Type/id[/_history/version]`. */
+const LOCATION = new RegExp(String.raw`^(?:.*/)?([A-Za-z]+)/(${ID_PATTERN})(?:/_history/([^/]+))?$`);
+
 function refOf(location: string | undefined): { ref: string; version: string } {
-  const match = /^(?:.*\/)?([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([^/]+))?$/.exec(location ?? '');
+  const match = LOCATION.exec(location ?? '');
   if (!match)
     throw new AppError(502, {
       code: 'exception',

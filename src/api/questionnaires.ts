@@ -1,10 +1,10 @@
 import type { Questionnaire } from 'fhir/r4.js';
-import type { FhirStore } from '../../store/fhirStore.js';
-import type { ScoringRule } from '../../domain/scores.js';
-import { scoringRules } from '../../fhir/questionnaire.js';
-import { log } from '../../log/logger.js';
-import { AppError } from '../../outcome/errors.js';
-import { answerValueSets, expandedCodes, type AllowedAnswers } from '../../fhir/questionnaireValidation.js';
+import type { FhirStore } from '../store/fhirStore.js';
+import type { ScoringRule } from '../domain/scores.js';
+import { scoringRules } from '../fhir/questionnaire.js';
+import { log } from '../log/logger.js';
+import { AppError } from '../outcome/errors.js';
+import { answerValueSets, expandedCodes, type AllowedAnswers } from '../fhir/questionnaireValidation.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
