@@ -102,7 +102,7 @@ describe('the guard leaving the consent check to the route (consentInRecords)', 
   it('never asks the store, and answers once the route settles it with an active Consent', async () => {
     const w = world([
       { resourceType: 'Patient', id: 'p1' },
-      phrConsent({ status: 'inactive', id: 'c0' }),
+      phrConsent({ status: 'inactive', id: 'c0', dateTime: '2025-12-01T00:00:00Z' }),
       phrConsent(),
     ]);
     const res = await get(w);

@@ -192,9 +192,12 @@ describe('the access decision', () => {
 });
 
 describe('the consent rule', () => {
-  it('grants with an active Consent of the patient naming the app', () => {
+  it("grants when the person's latest decision for the app is a yes", () => {
     expect(consentGrants([phrConsent()], 'p1', 'phr')).toBe(true);
-    expect(consentGrants([phrConsent({ status: 'inactive' }), phrConsent({ id: 'c2' })], 'p1', 'phr')).toBe(true);
+    const later = { id: 'c2', dateTime: '2026-02-01T00:00:00Z' };
+    expect(consentGrants([phrConsent({ status: 'inactive' }), phrConsent(later)], 'p1', 'phr')).toBe(true);
+    // An earlier yes grants nothing once a later withdrawal exists.
+    expect(consentGrants([phrConsent(), phrConsent({ ...later, status: 'inactive' })], 'p1', 'phr')).toBe(false);
   });
 
   it("grants nothing when withdrawn, refused, someone else's, for another app, malformed or absent", () => {
