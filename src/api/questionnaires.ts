@@ -1,10 +1,10 @@
-import type { Questionnaire } from 'fhir/r4.js';
+import type { Questionnaire, QuestionnaireResponse } from 'fhir/r4.js';
 import type { FhirStore } from '../store/fhirStore.js';
 import type { ScoringRule } from '../domain/scores.js';
 import { scoringRules } from '../fhir/questionnaire.js';
 import { log } from '../log/logger.js';
 import { AppError } from '../outcome/errors.js';
-import { answerValueSets, expandedCodes, type AllowedAnswers } from '../fhir/questionnaireValidation.js';
+import { answerValueSets, codedAnswer, codedAnswers, type AllowedAnswers } from '../fhir/questionnaireValidation.js';
 
 /**
  * Questionnaires by canonical URL. Reading them is not personal data, and HAPI cannot follow a
@@ -26,7 +26,8 @@ interface Cached extends Described {
 
 export class QuestionnaireCatalog {
   private readonly known = new Map<string, Cached>();
-  private readonly valueSets = new Map<string, { at: number; codes: ReadonlySet<string> }>();
+  /** `valueSet#system|code` -> whether HAPI said the value set holds the code. */
+  private readonly codes = new Map<string, { at: number; holds: boolean }>();
 
   constructor(private readonly store: FhirStore) {}
 
@@ -76,33 +77,33 @@ export class QuestionnaireCatalog {
   }
 
   /**
-   * The codes each of the questionnaire's answer value sets allows, expanded by HAPI and kept a while
-   * (ValueSets are conformance resources, loaded at start-up). One HAPI cannot expand is a fault of
-   * this service's configuration, not of the answers: 500, nothing stored.
+   * Which of the response's coded answers each of the questionnaire's answer value sets holds, asked of
+   * HAPI (ValueSet/$validate-code, expanded in memory there) and kept a while: value sets are conformance
+   * resources, loaded at start-up. One HAPI does not know is a fault of this service's configuration, not
+   * of the answers: 500, nothing stored.
    */
-  async allowedAnswers(questionnaire: Questionnaire): Promise<AllowedAnswers> {
+  async allowedAnswers(questionnaire: Questionnaire, response: QuestionnaireResponse): Promise<AllowedAnswers> {
     const now = Date.now();
-    const allowed = new Map<string, ReadonlySet<string>>();
+    const allowed = new Map<string, Set<string>>(answerValueSets(questionnaire).map((url) => [url, new Set()]));
     await Promise.all(
-      answerValueSets(questionnaire).map(async (url) => {
-        const cached = this.valueSets.get(url);
-        if (cached && now - cached.at < TTL_MS) {
-          allowed.set(url, cached.codes);
-          return;
+      codedAnswers(questionnaire, response).map(async ({ valueSet, system, code }) => {
+        const key = `${valueSet}#${codedAnswer(system, code)}`;
+        const cached = this.codes.get(key);
+        let holds = cached && now - cached.at < TTL_MS ? cached.holds : undefined;
+        if (holds === undefined) {
+          try {
+            holds = await this.store.validateCode(valueSet, system, code);
+          } catch (e) {
+            if (!(e instanceof AppError) || e.status === 503) throw e;
+            log().error('answer value set cannot be checked', { questionnaire: questionnaire.id, status: e.status });
+            throw new AppError(500, {
+              code: 'exception',
+              diagnostics: 'The answers this questionnaire allows cannot be checked just now',
+            });
+          }
+          this.codes.set(key, { at: now, holds });
         }
-        let codes: Set<string>;
-        try {
-          codes = expandedCodes(await this.store.expandValueSet(url));
-        } catch (e) {
-          if (!(e instanceof AppError) || e.status === 503) throw e;
-          log().error('answer value set cannot be expanded', { questionnaire: questionnaire.id, status: e.status });
-          throw new AppError(500, {
-            code: 'exception',
-            diagnostics: 'The answers this questionnaire allows cannot be checked just now',
-          });
-        }
-        this.valueSets.set(url, { at: now, codes });
-        allowed.set(url, codes);
+        if (holds) allowed.get(valueSet)?.add(codedAnswer(system, code));
       }),
     );
     return allowed;

@@ -6,8 +6,6 @@ import type {
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
-  ValueSet,
-  ValueSetExpansionContains,
 } from 'fhir/r4.js';
 import type { Issue } from '../outcome/errors.js';
 
@@ -28,7 +26,7 @@ export function validateResponse(
   return walk.issues;
 }
 
-/** The codes each answerValueSet allows, by canonical URL (without version), as `system|code` (see codedAnswer). */
+/** Codes known to be in each answerValueSet, by canonical URL (without version), as `system|code` (see codedAnswer). */
 export type AllowedAnswers = ReadonlyMap<string, ReadonlySet<string>>;
 
 interface Walk {
@@ -55,17 +53,37 @@ export function answerValueSets(questionnaire: Questionnaire): string[] {
   return [...urls];
 }
 
-/** The allowed codes of an expanded ValueSet, nested contains included. */
-export function expandedCodes(valueSet: ValueSet): Set<string> {
-  const codes = new Set<string>();
-  const visit = (contains: ValueSetExpansionContains[] | undefined): void => {
-    for (const c of contains ?? []) {
-      if (c.code !== undefined && !c.abstract) codes.add(codedAnswer(c.system, c.code));
-      visit(c.contains);
+/** A coded answer to an item whose answers come from a value set: what has to be looked up before validating. */
+export interface CodedAnswer {
+  valueSet: string;
+  system: string;
+  code: string;
+}
+
+/** Every coded answer the response gives to an item with an answerValueSet (value set by canonical URL, without version). */
+export function codedAnswers(questionnaire: Questionnaire, response: QuestionnaireResponse): CodedAnswer[] {
+  const defs = new Map<string, QuestionnaireItem>();
+  const index = (items: QuestionnaireItem[] | undefined): void => {
+    for (const item of items ?? []) {
+      defs.set(item.linkId, item);
+      index(item.item);
     }
   };
-  visit(valueSet.expansion?.contains);
-  return codes;
+  index(questionnaire.item);
+  const found: CodedAnswer[] = [];
+  const visit = (items: QuestionnaireResponseItem[] | undefined): void => {
+    for (const item of items ?? []) {
+      const valueSet = defs.get(item.linkId)?.answerValueSet;
+      for (const answer of item.answer ?? []) {
+        const { system, code } = answer.valueCoding ?? {};
+        if (valueSet && system && code) found.push({ valueSet: canonicalUrl(valueSet), system, code });
+        visit(answer.item);
+      }
+      visit(item.item);
+    }
+  };
+  visit(response.item);
+  return found;
 }
 
 function canonicalUrl(canonical: string): string {
@@ -191,8 +209,8 @@ function checkAnswer(def: QuestionnaireItem, answer: QuestionnaireResponseItemAn
   if (def.answerValueSet && key === 'valueCoding' && !openText) {
     const given = answer.valueCoding as Coding;
     const codes = walk.allowed.get(canonicalUrl(def.answerValueSet));
-    // The caller expands every answerValueSet first (answerValueSets); a missing one is its mistake, not the answer's.
-    if (!codes) throw new Error(`The answers of item '${def.linkId}' were not expanded for checking`);
+    // The caller looks up the answers first (codedAnswers); a value set it did not look at is its mistake, not the answer's.
+    if (!codes) throw new Error(`The answers of item '${def.linkId}' were not looked up for checking`);
     if (!codes.has(codedAnswer(given.system, given.code)))
       walk.issues.push({
         code: 'code-invalid',

@@ -1,4 +1,4 @@
-import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, ValueSet } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
 export type SearchParams = Record<string, string | number | (string | number)[]>;
 
@@ -71,6 +71,6 @@ export interface FhirStore {
   capabilities(options?: StoreCallOptions): Promise<CapabilityStatement>;
   /** Validates without storing (against base R4, and the profile when given); the outcome lists any errors. */
   validate(resource: FhirResource, profile?: string, options?: StoreCallOptions): Promise<OperationOutcome>;
-  /** The codes of the ValueSet a canonical URL names (`ValueSet/$expand`); an unknown one fails as 'rejected'. */
-  expandValueSet(url: string, options?: StoreCallOptions): Promise<ValueSet>;
+  /** Whether the ValueSet a canonical URL names holds the code (`ValueSet/$validate-code`); an unknown one fails as 'rejected'. */
+  validateCode(valueSet: string, system: string, code: string, options?: StoreCallOptions): Promise<boolean>;
 }

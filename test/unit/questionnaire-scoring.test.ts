@@ -126,8 +126,8 @@ describe('scenario impact answers give the expected trend', () => {
         location: `QuestionnaireResponse.item[${point}].answer[0]`,
       },
     ]);
-    // Without the expansion nothing can be checked, which is the caller's mistake, not the person's.
-    expect(() => validateResponse(review, response)).toThrow(/not expanded/);
+    // Without looking the answers up nothing can be checked, which is the caller's mistake, not the person's.
+    expect(() => validateResponse(review, response)).toThrow(/not looked up/);
   });
 });
 

@@ -155,7 +155,11 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         'QuestionnaireResponse.questionnaire',
       );
 
-    const issues = validateResponse(questionnaire, response, await catalogOf(store).allowedAnswers(questionnaire));
+    const issues = validateResponse(
+      questionnaire,
+      response,
+      await catalogOf(store).allowedAnswers(questionnaire, response),
+    );
     if (issues.length > 0) throw new AppError(422, issues);
     let rules;
     try {
