@@ -11,7 +11,7 @@ import type {
   Questionnaire,
   Reference,
 } from 'fhir/r4.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import { withNamedProvenance, withProvenance } from '../../audit/provenance.js';
 import {
@@ -134,7 +134,7 @@ async function sendRequests(
   allowed: string[],
   options: { requestorId: string | undefined; additional: Identifier | undefined },
 ): Promise<{ requests: Reference[]; replayed: boolean }> {
-  const { caller } = accessOf(req);
+  const { caller } = currentAccess();
   const rawKey = keyHeader(req.get('idempotency-key'), false);
   const { additional, requestorId } = options;
   const clientKey = additional ? `${additional.system}|${additional.value}` : (rawKey ?? '');
@@ -209,7 +209,7 @@ export const SEND_QUESTIONNAIRE_ROUTE: ProtectedRoute = {
     parameter: [{ name: 'target', valueReference: { reference: `Patient/${patientId}` } }],
   }),
   handle: async (store, req, res, deps) => {
-    const access = accessOf(req);
+    const access = currentAccess();
     // Checked before anything is read or written: a malformed key is the caller's mistake.
     keyHeader(req.get('idempotency-key'), false);
     const questionnaireId = resourceIdParam(req.params.id);
