@@ -42,7 +42,7 @@ export interface Access {
   caller: Caller;
   patientId?: string;
   /** The full decision (row, scopes, reach) for this caller on another patient, for operations on several. */
-  decide(resource: string, interaction: Interaction, patientId: string): Promise<Decision>;
+  decide(resource: string, interaction: Interaction, patientId: string, team?: string): Promise<Decision>;
   /** Audits one patient's part of an operation on several patients. */
   audit(patientId: string, outcome: AccessRecord['outcome'], reason?: string): void;
   /**
@@ -138,7 +138,12 @@ export function permissionGuard(
       accesses.set(req, {
         caller: allowedCaller,
         ...(patientId !== undefined ? { patientId } : {}),
-        decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
+        decide: (r, i, p, team) =>
+          authorize(
+            allowedCaller,
+            { resource: r, interaction: i, patientId: p, ...(team !== undefined ? { team } : {}) },
+            auth.facts,
+          ),
         audit: (p, outcome, reason) => {
           const { durable } = auth.audit.record({
             ...base,
