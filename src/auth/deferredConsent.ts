@@ -22,6 +22,8 @@ export class DeferredConsent {
         return true;
       },
       onTeam: (...args) => facts.onTeam(...args),
+      memberOfTeam: (...args) => facts.memberOfTeam(...args),
+      onCaseload: (...args) => facts.onCaseload(...args),
       registeredWith: (...args) => facts.registeredWith(...args),
       represents: (...args) => facts.represents(...args),
     };

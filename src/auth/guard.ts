@@ -53,7 +53,7 @@ export interface Access {
   /** That record, of the type the route reads: 500 when the guard read none of it (a wiring bug). */
   recordRead<T extends FhirResource>(type: T['resourceType']): T;
   /** The full decision (row, scopes, reach) for this caller on another patient, for operations on several. */
-  decide(resource: string, interaction: Interaction, patientId: string): Promise<Decision>;
+  decide(resource: string, interaction: Interaction, patientId: string, team?: string): Promise<Decision>;
   /** Audits one patient's part of an operation on several patients. */
   audit(patientId: string, outcome: AccessRecord['outcome'], reason?: string): void;
   /**
@@ -167,7 +167,12 @@ export function permissionGuard(
           // Narrowed by its resourceType: FhirResource is a union discriminated by it.
           return record as T;
         },
-        decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
+        decide: (r, i, p, team) =>
+          authorize(
+            allowedCaller,
+            { resource: r, interaction: i, patientId: p, ...(team !== undefined ? { team } : {}) },
+            auth.facts,
+          ),
         audit: (p, outcome, reason) => {
           const { durable } = auth.audit.record({
             ...base,

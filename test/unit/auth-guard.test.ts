@@ -52,6 +52,8 @@ function world(
       return answers.consentActive ?? true;
     },
     onTeam: async () => answers.onTeam ?? true,
+    memberOfTeam: async () => answers.memberOfTeam ?? true,
+    onCaseload: async () => answers.onCaseload ?? true,
     registeredWith: async () => answers.registeredWith ?? true,
     represents: async () => {
       asked.represents += 1;

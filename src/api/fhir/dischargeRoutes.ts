@@ -58,12 +58,12 @@ const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/discharge-document`;
 const MAX_LINES = 20;
 
 const SPECS: readonly ParameterSpec[] = [
-  { name: 'clinicalSummary', type: 'string', min: 0, max: 1 },
-  { name: 'contact', type: 'string', min: 0, max: 1 },
-  { name: 'actionForGp', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'actionForPerson', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'informationGiven', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'individualRequirements', type: 'string', min: 0, max: 1 },
+  { name: 'clinicalSummary', types: ['string'], min: 0, max: 1 },
+  { name: 'contact', types: ['string'], min: 0, max: 1 },
+  { name: 'actionForGp', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'actionForPerson', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'informationGiven', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'individualRequirements', types: ['string'], min: 0, max: 1 },
 ];
 
 const unprocessable = (e: DomainError): AppError =>
