@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type {
   Bundle,
   BundleEntry,
@@ -34,7 +35,9 @@ import {
 } from '../../fhir/dischargeRecords.js';
 import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as organization from '../../fhir/organization.js';
-import { readParameters, type ParameterSpec } from '../../fhir/parameters.js';
+import { readParameters } from '../../fhir/parameters.js';
+import { operationSpecs } from '../../conformance/operations.js';
+import { repoRoot } from '../../config/config.js';
 import * as practitioner from '../../fhir/practitioner.js';
 import { summarySearch } from '../../fhir/summary.js';
 import { AppError, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
@@ -55,16 +58,8 @@ import { ID_PATTERN } from '../../domain/ids.js';
  */
 export const OPERATION = 'discharge-document';
 const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/discharge-document`;
-const MAX_LINES = 20;
-
-const SPECS: readonly ParameterSpec[] = [
-  { name: 'clinicalSummary', types: ['string'], min: 0, max: 1 },
-  { name: 'contact', types: ['string'], min: 0, max: 1 },
-  { name: 'actionForGp', types: ['string'], min: 0, max: MAX_LINES },
-  { name: 'actionForPerson', types: ['string'], min: 0, max: MAX_LINES },
-  { name: 'informationGiven', types: ['string'], min: 0, max: MAX_LINES },
-  { name: 'individualRequirements', types: ['string'], min: 0, max: 1 },
-];
+// Read from the OperationDefinition, so what the operation takes and what /fhir/metadata links to are one truth.
+const SPECS = operationSpecs(path.join(repoRoot, 'profiles'), OPERATION);
 
 const unprocessable = (e: DomainError): AppError =>
   new AppError(422, { code: e.kind === 'business-rule' ? 'business-rule' : 'invalid', diagnostics: e.message });
