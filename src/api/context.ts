@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { logger, runWithContext, type RequestContext } from '../log/logger.js';
-import { unavailable } from '../outcome/errors.js';
+import { unsettledConsentRefusal } from '../auth/guard.js';
+import { runWithContext, type RequestContext } from '../context/requestContext.js';
+import { logger } from '../log/logger.js';
+import { unavailable, type AppError } from '../outcome/errors.js';
 import { fhirErrorHandler, problemErrorHandler } from './render.js';
 
 /** A caller's request id is kept only when it is a plain token, so it cannot smuggle data into logs. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 /**
- * Gives every request an id, a child logger carrying it, one access-log line when it ends, and
- * the one barrier before the answer: `res.end` (which res.send and res.json end in) waits for the
- * context's `beforeAnswer` hooks, so no answer leaves before its AuditEvent is durable.
+ * Starts the request context (src/context/requestContext.ts) for every request: an id, a child
+ * logger carrying it, one access-log line when it ends, and the one barrier before the answer.
  */
 export function requestContext(options: { retryAfterSeconds: number }): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -30,12 +31,18 @@ export function requestContext(options: { retryAfterSeconds: number }): RequestH
         durationMs: Number((process.hrtime.bigint() - started) / 1000000n),
       });
     });
-    const context: RequestContext = { requestId, log: child, beforeAnswer: [] };
+    const context: RequestContext = { requestId, log: child, beforeAnswer: [], slots: new Map() };
     holdAnswer(req, res, context, options.retryAfterSeconds, everyAnswer);
     runWithContext(context, next);
   };
 }
 
+/**
+ * The barrier: `res.end`, which every answer ends in (res.send and res.json included), is the
+ * one place an answer is checked before it leaves. A successful answer the guard's unsettled
+ * consent check forbids is replaced by a 500; every answer then waits for the context's
+ * `beforeAnswer` hooks, so none leaves before its AuditEvent is durable (else it becomes a 503).
+ */
 function holdAnswer(
   req: Request,
   res: Response,
@@ -44,8 +51,32 @@ function holdAnswer(
   everyAnswer: ReadonlySet<string>,
 ): void {
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  let checked = false;
   let held = false;
+
+  /** Answers `error` in place of what was about to be sent, in the request's face format. */
+  const replace = (error: AppError): void => {
+    // Headers already sent (a streamed answer): cutting the connection is all that is left.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const name of res.getHeaderNames()) if (!everyAnswer.has(name)) res.removeHeader(name);
+    runWithContext(context, () => {
+      (req.originalUrl.startsWith('/fhir') ? fhirErrorHandler : problemErrorHandler)(error, req, res, () => undefined);
+    });
+  };
+
   res.end = ((...args: unknown[]): Response => {
+    if (!checked) {
+      checked = true;
+      const refused = runWithContext(context, () => unsettledConsentRefusal(res.statusCode));
+      if (refused) {
+        // The refusal's own answer comes back through here, to wait for the audit like any other.
+        replace(refused);
+        return res;
+      }
+    }
     if (held || context.beforeAnswer.length === 0) return end(...args);
     held = true;
     const status = res.statusCode;
@@ -57,21 +88,7 @@ function holdAnswer(
           status,
           error: e instanceof Error ? e.message : String(e),
         });
-        // Headers already sent (a streamed answer): cutting the connection is all that is left.
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        for (const name of res.getHeaderNames()) if (!everyAnswer.has(name)) res.removeHeader(name);
-        const refused = unavailable('The audit trail cannot be written just now; try again later', retryAfterSeconds);
-        runWithContext(context, () => {
-          (req.originalUrl.startsWith('/fhir') ? fhirErrorHandler : problemErrorHandler)(
-            refused,
-            req,
-            res,
-            () => undefined,
-          );
-        });
+        replace(unavailable('The audit trail cannot be written just now; try again later', retryAfterSeconds));
       },
     );
     return res;

@@ -2,7 +2,7 @@ import type { Consent, Patient } from 'fhir/r4.js';
 import type { Request } from 'express';
 import type { FhirStore } from '../store/fhirStore.js';
 import * as consent from '../fhir/consent.js';
-import { accessOf } from '../auth/guard.js';
+import { currentAccess } from '../auth/guard.js';
 import { patientParam, resourceIdParam } from '../auth/compartment.js';
 import { badRequest } from '../outcome/errors.js';
 import { PHR_FHIR_ROUTES } from './fhir/routes.js';
@@ -18,8 +18,8 @@ function queryValue(req: Request, name: string): unknown {
 }
 
 /** Consents of one patient, already narrowed by the guard to the patient it allowed. */
-async function consentsOf(store: FhirStore, req: Request): Promise<Consent[]> {
-  const { patientId } = accessOf(req);
+async function consentsOf(store: FhirStore): Promise<Consent[]> {
+  const { patientId } = currentAccess();
   if (patientId === undefined) throw badRequest('Name the patient', 'patient');
   const bundle = await store.search<Consent>('Consent', { patient: `Patient/${patientId}`, _count: 100 });
   return resourcesOf<Consent>(bundle, 'Consent');
@@ -56,7 +56,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     patient: (req) => patientParam(queryValue(req, 'patient')),
     urlFor: (patientId) => `/fhir/Consent?patient=Patient/${patientId}`,
     handle: async (store, req, res) => {
-      const found = await consentsOf(store, req);
+      const found = await consentsOf(store);
       const base = baseUrl(req);
       const entries = found.map((resource) => ({ resource, mode: 'match' as const }));
       res.type('application/fhir+json').json(searchset(base, entries, { self: `${base}${req.url}` }, found.length));
@@ -71,7 +71,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     patient: (req) => resourceIdParam(req.params.id, '/id'),
     urlFor: (patientId) => `/api/v1/budget-holders/${patientId}/consents`,
     handle: async (store, req, res) => {
-      const consents = (await consentsOf(store, req)).flatMap((c) => {
+      const consents = (await consentsOf(store)).flatMap((c) => {
         try {
           return [consent.fromFhir(c)];
         } catch {

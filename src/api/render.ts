@@ -1,7 +1,8 @@
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../outcome/errors.js';
-import { currentRequestId, log } from '../log/logger.js';
+import { currentRequestId } from '../context/requestContext.js';
+import { log } from '../log/logger.js';
 
 /** Anything thrown becomes an AppError; unknown errors are 500 without internal detail. */
 function asAppError(err: unknown): AppError {

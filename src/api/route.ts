@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import type { ReadForAccess } from '../auth/guard.js';
 import type { Interaction } from '../auth/scopes.js';
 import type { SignOffPolicy } from '../domain/signoff/policy.js';
 import type { FhirStore } from '../store/fhirStore.js';
@@ -23,8 +24,8 @@ export interface ProtectedRoute {
   operation?: { name: string; definition: string; type?: string };
   patient: (req: Request) => string | undefined;
   id?: (req: Request) => string | undefined;
-  /** Authorize after read: reads the record the request names and gives its patient (see the guard). */
-  resolvePatient?: (store: FhirStore, req: Request) => Promise<string | undefined>;
+  /** Authorize after read: reads the record the request names and gives it with its patient (see the guard). */
+  resolvePatient?: (store: FhirStore, req: Request) => Promise<ReadForAccess>;
   /** Touches several patients: the handler checks each one's reach (see the guard). */
   reachPerPatient?: boolean;
   /** The handler's own search brings the patient's Consents and it settles the consent check with them (see the guard). */

@@ -2,11 +2,15 @@ import { isPatientCaller, type Caller } from './caller.js';
 import { grantFor, type Grant } from './permissions.js';
 import { scopeString, scopesAllow, type Interaction } from './scopes.js';
 
-/** What a route is about to do. `patientId` is whose data it touches (absent for non-personal data). */
+/**
+ * What a route is about to do. `patientId` is whose data it touches (absent for non-personal data);
+ * `team` the team it is done for, when the request names one (a team code).
+ */
 export interface AccessRequest {
   resource: string;
   interaction: Interaction;
   patientId?: string;
+  team?: string;
 }
 
 /**
@@ -31,6 +35,10 @@ export interface AccessFacts {
   consentActive(patientId: string, clientId: string): Promise<boolean>;
   /** The staff member (their PractitionerRole, holding this role) is on the patient's team. */
   onTeam(practitionerRoleId: string, role: string, patientId: string): Promise<boolean>;
+  /** The staff member (their PractitionerRole) belongs to this team. */
+  memberOfTeam(practitionerRoleId: string, team: string): Promise<boolean>;
+  /** The patient is on this team's caseload (an active CareTeam carrying the team's identifier). */
+  onCaseload(team: string, patientId: string): Promise<boolean>;
   /** The patient is registered with the GP practice of this ODS code. */
   registeredWith(patientId: string, ods: string): Promise<boolean>;
   /** The RelatedPerson is an active representative of the patient. */
@@ -90,12 +98,25 @@ export async function authorize(caller: Caller, request: AccessRequest, facts: A
         return NO_CONSENT;
       return allowed;
     }
-    case 'team':
+    case 'team': {
+      const { team } = request;
+      if (caller.kind === 'system') {
+        // A system acts for the teams its client registration names, one named team per request.
+        if (team === undefined)
+          return deny('Name the team the request is for (a system client has no team of its own)');
+        if (!caller.teams.includes(team)) return deny(`The client does not act for team ${team}`);
+        if (patientId === undefined) return deny("Name the patient (a system sees the team's caseload only)");
+        return (await facts.onCaseload(team, patientId)) ? allowed : deny("The patient is not on the team's caseload");
+      }
       if (caller.kind !== 'staff') return deny(`The ${caller.role} role has no team`);
       if (patientId === undefined) return deny("Name the patient (staff see their own team's patients only)");
-      return (await facts.onTeam(caller.practitionerRoleId, caller.role, patientId))
-        ? allowed
-        : deny("The patient is not on the caller's team");
+      if (!(await facts.onTeam(caller.practitionerRoleId, caller.role, patientId)))
+        return deny("The patient is not on the caller's team");
+      if (team === undefined) return allowed;
+      if (!(await facts.memberOfTeam(caller.practitionerRoleId, team)))
+        return deny(`The caller is not on team ${team}`);
+      return (await facts.onCaseload(team, patientId)) ? allowed : deny("The patient is not on the team's caseload");
+    }
     case 'registered':
       if (caller.kind !== 'system' || caller.organisationOds === undefined)
         return deny('The client names no GP practice (phb_org)');

@@ -13,15 +13,23 @@ export const ROLES = [
   'gp-system',
   'ehr-system',
   'service-operator',
+  'questionnaire-system',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * Claims this service reads from an access token. `fhirUser` and `patient` are SMART's;
- * `phb_role` (a staff role, or a system role) and `phb_org` (the caller's ODS code) are ours, and an
- * identity provider in front of NHS CIS2 or a client registry maps its own attributes onto them.
+ * `phb_role` (a staff role, or a system role), `phb_org` (the caller's ODS code) and `phb_team` (the
+ * team codes a system client acts for, space-separated) are ours, and an identity provider in front
+ * of NHS CIS2 or a client registry maps its own attributes onto them.
  */
-export const CLAIMS = { fhirUser: 'fhirUser', patient: 'patient', role: 'phb_role', organisation: 'phb_org' } as const;
+export const CLAIMS = {
+  fhirUser: 'fhirUser',
+  patient: 'patient',
+  role: 'phb_role',
+  organisation: 'phb_org',
+  teams: 'phb_team',
+} as const;
 
 interface CallerBase {
   role: Role;
@@ -59,13 +67,18 @@ export interface PhrAppCaller extends CallerBase {
 
 /**
  * A system authenticated by client credentials: a GP practice's EHR, a secondary care EHR sending
- * goals in (ehr-system), or the operations tooling that watches and replays the outbound publisher
- * (service-operator, no patient data).
+ * goals in (ehr-system), the operations tooling that watches and replays the outbound publisher
+ * (service-operator, no patient data), or a system sending questionnaires for clinical teams, as
+ * Patient Knows Best's advanced questionnaire clients do (questionnaire-system, for its `teams`).
  */
+export const SYSTEM_ROLES = ['gp-system', 'ehr-system', 'service-operator', 'questionnaire-system'] as const;
+
 export interface SystemCaller extends CallerBase {
   kind: 'system';
-  role: 'gp-system' | 'ehr-system' | 'service-operator';
+  role: (typeof SYSTEM_ROLES)[number];
   organisationOds?: string;
+  /** The team codes (https://phb.fhir.example.org/Id/team) this client acts for. */
+  teams: readonly string[];
 }
 
 export type Caller = StaffCaller | PersonCaller | PhrAppCaller | SystemCaller;
@@ -126,10 +139,11 @@ export function callerFromClaims(claims: JWTPayload, settings: CallerSettings): 
       scopeContext: 'patient',
     };
   }
-  if (role === 'gp-system' || role === 'ehr-system' || role === 'service-operator') {
+  if (role !== undefined && isCode(SYSTEM_ROLES, role)) {
     if (user) refuse('a system token must not carry a user');
     const ods = text(claims, CLAIMS.organisation);
-    return { ...base, kind: 'system', role, ...(ods ? { organisationOds: ods } : {}), scopeContext: 'system' };
+    const teams = (text(claims, CLAIMS.teams) ?? '').split(' ').filter((t) => t !== '');
+    return { ...base, kind: 'system', role, ...(ods ? { organisationOds: ods } : {}), teams, scopeContext: 'system' };
   }
   if (role !== undefined && role !== 'budget-holder' && role !== 'representative') {
     if (!isCode(STAFF_ROLES, role)) refuse(`its role ${JSON.stringify(role)} is not one this service knows`);

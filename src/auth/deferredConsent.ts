@@ -1,6 +1,5 @@
-import type { Consent, FhirResource, OperationOutcome } from 'fhir/r4.js';
-import type { Response } from 'express';
-import { log } from '../log/logger.js';
+import type { Consent, FhirResource } from 'fhir/r4.js';
+import { AppError } from '../outcome/errors.js';
 import type { AccessFacts } from './authorize.js';
 import { consentGrants } from '../fhir/consent.js';
 
@@ -13,6 +12,7 @@ import { consentGrants } from '../fhir/consent.js';
 export class DeferredConsent {
   private readonly owed: { patientId: string; clientId: string }[] = [];
   private settled = false;
+  private withheld = false;
 
   /** The facts for the decision: consent is noted as owed (and assumed for now), every other fact is asked as usual. */
   over(facts: AccessFacts): AccessFacts {
@@ -22,6 +22,8 @@ export class DeferredConsent {
         return true;
       },
       onTeam: (...args) => facts.onTeam(...args),
+      memberOfTeam: (...args) => facts.memberOfTeam(...args),
+      onCaseload: (...args) => facts.onCaseload(...args),
       registeredWith: (...args) => facts.registeredWith(...args),
       represents: (...args) => facts.represents(...args),
     };
@@ -42,34 +44,23 @@ export class DeferredConsent {
     this.settled = true;
     return true;
   }
-}
 
-const UNSETTLED: OperationOutcome = {
-  resourceType: 'OperationOutcome',
-  issue: [
-    {
-      severity: 'error',
+  /**
+   * Checks an answer about to leave: a successful one while the check is pending comes from a
+   * route that answered without settling it (a wiring bug), and is refused with a 500 in place of
+   * its data. Errors (the route's own 403 among them) pass unchanged.
+   */
+  refusal(status: number): AppError | undefined {
+    if (!this.pending || status >= 400) return undefined;
+    this.withheld = true;
+    return new AppError(500, {
       code: 'exception',
       diagnostics: 'The route did not settle the consent check its guard left to it',
-    },
-  ],
-};
+    });
+  }
 
-/** Headers a route may have set about the data it meant to send. */
-const DATA_HEADERS = ['ETag', 'Last-Modified', 'Location', 'Content-Location'];
-
-/**
- * Holds back a successful answer while the consent check is pending: a route that answers
- * without settling it is a wiring bug, answered 500 in place of its data. Errors (the route's
- * own 403 among them) pass unchanged. Routes answer through res.send, which res.json uses too.
- */
-export function holdUntilSettled(res: Response, consent: DeferredConsent, onHeld: () => void): void {
-  const send = res.send.bind(res);
-  res.send = (body?: unknown) => {
-    if (!consent.pending || res.statusCode >= 400) return send(body);
-    onHeld();
-    log().error('a route answered without settling the consent check its guard left to it', { status: res.statusCode });
-    for (const header of DATA_HEADERS) res.removeHeader(header);
-    return res.status(500).type('application/fhir+json').json(UNSETTLED);
-  };
+  /** Whether an answer was refused for want of settling, for the audit record of the request. */
+  get wasWithheld(): boolean {
+    return this.withheld;
+  }
 }

@@ -55,6 +55,26 @@ export class StoreAccessFacts implements AccessFacts {
     return resourcesOf(led, 'EpisodeOfCare').length > 0;
   }
 
+  async memberOfTeam(practitionerRoleId: string, team: string): Promise<boolean> {
+    const staff = await this.store.readIfExists<PractitionerRole>('PractitionerRole', practitionerRoleId);
+    return (
+      staff !== undefined &&
+      staff.active !== false &&
+      (staff.healthcareService ?? []).some((h) => h.identifier?.system === TEAM_SYSTEM && h.identifier.value === team)
+    );
+  }
+
+  async onCaseload(team: string, patientId: string): Promise<boolean> {
+    const teams = await this.store.search<CareTeam>('CareTeam', {
+      subject: `Patient/${patientId}`,
+      identifier: `${TEAM_SYSTEM}|${team}`,
+      status: 'active',
+      _count: 1,
+      _elements: 'id',
+    });
+    return resourcesOf(teams, 'CareTeam').length > 0;
+  }
+
   async registeredWith(patientId: string, ods: string): Promise<boolean> {
     const patient = await this.store.readIfExists<Patient>('Patient', patientId);
     return (patient?.generalPractitioner ?? []).some(

@@ -1,11 +1,11 @@
 import type { FhirResource } from 'fhir/r4.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { beforeAnswer, currentRequestId } from '../log/logger.js';
+import { beforeAnswer, currentRequestId, RequestSlot } from '../context/requestContext.js';
 import { AppError, forbidden, notFound } from '../outcome/errors.js';
 import type { AccessAudit, AccessRecord } from './access.js';
 import { callerFromClaims, type Caller, type CallerSettings } from './caller.js';
 import { authorize, grantAndScope, NO_CONSENT, patientInScope, type AccessFacts, type Decision } from './authorize.js';
-import { DeferredConsent, holdUntilSettled } from './deferredConsent.js';
+import { DeferredConsent } from './deferredConsent.js';
 import type { Interaction } from './scopes.js';
 import { bearerChallenge, bearerToken, type TokenVerifier } from './verify.js';
 
@@ -23,10 +23,11 @@ export interface RouteAccessOptions {
   id?: (req: Request) => string | undefined;
   /**
    * Authorize after read: once the token is verified, reads the record the request names and
-   * gives its patient. A record outside the caller's reach then answers 404 like a missing one,
-   * so ids of other people's records cannot be probed.
+   * gives it with its patient (the handler finds it as `Access.record`). A record outside the
+   * caller's reach then answers 404 like a missing one, so ids of other people's records cannot
+   * be probed.
    */
-  resolvePatient?: (req: Request) => Promise<string | undefined>;
+  resolvePatient?: (req: Request) => Promise<ReadForAccess>;
   /** An operation on several patients: the guard checks the role and scopes; the handler checks each patient with `decide`. */
   reachPerPatient?: boolean;
   /**
@@ -37,12 +38,22 @@ export interface RouteAccessOptions {
   consentInRecords?: boolean;
 }
 
+/** What `resolvePatient` read: the record the request names and its patient (none: served to nobody). */
+export interface ReadForAccess {
+  record: FhirResource;
+  patientId: string | undefined;
+}
+
 /** What a guarded handler may rely on: who is calling and whose data the request was allowed to touch. */
 export interface Access {
   caller: Caller;
   patientId?: string;
+  /** The record the guard read to authorize the request (`resolvePatient`), so the handler does not read it twice. */
+  record?: FhirResource;
+  /** That record, of the type the route reads: 500 when the guard read none of it (a wiring bug). */
+  recordRead<T extends FhirResource>(type: T['resourceType']): T;
   /** The full decision (row, scopes, reach) for this caller on another patient, for operations on several. */
-  decide(resource: string, interaction: Interaction, patientId: string): Promise<Decision>;
+  decide(resource: string, interaction: Interaction, patientId: string, team?: string): Promise<Decision>;
   /** Audits one patient's part of an operation on several patients. */
   audit(patientId: string, outcome: AccessRecord['outcome'], reason?: string): void;
   /**
@@ -53,13 +64,23 @@ export interface Access {
   settleConsent(resources: readonly FhirResource[]): void;
 }
 
-const accesses = new WeakMap<Request, Access>();
+/** What the guard leaves in the request context: the access it granted, and the consent check it left to the route. */
+const GUARDED = new RequestSlot<{ access: Access; consent?: DeferredConsent }>('the access guard');
 
-/** The access a guard granted to this request; a route without a guard has none (500, a wiring bug). */
-export function accessOf(req: Request): Access {
-  const access = accesses.get(req);
-  if (!access) throw new AppError(500, { code: 'exception', diagnostics: 'The route has no access guard' });
-  return access;
+/** The access a guard granted to the current request; a route without a guard has none (500, a wiring bug). */
+export function currentAccess(): Access {
+  const guarded = GUARDED.get();
+  if (!guarded) throw new AppError(500, { code: 'exception', diagnostics: 'The route has no access guard' });
+  return guarded.access;
+}
+
+/**
+ * The refusal of an answer about to leave with `status` (checked where answers end, the request
+ * context's barrier in src/api/context.ts): a successful answer while the consent check the
+ * guard left to the route is still unsettled (`consentInRecords`).
+ */
+export function unsettledConsentRefusal(status: number): AppError | undefined {
+  return GUARDED.get()?.consent?.refusal(status);
 }
 
 function outcomeOf(status: number): AccessRecord['outcome'] {
@@ -92,6 +113,7 @@ export function permissionGuard(
       let caller: Caller | undefined;
       let patientId: string | undefined;
       let resourceId: string | undefined;
+      let record: FhirResource | undefined;
       // Why the request was refused after the guard let it through, for the record made when it finishes.
       let lateReason: string | undefined;
       const deferred = options.consentInRecords ? new DeferredConsent() : undefined;
@@ -105,7 +127,7 @@ export function permissionGuard(
         // A caller the row refuses outright learns nothing about the record, so the row goes first.
         const roleDecision = grantAndScope(caller, resource, interaction);
         if (!roleDecision.allowed) throw refusal(roleDecision);
-        if (options.resolvePatient) patientId = await options.resolvePatient(req);
+        if (options.resolvePatient) ({ record, patientId } = await options.resolvePatient(req));
         patientId = options.reachPerPatient ? undefined : patientInScope(caller, patientId);
         const decision = options.reachPerPatient
           ? roleDecision
@@ -135,10 +157,22 @@ export function permissionGuard(
         return;
       }
       const allowedCaller = caller;
-      accesses.set(req, {
+      const access: Access = {
         caller: allowedCaller,
         ...(patientId !== undefined ? { patientId } : {}),
-        decide: (r, i, p) => authorize(allowedCaller, { resource: r, interaction: i, patientId: p }, auth.facts),
+        ...(record ? { record } : {}),
+        recordRead: <T extends FhirResource>(type: T['resourceType']): T => {
+          if (record?.resourceType !== type)
+            throw new AppError(500, { code: 'exception', diagnostics: `The guard read no ${type}` });
+          // Narrowed by its resourceType: FhirResource is a union discriminated by it.
+          return record as T;
+        },
+        decide: (r, i, p, team) =>
+          authorize(
+            allowedCaller,
+            { resource: r, interaction: i, patientId: p, ...(team !== undefined ? { team } : {}) },
+            auth.facts,
+          ),
         audit: (p, outcome, reason) => {
           const { durable } = auth.audit.record({
             ...base,
@@ -156,25 +190,21 @@ export function permissionGuard(
           lateReason = NO_CONSENT.reason;
           throw refusal(NO_CONSENT);
         },
-      });
-      if (deferred?.isOwed) {
-        holdUntilSettled(res, deferred, () => {
-          lateReason = 'The route did not settle the consent check';
-        });
-      }
+      };
+      GUARDED.set({ access, ...(deferred?.isOwed ? { consent: deferred } : {}) });
       // Built when the answer is ready, so it records the answer's own status.
-      beforeAnswer(
-        () =>
-          auth.audit.record({
-            ...base,
-            caller: allowedCaller,
-            ...(patientId !== undefined ? { patientId } : {}),
-            ...(resourceId !== undefined ? { resourceId } : {}),
-            outcome: outcomeOf(res.statusCode),
-            ...(lateReason ? { reason: lateReason } : {}),
-            time: new Date().toISOString(),
-          }).durable,
-      );
+      beforeAnswer(() => {
+        const reason = lateReason ?? (deferred?.wasWithheld ? 'The route did not settle the consent check' : undefined);
+        return auth.audit.record({
+          ...base,
+          caller: allowedCaller,
+          ...(patientId !== undefined ? { patientId } : {}),
+          ...(resourceId !== undefined ? { resourceId } : {}),
+          outcome: outcomeOf(res.statusCode),
+          ...(reason ? { reason } : {}),
+          time: new Date().toISOString(),
+        }).durable;
+      });
       next();
     };
   };

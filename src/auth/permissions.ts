@@ -11,7 +11,8 @@ import type { Interaction } from './scopes.js';
  * - `own-consented`: own compartment, and only while the person's Consent to share with this
  *   app is active (PHR apps).
  * - `team`: patients the staff member's team looks after (a CareTeam they or their team are on,
- *   or a journey they lead).
+ *   or a journey they lead); for a system client, patients on the caseload of a team it acts for
+ *   (its token's `phb_team`), named in the request.
  * - `registered`: patients registered with the calling GP practice.
  * - `any`: no patient data (definitions such as Questionnaire, the publisher's delivery records).
  * - `import`: only through the EHR import (`POST /fhir`, src/api/fhir/ehrImportRoute.ts), which finds
@@ -163,6 +164,9 @@ export const PERMISSIONS: Readonly<Record<Role, readonly Grant[]>> = {
   // queued for replay. A separate role: it sees every destination's failures, which no clinical
   // role should need, and it reads no patient's record.
   'service-operator': grants('any', [['Basic', ['read', 'update', 'search']]]),
+  // A system asking people to answer questionnaires for a clinical team (PKB's advanced questionnaire
+  // clients call with client credentials): the requests, and the definitions, nothing of the record.
+  'questionnaire-system': [...grants('team', [['ServiceRequest', ['create']]]), ...DEFINITIONS],
 };
 
 /** The row allowing this role this interaction on this resource, if any. */

@@ -18,6 +18,7 @@ const CONTEXT: Record<Role, ScopeContext> = {
   'gp-system': 'system',
   'ehr-system': 'system',
   'service-operator': 'system',
+  'questionnaire-system': 'system',
 };
 
 /** Every resource scope some role can use, from the permission table, so discovery cannot drift from it. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
@@ -108,4 +109,15 @@ export async function readConformanceFiles(dir: string): Promise<ConformanceFile
     files.push({ file, resource });
   }
   return files;
+}
+
+/** One file of the profiles directory, read and checked when a module loads (as at start-up, a bad file stops it). */
+export function readConformanceFileSync(dir: string, file: string): ConformanceResource {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+  } catch (e) {
+    throw new ConformanceFileError(file, `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return checkResource(file, parsed);
 }

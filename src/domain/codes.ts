@@ -198,6 +198,14 @@ export const CLOSURE_REASONS = [
 ] as const;
 export type ClosureReason = (typeof CLOSURE_REASONS)[number];
 
+/**
+ * Patient Knows Best's `$send-questionnaire-request` codes, spelled as PKB spells them: whether the
+ * requestor wants an email when the person answers, and who may amend completed answers.
+ */
+export const QUESTIONNAIRE_NOTIFICATION_FLAGS = ['EMAIL_NOTIFICATION_ENABLED', 'EMAIL_NOTIFICATION_DISABLED'] as const;
+export const QUESTIONNAIRE_AMENDABLE_BY = ['patient', 'practitioner'] as const;
+export type QuestionnaireAmendableBy = (typeof QUESTIONNAIRE_AMENDABLE_BY)[number];
+
 export function isCode<T extends string>(list: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (list as readonly string[]).includes(value);
 }

@@ -6,6 +6,7 @@ import type {
   JourneyStage,
   ManagementOption,
   PhbKind,
+  QuestionnaireAmendableBy,
   ReviewPoint,
   SignOffRole,
   SpendCategory,
@@ -293,6 +294,8 @@ export interface QuestionnaireRequest {
   budgetHolderId: string;
   questionnaire: string;
   requestedBy?: string;
+  /** Who may amend the answers once completed (Patient Knows Best's amendableBy); none: neither. */
+  amendableBy?: QuestionnaireAmendableBy[];
   status: 'active' | 'completed' | 'revoked';
   authored: IsoDateTime;
 }

@@ -1,7 +1,8 @@
 import type { Identifier, ServiceRequest } from 'fhir/r4.js';
+import { QUESTIONNAIRE_AMENDABLE_BY } from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
 import type { QuestionnaireRequest } from '../domain/model.js';
-import { reference, referencedId, SYSTEMS } from './common.js';
+import { CANONICAL_BASE, reference, referencedId, SYSTEMS } from './common.js';
 import { oneOf, opt, required, resourceId } from './fields.js';
 
 /**
@@ -12,6 +13,8 @@ import { oneOf, opt, required, resourceId } from './fields.js';
 /** FHIR R4 core extension PKB uses to name the Questionnaire being asked for. */
 export const QUESTIONNAIRE_REQUEST_EXTENSION =
   'http://hl7.org/fhir/StructureDefinition/servicerequest-questionnaireRequest';
+/** Who may amend completed answers, one extension per who, as PKB records its amendableBy. */
+export const AMENDABLE_BY_EXTENSION = `${CANONICAL_BASE}/StructureDefinition/questionnaire-amendable-by`;
 const STATUSES = ['active', 'completed', 'revoked'] as const;
 
 export function toFhir(request: QuestionnaireRequest): ServiceRequest {
@@ -20,6 +23,7 @@ export function toFhir(request: QuestionnaireRequest): ServiceRequest {
     id: request.id,
     extension: [
       { url: QUESTIONNAIRE_REQUEST_EXTENSION, valueReference: reference('Questionnaire', request.questionnaire) },
+      ...(request.amendableBy ?? []).map((valueCode) => ({ url: AMENDABLE_BY_EXTENSION, valueCode })),
     ],
     status: request.status,
     intent: 'order',
@@ -34,6 +38,11 @@ export function fromFhir(request: ServiceRequest): QuestionnaireRequest {
   const i = request.extension?.findIndex((e) => e.url === QUESTIONNAIRE_REQUEST_EXTENSION) ?? -1;
   if (i < 0)
     throw new DomainError('/extension', `/extension must name the Questionnaire (${QUESTIONNAIRE_REQUEST_EXTENSION})`);
+  const amendableBy = (request.extension ?? []).flatMap((e, j) =>
+    e.url === AMENDABLE_BY_EXTENSION
+      ? [oneOf(e.valueCode, QUESTIONNAIRE_AMENDABLE_BY, `/extension/${j}/valueCode`)]
+      : [],
+  );
   return {
     id: resourceId(request),
     budgetHolderId: referencedId(request.subject, 'Patient', '/subject'),
@@ -42,6 +51,7 @@ export function fromFhir(request: ServiceRequest): QuestionnaireRequest {
       'Questionnaire',
       `/extension/${i}/valueReference`,
     ),
+    ...opt('amendableBy', amendableBy.length > 0 ? amendableBy : undefined),
     ...opt(
       'requestedBy',
       request.requester ? referencedId(request.requester, 'Practitioner', '/requester') : undefined,

@@ -1,7 +1,8 @@
 import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters } from 'fhir/r4.js';
 import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
-import { currentRequestId, log } from '../log/logger.js';
+import { currentRequestId } from '../context/requestContext.js';
+import { log } from '../log/logger.js';
 import { etagVersion, weakEtag } from '../util/etag.js';
 import type { FhirStore, HistoryQuery, SearchParams, StoreCallOptions, WriteResult } from './fhirStore.js';
 

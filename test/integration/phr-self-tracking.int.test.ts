@@ -4,6 +4,7 @@ import type {
   CareTeam,
   Goal,
   Observation,
+  Organization,
   Parameters,
   Patient,
   QuestionnaireResponse,
@@ -11,6 +12,8 @@ import type {
 } from 'fhir/r4.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
+import { TEAM_SYSTEM } from '../../src/fhir/practitioner.js';
+import { AMENDABLE_BY_EXTENSION } from '../../src/fhir/serviceRequest.js';
 import { createAuthWorld, CLIENTS, type AuthWorld } from '../support/authWorld.js';
 import { uniqueId, freshNhsNumber } from '../support/hapi.js';
 import { PASSWORD } from '../support/identity.js';
@@ -394,6 +397,177 @@ describe('$send-questionnaire-request (Patient Knows Best parameters)', () => {
       const res = await send([target({ reference: `Patient/${world.own}` })], await world.token(role));
       expect(res.status).toBe(403);
     }
+  });
+
+  describe("Patient Knows Best's documented variants", () => {
+    const code = (name: string, valueCode: string): object => ({ name, valueCode });
+    const nhs = (value: string): object => target({ identifier: { system: SYSTEMS.nhsNumber, value } });
+    let system: string;
+    beforeAll(async () => {
+      system = await world.token('questionnaire-system');
+      // `known` joins the system's team's caseload too.
+      await world.store.update<CareTeam & { id: string }>({
+        resourceType: 'CareTeam',
+        id: uniqueId('ct'),
+        identifier: [{ system: TEAM_SYSTEM, value: world.team }],
+        status: 'active',
+        subject: { reference: `Patient/${known.id}` },
+      });
+    });
+    const created = async (body: Parameters): Promise<ServiceRequest[]> =>
+      Promise.all(
+        requestsOf(body).map((r) => world.store.read<ServiceRequest>('ServiceRequest', r.split('/')[1] ?? '')),
+      );
+
+    it('simple variant: a requestor, people by NHS number and by id, notificationFlag as a code', async () => {
+      const res = await send([
+        { name: 'requestor', valueReference: { reference: `Practitioner/${world.staffRoleIds['care-coordinator']}` } },
+        nhs(known.nhsNumber),
+        target({ reference: `Patient/${world.own}` }),
+        code('notificationFlag', 'EMAIL_NOTIFICATION_ENABLED'),
+      ]);
+      expect(res.status).toBe(200);
+      expect(issuesOf(res.body)).toEqual([]);
+      const requests = await created(res.body);
+      expect(requests.map((r) => r.subject?.reference).sort()).toEqual(
+        [`Patient/${known.id}`, `Patient/${world.own}`].sort(),
+      );
+      expect(
+        requests.every((r) => r.requester?.reference === `Practitioner/${world.staffRoleIds['care-coordinator']}`),
+      ).toBe(true);
+    });
+
+    it('advanced variant from a system client: teamId, additionalIdentifier, amendableBy and notificationFlag codes', async () => {
+      const res = await send(
+        [
+          nhs(known.nhsNumber),
+          {
+            name: 'additionalIdentifier',
+            valueIdentifier: { system: 'https://example.org/wlv', value: uniqueId('wlv') },
+          },
+          code('notificationFlag', 'EMAIL_NOTIFICATION_DISABLED'),
+          code('amendableBy', 'patient'),
+          code('amendableBy', 'practitioner'),
+          { name: 'teamId', valueString: world.team },
+        ],
+        system,
+      );
+      expect(res.status).toBe(200);
+      expect(issuesOf(res.body)).toEqual([]);
+      const [request] = await created(res.body);
+      expect(request?.subject?.reference).toBe(`Patient/${known.id}`);
+      expect(
+        (request?.extension ?? []).filter((e) => e.url === AMENDABLE_BY_EXTENSION).map((e) => e.valueCode),
+      ).toEqual(['patient', 'practitioner']);
+    });
+
+    it("advanced variant with the team in PKB's x-team-id header, nobody may amend", async () => {
+      const res = await send([nhs(known.nhsNumber)], system, {
+        'x-team-id': world.team,
+        'Idempotency-Key': uniqueId('k'),
+      });
+      expect(res.status).toBe(200);
+      const [request] = await created(res.body);
+      expect(request?.extension?.some((e) => e.url === AMENDABLE_BY_EXTENSION)).toBe(false);
+      const clash = await send([nhs(known.nhsNumber), { name: 'teamId', valueString: world.team }], system, {
+        'x-team-id': 'another-team',
+      });
+      expect(clash.status).toBe(400);
+      expect(clash.body.issue[0].diagnostics).toMatch(/teamId and the x-team-id header/);
+    });
+
+    it("a system client reaches only its own team's caseload, and only teams its token names", async () => {
+      const outside = await send([target({ reference: `Patient/${world.other}` })], system);
+      expect(outside.status).toBe(200);
+      expect(requestsOf(outside.body)).toEqual([]);
+      expect(issuesOf(outside.body)[0]).toMatchObject({ code: 'not-found' });
+      const notItsTeam = await send(
+        [nhs(known.nhsNumber), { name: 'teamId', valueString: 'someone-elses-team' }],
+        system,
+      );
+      expect(requestsOf(notItsTeam.body)).toEqual([]);
+      expect(issuesOf(notItsTeam.body)).toHaveLength(1);
+    });
+
+    it('a team (Organization) as the target asks everyone active on its caseload, deceased people excepted', async () => {
+      const organizationId = uniqueId('org-team');
+      await world.store.update<Organization & { id: string }>({
+        resourceType: 'Organization',
+        id: organizationId,
+        identifier: [{ system: TEAM_SYSTEM, value: world.team }],
+        name: 'Test community team',
+      });
+      const deceased = uniqueId('pt-deceased');
+      await world.store.update<Patient & { id: string }>({
+        resourceType: 'Patient',
+        id: deceased,
+        deceasedBoolean: true,
+      });
+      await world.store.update<CareTeam & { id: string }>({
+        resourceType: 'CareTeam',
+        id: uniqueId('ct'),
+        identifier: [{ system: TEAM_SYSTEM, value: world.team }],
+        status: 'active',
+        subject: { reference: `Patient/${deceased}` },
+      });
+      const res = await send([target({ reference: `Organization/${organizationId}` })], system);
+      expect(res.status).toBe(200);
+      expect((await created(res.body)).map((r) => r.subject?.reference).sort()).toEqual(
+        [`Patient/${known.id}`, `Patient/${world.own}`].sort(),
+      );
+      // By the team's identifier, the same people.
+      const byIdentifier = await send(
+        [target({ type: 'Organization', identifier: { system: TEAM_SYSTEM, value: world.team } })],
+        system,
+      );
+      expect(requestsOf(byIdentifier.body).sort()).toEqual(requestsOf(res.body).sort());
+
+      // One team alone, a team that exists, and a team the caller may send for.
+      const mixed = await send([target({ reference: `Organization/${organizationId}` }), nhs(known.nhsNumber)], system);
+      expect(mixed.status).toBe(400);
+      expect(mixed.body.issue[0]).toMatchObject({
+        diagnostics: expect.stringMatching(/only target/),
+        expression: ['Parameters.parameter[0]'],
+      });
+      const unknown = await send([target({ reference: `Organization/${uniqueId('no-org')}` })], system);
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.issue[0].diagnostics).toMatch(/not a team known to this service/);
+      const staffNotOnTeam = await send([target({ reference: `Organization/${organizationId}` })]);
+      expect(staffNotOnTeam.status).toBe(403);
+    });
+
+    it('names the parameter whose value is wrong', async () => {
+      const cases: [object, RegExp][] = [
+        [
+          code('notificationFlag', 'YES'),
+          /notificationFlag must be one of EMAIL_NOTIFICATION_ENABLED, EMAIL_NOTIFICATION_DISABLED/,
+        ],
+        [{ name: 'notificationFlag', valueString: 'true' }, /notificationFlag must have valueCode or valueBoolean/],
+        [code('amendableBy', 'everyone'), /amendableBy must be one of patient, practitioner/],
+        [{ name: 'teamId', valueInteger: 7 }, /teamId must have valueString/],
+        [{ name: 'teamId', valueString: 'not a code!' }, /teamId must be a team code/],
+      ];
+      for (const [parameter, message] of cases) {
+        const res = await send([target({ reference: `Patient/${world.own}` }), parameter]);
+        expect(res.status).toBe(400);
+        expect(res.body.issue[0]).toMatchObject({
+          diagnostics: expect.stringMatching(message),
+          expression: ['Parameters.parameter[1]'],
+        });
+      }
+      const twice = await send([
+        target({ reference: `Patient/${world.own}` }),
+        code('amendableBy', 'patient'),
+        code('amendableBy', 'patient'),
+      ]);
+      expect(twice.status).toBe(400);
+      expect(twice.body.issue[0].diagnostics).toMatch(/amendableBy names the same code twice/);
+      // The boolean this service documented first is still read.
+      expect(
+        (await send([target({ reference: `Patient/${world.own}` }), { name: 'notificationFlag', valueBoolean: false }]))
+          .status,
+      ).toBe(200);
+    });
   });
 
   it('answers 404 for an unknown questionnaire', async () => {

@@ -7,6 +7,7 @@ import { STAFF_ROLES, type StaffRole } from '../../src/domain/codes.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import * as consent from '../../src/fhir/consent.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
+import { TEAM_SYSTEM } from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { testStore, uniqueId, freshNhsNumber } from './hapi.js';
 import { freshSpoolDir, removeSpoolDir } from './spool.js';
@@ -29,6 +30,7 @@ export const CLIENTS = {
   gpSystem: { clientId: 'test-gp-system', secret: 'test-gp-secret' },
   ehrSystem: { clientId: 'test-ehr-system', secret: 'test-ehr-secret' },
   operator: { clientId: 'test-operator', secret: 'test-operator-secret' },
+  questionnaireSystem: { clientId: 'test-questionnaire-system', secret: 'test-questionnaire-secret' },
 } as const;
 
 const REDIRECT = ['http://127.0.0.1:3000/callback'];
@@ -48,6 +50,8 @@ export interface AuthWorld {
   staffRoleIds: Record<StaffRole, string>;
   consentIds: { own: string; other: string };
   gpOds: string;
+  /** The team code whose caseload `own` is on, and the only team the questionnaire system acts for. */
+  team: string;
   /** The NHS numbers of `own` and `other` (fresh per run, so an EHR import finds exactly one person). */
   nhsNumbers: { own: string; other: string };
   token(role: Role): Promise<string>;
@@ -105,9 +109,11 @@ export async function createAuthWorld(
     await store.update({ ...p, id: staffRoleIds[role] });
     await store.update({ ...pr, id: staffRoleIds[role] });
   }
+  const teamCode = uniqueId('team');
   const team: CareTeam & { id: string } = {
     resourceType: 'CareTeam',
     id: uniqueId('ct'),
+    identifier: [{ system: TEAM_SYSTEM, value: teamCode }],
     status: 'active',
     subject: { reference: `Patient/${own}` },
     participant: STAFF_ROLES.map((r) => ({ member: { reference: `PractitionerRole/${staffRoleIds[r]}` } })),
@@ -191,11 +197,19 @@ export async function createAuthWorld(
         grant_types: ['client_credentials'],
         response_types: [],
       },
+      {
+        client_id: CLIENTS.questionnaireSystem.clientId,
+        client_secret: CLIENTS.questionnaireSystem.secret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+      },
     ],
     {
       [CLIENTS.gpSystem.clientId]: { phb_role: 'gp-system', phb_org: gpOds },
       [CLIENTS.ehrSystem.clientId]: { phb_role: 'ehr-system', phb_org: 'RTEST' },
       [CLIENTS.operator.clientId]: { phb_role: 'service-operator' },
+      [CLIENTS.questionnaireSystem.clientId]: { phb_role: 'questionnaire-system', phb_team: teamCode },
     },
   );
   await identity.start();
@@ -229,6 +243,11 @@ export async function createAuthWorld(
         return (await identity.authorizationCode(CLIENTS.phrApp, `holder-${suffix}`, patientScopes)).accessToken;
       case 'service-operator':
         return identity.clientCredentials(CLIENTS.operator, 'system/Basic.rus');
+      case 'questionnaire-system':
+        return identity.clientCredentials(
+          CLIENTS.questionnaireSystem,
+          'system/ServiceRequest.c system/Questionnaire.rs',
+        );
       case 'ehr-system':
         return identity.clientCredentials(
           CLIENTS.ehrSystem,
@@ -258,6 +277,7 @@ export async function createAuthWorld(
     staffRoleIds,
     consentIds,
     gpOds,
+    team: teamCode,
     nhsNumbers,
     token,
     username,

@@ -216,6 +216,7 @@ function dedicated(): RecordFixtures {
         budgetHolderId: holder,
         questionnaire: 'phb-impact',
         requestedBy: 'fixture-cc',
+        amendableBy: ['patient', 'practitioner'],
         status: 'active',
         authored: AT,
       },

@@ -7,7 +7,7 @@ import { fhirErrorHandler } from '../../src/api/render.js';
 import type { AccessRecord } from '../../src/auth/access.js';
 import type { AuditLog } from '../../src/audit/auditLog.js';
 import type { AccessFacts } from '../../src/auth/authorize.js';
-import { accessOf, permissionGuard, type RouteAccessOptions } from '../../src/auth/guard.js';
+import { currentAccess, permissionGuard, type RouteAccessOptions } from '../../src/auth/guard.js';
 import type { TokenVerifier } from '../../src/auth/verify.js';
 import { logger } from '../../src/log/logger.js';
 import { unauthorized } from '../../src/outcome/errors.js';
@@ -52,6 +52,8 @@ function world(
       return answers.consentActive ?? true;
     },
     onTeam: async () => answers.onTeam ?? true,
+    memberOfTeam: async () => answers.memberOfTeam ?? true,
+    onCaseload: async () => answers.onCaseload ?? true,
     registeredWith: async () => answers.registeredWith ?? true,
     represents: async () => {
       asked.represents += 1;
@@ -73,7 +75,7 @@ function world(
   app.use(requestContext({ retryAfterSeconds: 5 }));
   const route = async (req: Request, res: Response): Promise<void> => {
     asked.route += 1;
-    if (records) accessOf(req).settleConsent(records);
+    if (records) currentAccess().settleConsent(records);
     res.type('application/fhir+json').json({
       resourceType: 'Bundle',
       type: 'collection',

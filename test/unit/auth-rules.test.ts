@@ -1,5 +1,5 @@
 import type { Bundle } from 'fhir/r4.js';
-import { authorize, type AccessFacts } from '../../src/auth/authorize.js';
+import { authorize, type AccessFacts, type AccessRequest } from '../../src/auth/authorize.js';
 import { callerFromClaims, type Caller } from '../../src/auth/caller.js';
 import { patientOf } from '../../src/fhir/compartment.js';
 import { consentGrants } from '../../src/fhir/consent.js';
@@ -110,6 +110,8 @@ describe('the access decision', () => {
   const facts = (overrides: Partial<Record<keyof AccessFacts, boolean>> = {}): AccessFacts => ({
     consentActive: async () => overrides.consentActive ?? true,
     onTeam: async () => overrides.onTeam ?? true,
+    memberOfTeam: async () => overrides.memberOfTeam ?? true,
+    onCaseload: async () => overrides.onCaseload ?? true,
     registeredWith: async () => overrides.registeredWith ?? true,
     represents: async () => overrides.represents ?? true,
   });
@@ -176,6 +178,31 @@ describe('the access decision', () => {
         facts(),
       ),
     ).toMatchObject({ allowed: false });
+  });
+
+  it("lets a questionnaire system ask only for a team its token names, and only that team's caseload", async () => {
+    const sender = caller({ phb_role: 'questionnaire-system', phb_team: 'team-a team-b', scope: 'system/*.cruds' });
+    const ask = (team?: string): AccessRequest => ({
+      resource: 'ServiceRequest',
+      interaction: 'create',
+      patientId: 'p1',
+      ...(team ? { team } : {}),
+    });
+    expect(await authorize(sender, ask('team-b'), facts())).toMatchObject({ allowed: true });
+    expect(await authorize(sender, ask(), facts())).toMatchObject({ allowed: false, reason: /Name the team/ });
+    expect(await authorize(sender, ask('team-c'), facts())).toMatchObject({ allowed: false, reason: /team-c/ });
+    expect(await authorize(sender, ask('team-a'), facts({ onCaseload: false }))).toMatchObject({ allowed: false });
+    // Its row covers the requests and the definitions, nothing of the record.
+    expect(
+      await authorize(sender, { resource: 'Patient', interaction: 'read', patientId: 'p1', team: 'team-a' }, facts()),
+    ).toMatchObject({ allowed: false, stage: 'grant' });
+  });
+
+  it('holds staff naming a team to that team: they must be on it and the person on its caseload', async () => {
+    const ask = { resource: 'ServiceRequest', interaction: 'create', patientId: 'p1', team: 'team-a' } as const;
+    expect(await authorize(coordinator, ask, facts())).toMatchObject({ allowed: true });
+    expect(await authorize(coordinator, ask, facts({ memberOfTeam: false }))).toMatchObject({ allowed: false });
+    expect(await authorize(coordinator, ask, facts({ onCaseload: false }))).toMatchObject({ allowed: false });
   });
 
   it('needs both the role and the token scope', async () => {

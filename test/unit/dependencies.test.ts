@@ -87,8 +87,12 @@ describe('imports under src', () => {
     expect(importsOutside(graph, 'src/util', [])).toEqual([]);
   });
 
-  it('keep the store at the bottom: it uses only logging, error types and util', () => {
-    expect(importsOutside(graph, 'src/store', ['src/log', 'src/outcome', 'src/util'])).toEqual([]);
+  it('keep the request context at the very bottom, free of the rest, so every layer may read it', () => {
+    expect(importsOutside(graph, 'src/context', [])).toEqual([]);
+  });
+
+  it('keep the store at the bottom: it uses only logging, the request context, error types and util', () => {
+    expect(importsOutside(graph, 'src/store', ['src/log', 'src/context', 'src/outcome', 'src/util'])).toEqual([]);
   });
 
   it('keep the publisher off the request path: it uses neither auth nor audit', () => {

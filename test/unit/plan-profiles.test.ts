@@ -12,6 +12,8 @@ import {
   PHB_KINDS,
   PHB_TASK_TYPES,
   PLAN_ITEM_STATUSES,
+  QUESTIONNAIRE_AMENDABLE_BY,
+  QUESTIONNAIRE_NOTIFICATION_FLAGS,
   RESTRICTION_LABELS,
   REVIEW_POINTS,
   SIGN_OFF_ROLES,
@@ -35,6 +37,8 @@ const CODE_LISTS: Record<string, readonly string[]> = {
   'spend-request-status': SPEND_REQUEST_STATUSES,
   'sign-off-outcome': DECISION_OUTCOMES,
   'phb-task-type': PHB_TASK_TYPES,
+  'questionnaire-notification-flag': QUESTIONNAIRE_NOTIFICATION_FLAGS,
+  'questionnaire-amendable-by': QUESTIONNAIRE_AMENDABLE_BY,
 };
 
 let files: ConformanceFile[];

@@ -1,7 +1,7 @@
 import type { FhirResource } from 'fhir/r4.js';
 import type { Request } from 'express';
 import type { FhirStore } from '../../store/fhirStore.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess, type ReadForAccess } from '../../auth/guard.js';
 import { grantAndScope } from '../../auth/authorize.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import { patientOf } from '../../fhir/compartment.js';
@@ -19,10 +19,7 @@ import { SERVED_TYPES, servedType, type ServedType } from './served.js';
  * facade to the one patient the guard allowed, and every returned entry is checked again.
  */
 
-/** The record a read route fetched while authorizing, so the handler does not fetch it twice. */
-const fetched = new WeakMap<Request, FhirResource>();
-
-async function readForAccess(store: FhirStore, type: string, req: Request): Promise<string | undefined> {
+async function readForAccess(store: FhirStore, type: string, req: Request): Promise<ReadForAccess> {
   const id = resourceIdParam(req.params.id);
   // A deleted record is as unknown as one that never was.
   const resource = await store.readIfExists<FhirResource>(type as FhirResource['resourceType'], id);
@@ -30,8 +27,7 @@ async function readForAccess(store: FhirStore, type: string, req: Request): Prom
   const patientId = patientOf(resource);
   // A record in nobody's compartment is not served by compartment routes (it would match every caller).
   if (patientId === undefined) throw notFound(`${type}/${id} is not known`);
-  fetched.set(req, resource);
-  return patientId;
+  return { record: resource, patientId };
 }
 
 /** Whether a returned entry belongs to the patient searched (definitions belong to everyone). */
@@ -55,8 +51,9 @@ function readRoute(served: ServedType): ProtectedRoute {
     ...(compartmental ? { resolvePatient: (store: FhirStore, req: Request) => readForAccess(store, type, req) } : {}),
     urlFor: (patientId) => `/fhir/${type}/${compartmental ? exampleId(type, patientId) : 'phb-impact'}`,
     handle: async (store, req, res) => {
+      // A compartment record was read by the guard; a definition (no compartment) is read here.
       const resource =
-        fetched.get(req) ??
+        currentAccess().record ??
         (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id)));
       sendResource(res, resource);
     },
@@ -85,7 +82,7 @@ function searchRoute(served: ServedType): ProtectedRoute {
         : `/fhir/${type}?url=https://phb.fhir.example.org/Questionnaire/phb-impact`,
     handle: async (store, req, res) => {
       const search = checkSearch(served, query(req));
-      const { caller, patientId } = accessOf(req);
+      const { caller, patientId } = currentAccess();
       const own = grantAndScope(caller, type, 'search');
       for (const included of new Set(search.includedTypes)) {
         const may = grantAndScope(caller, included, 'read');

@@ -12,7 +12,7 @@ import type {
 } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { withProvenance } from '../../audit/provenance.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import { patientOf } from '../../fhir/compartment.js';
 import { DomainError } from '../../domain/errors.js';
@@ -37,7 +37,7 @@ import * as organization from '../../fhir/organization.js';
 import { readParameters, type ParameterSpec } from '../../fhir/parameters.js';
 import * as practitioner from '../../fhir/practitioner.js';
 import { summarySearch } from '../../fhir/summary.js';
-import { AppError, badRequest, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
+import { AppError, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../route.js';
 import { baseUrl, sendResource } from './http.js';
@@ -58,12 +58,12 @@ const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/discharge-document`;
 const MAX_LINES = 20;
 
 const SPECS: readonly ParameterSpec[] = [
-  { name: 'clinicalSummary', type: 'string', min: 0, max: 1 },
-  { name: 'contact', type: 'string', min: 0, max: 1 },
-  { name: 'actionForGp', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'actionForPerson', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'informationGiven', type: 'string', min: 0, max: MAX_LINES },
-  { name: 'individualRequirements', type: 'string', min: 0, max: 1 },
+  { name: 'clinicalSummary', types: ['string'], min: 0, max: 1 },
+  { name: 'contact', types: ['string'], min: 0, max: 1 },
+  { name: 'actionForGp', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'actionForPerson', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'informationGiven', types: ['string'], min: 0, max: MAX_LINES },
+  { name: 'individualRequirements', types: ['string'], min: 0, max: 1 },
 ];
 
 const unprocessable = (e: DomainError): AppError =>
@@ -185,7 +185,7 @@ const LOCATION = new RegExp(String.raw`^(?:.*/)?Bundle/(${ID_PATTERN})(?:/_histo
 
 /** Builds the document from the person's records, closing the journey first if it is open, and stores both in one transaction. */
 async function produce(store: FhirStore, req: Request, patientId: string, journeyId: string): Promise<Bundle> {
-  const { caller } = accessOf(req);
+  const { caller } = currentAccess();
   if (caller.kind !== 'staff') throw forbidden('Only a member of staff completes a discharge document');
   const notes = notesFrom(req.body);
   const [found, staff] = await Promise.all([
@@ -299,8 +299,8 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
     const id = resourceIdParam(req.params.id);
     const episode = await store.readIfExists<EpisodeOfCare>('EpisodeOfCare', id);
     const patientId = episode && patientOf(episode);
-    if (patientId === undefined) throw notFound(`EpisodeOfCare/${id} is not known`);
-    return patientId;
+    if (!episode || patientId === undefined) throw notFound(`EpisodeOfCare/${id} is not known`);
+    return { record: episode, patientId };
   },
   urlFor: (patientId) => `/fhir/EpisodeOfCare/${exampleId('EpisodeOfCare', patientId)}/$${OPERATION}`,
   bodyFor: () => ({
@@ -316,7 +316,7 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
     ],
   }),
   handle: async (store, req, res) => {
-    const { patientId } = accessOf(req);
+    const { patientId } = currentAccess();
     if (patientId === undefined)
       throw new AppError(500, { code: 'exception', diagnostics: 'The guard allowed no patient' });
     const journeyId = resourceIdParam(req.params.id);
@@ -324,9 +324,6 @@ export const DISCHARGE_DOCUMENT_ROUTE: ProtectedRoute = {
     sendDocument(req, res, stored ?? (await produce(store, req, patientId, journeyId)));
   },
 };
-
-/** The document a read route fetched while authorizing, so the handler does not fetch it twice. */
-const documents = new WeakMap<Request, Bundle>();
 
 export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
   face: 'fhir',
@@ -343,13 +340,10 @@ export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
     // Only documents are served, each to whoever may read its subject's record.
     const patientId = documentSubject(bundle);
     if (patientId === undefined) throw notFound(`Bundle/${id} is not known`);
-    documents.set(req, bundle);
-    return patientId;
+    return { record: bundle, patientId };
   },
   urlFor: (patientId) => `/fhir/Bundle/${exampleId('Bundle', patientId)}`,
-  handle: async (_store, req, res) => {
-    const document = documents.get(req);
-    if (!document) throw badRequest('The document was not read');
-    sendResource(res, document);
+  handle: async (_store, _req, res) => {
+    sendResource(res, currentAccess().recordRead<Bundle>('Bundle'));
   },
 };

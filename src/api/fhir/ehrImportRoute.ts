@@ -13,7 +13,7 @@ import type {
 import { withProvenance } from '../../audit/provenance.js';
 import { grantAndScope } from '../../auth/authorize.js';
 import type { Caller } from '../../auth/caller.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { refer } from '../../domain/journey.js';
 import type { Organisation } from '../../domain/model.js';
@@ -269,7 +269,7 @@ export const EHR_IMPORT_ROUTE: ProtectedRoute = {
   }),
   exampleRefused: true,
   handle: async (store, req, res, deps) => {
-    const access = accessOf(req);
+    const access = currentAccess();
     const { caller } = access;
     for (const [type, interaction] of WRITES) {
       const decision = grantAndScope(caller, type, interaction);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, EpisodeOfCare, Goal, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { Request } from 'express';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { localPatientOf } from '../../fhir/compartment.js';
 import { patientParam, resourceIdParam } from '../../auth/compartment.js';
 import { withProvenance } from '../../audit/provenance.js';
@@ -136,7 +136,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
     })),
   }),
   handle: async (store, req, res) => {
-    const { caller, patientId } = accessOf(req);
+    const { caller, patientId } = currentAccess();
     const response = bodyOf<QuestionnaireResponse>(req, 'QuestionnaireResponse');
     if (patientId === undefined || response.subject?.reference !== `Patient/${patientId}`) {
       throw badRequest(
@@ -254,9 +254,6 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
   },
 };
 
-/** The record a Goal update route read while authorizing it, with the version it read. */
-const goalsRead = new WeakMap<Request, Goal & { id: string }>();
-
 export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
   face: 'fhir',
   method: 'put',
@@ -269,10 +266,9 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     const id = resourceIdParam(req.params.id);
     const current = await store.readIfExists<Goal>('Goal', id);
     if (!current) throw notFound(`Goal/${id} is not known`);
-    goalsRead.set(req, { ...current, id });
     const subject = localPatientOf(current);
     if (subject === undefined) throw new AppError(404, { code: 'not-found', diagnostics: `Goal/${id} is not known` });
-    return subject;
+    return { record: current, patientId: subject };
   },
   urlFor: (patientId) => `/fhir/Goal/${exampleId('Goal', patientId)}`,
   bodyFor: (patientId) => ({
@@ -289,9 +285,10 @@ export const UPDATE_GOAL_ROUTE: ProtectedRoute = {
     expressedBy: { reference: `Patient/${patientId}` },
   }),
   handle: async (store, req, res) => {
-    const { caller } = accessOf(req);
-    const current = goalsRead.get(req);
-    if (!current) throw new AppError(500, { code: 'exception', diagnostics: 'The goal was not read' });
+    const access = currentAccess();
+    const { caller } = access;
+    // The record the guard read, with the version it read.
+    const current: Goal & { id: string } = { ...access.recordRead<Goal>('Goal'), id: resourceIdParam(req.params.id) };
     const proposed = bodyOf<Goal>(req, 'Goal');
     if (proposed.id !== current.id) throw badRequest("The body's id must be the id in the URL", 'Goal.id');
     const expected = ifMatchVersion(req);

@@ -8,7 +8,7 @@ import type {
   Observation,
   ServiceRequest,
 } from 'fhir/r4.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { grantAndScope } from '../../auth/authorize.js';
 import type { Caller } from '../../auth/caller.js';
 import { resourceIdParam } from '../../auth/compartment.js';
@@ -66,7 +66,7 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
   consentInRecords: true,
   urlFor: (patientId) => `/fhir/Patient/${patientId}/$${OPERATION}`,
   handle: async (store, req, res) => {
-    const { caller, patientId } = accessOf(req);
+    const { caller, patientId } = currentAccess();
     if (patientId === undefined) throw new Error('the guard allowed no patient');
     const patientGrant = grantAndScope(caller, 'Patient', 'read');
     const reach = patientGrant.allowed ? patientGrant.grant.reach : undefined;
@@ -74,7 +74,7 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
 
     const found = await store.search('Patient', summarySearch(patientId));
     const all = entriesOf(found).map((e) => e.resource);
-    accessOf(req).settleConsent(all);
+    currentAccess().settleConsent(all);
     // Only this person's records, whatever the search returned; Consents served the access check only.
     const records = all.filter(
       (r) => r.resourceType !== 'Patient' && r.resourceType !== 'Consent' && patientOf(r) === patientId,

@@ -2,7 +2,7 @@ import type { Provenance } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import type { WriteActivity } from '../../audit/provenance.js';
 import type { Caller } from '../../auth/caller.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { resourceIdParam } from '../../auth/compartment.js';
 import type { Interaction } from '../../auth/scopes.js';
 import { DomainError } from '../../domain/errors.js';
@@ -151,7 +151,7 @@ function send(res: Response, route: Common, result: Result, replayed = false): v
 }
 
 function context(store: FhirStore, req: Request, deps: ApiDeps, scope: Common['scope']): Ctx {
-  const access = accessOf(req);
+  const access = currentAccess();
   const holderId = scope === 'service' ? '' : resourceIdParam(req.params.holderId, '/holderId');
   const ifMatch = ifMatchOf(req);
   return {

@@ -6,7 +6,7 @@ import type {
   PractitionerRole,
   QuestionnaireResponse,
 } from 'fhir/r4.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import type { ClosureReason, Cohort, PhbKind } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
 import {
@@ -93,7 +93,7 @@ const referral: WriteRoute<ReferralBody> = {
     let holderId: string;
     if (existing?.id) {
       // Someone already known: only their own care team may start another journey for them.
-      const decision = await accessOf(ctx.req).decide('EpisodeOfCare', 'create', existing.id);
+      const decision = await currentAccess().decide('EpisodeOfCare', 'create', existing.id);
       if (!decision.allowed)
         throw forbidden(
           'This person is already known to the service and is not on your team: ask their care team to refer them',

@@ -1,5 +1,5 @@
 import type { CarePlan, Coverage, EpisodeOfCare, Goal, QuestionnaireResponse } from 'fhir/r4.js';
-import { accessOf } from '../../auth/guard.js';
+import { currentAccess } from '../../auth/guard.js';
 import { checkManagementSplit } from '../../domain/budget.js';
 import type { GoalAchievement, ManagementOption, ReviewPoint, SpendCategory } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
@@ -307,7 +307,7 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     }
     if (body.planChanges || body.budgetChange) {
       // Changing the plan or the money needs those permissions too, from the same table.
-      const access = accessOf(ctx.req);
+      const access = currentAccess();
       for (const [resource, wanted] of [
         ['CarePlan', body.planChanges],
         ['Coverage', body.budgetChange],
