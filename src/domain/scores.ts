@@ -85,6 +85,25 @@ export interface QuestionnaireScore {
   requestId?: string;
 }
 
+/** What every score of one response is about (the same for each of its rules). */
+export type ScoredResponse = Omit<QuestionnaireScore, 'id' | 'score' | 'value'>;
+
+/**
+ * The scores one set of answers earns under its questionnaire's rules: one per rule whose items are all
+ * answered. The one scoring path, whichever face recorded the answers (a PHR app's or a staff review).
+ */
+export function scoresOf(
+  rules: readonly ScoringRule[],
+  answers: Readonly<Record<string, number>>,
+  about: ScoredResponse,
+  newId: () => string,
+): QuestionnaireScore[] {
+  return rules.flatMap((rule) => {
+    const value = computeScore(rule, answers);
+    return value === undefined ? [] : [{ ...about, id: newId(), score: rule.score, value }];
+  });
+}
+
 /** A score series: one questionnaire's one score, within one PHB journey. */
 export interface ScoreSeriesKey {
   journeyId?: string;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Bundle } from 'fhir/r4.js';
+import type { Bundle, Observation } from 'fhir/r4.js';
 import type { Express } from 'express';
 import { createApp } from '../../src/api/app.js';
 import { loadPolicy } from '../../src/config/policy.js';
@@ -45,6 +45,8 @@ interface Run {
   summary?: Record<string, unknown>;
   audit?: Record<string, unknown>;
   discharge?: { document: Bundle; again: Bundle };
+  /** Each review recorded with impact answers: the sum of its answers, and the score Observations derived from it. */
+  reviewScores: { expected: number; stored: (number | undefined)[] }[];
 }
 
 describe('scenario journeys through /api/v1', () => {
@@ -125,7 +127,7 @@ describe('scenario journeys through /api/v1', () => {
     const holderId = referral.body.budgetHolderId as string;
     const journeyId = referral.body.id as string;
     const jp = `/budget-holders/${holderId}/journeys/${journeyId}`;
-    const result: Run = { holderId, journeyId, journeyPath: jp, requests: new Map(), paid: 0 };
+    const result: Run = { holderId, journeyId, journeyPath: jp, requests: new Map(), paid: 0, reviewScores: [] };
 
     await post(
       app,
@@ -303,7 +305,7 @@ describe('scenario journeys through /api/v1', () => {
       const goalProgress = Object.fromEntries(
         Object.entries(review.goalProgress ?? {}).map(([k, v]) => [goalIds.get(k), v]),
       );
-      await post(
+      const recorded = await post(
         app,
         'care-coordinator',
         `${jp}/reviews`,
@@ -315,6 +317,14 @@ describe('scenario journeys through /api/v1', () => {
         },
         201,
       );
+      const derived = await world.store.search<Observation>('Observation', {
+        'derived-from': `QuestionnaireResponse/${recorded.body.id as string}`,
+      });
+      const stored = (derived.entry ?? []).map((e) => (e.resource as Observation).valueQuantity?.value);
+      if (review.impact) {
+        const expected = Object.values(review.impact as Record<string, number>).reduce((a, b) => a + b, 0);
+        result.reviewScores.push({ expected, stored });
+      } else if (stored.length) throw new Error(`a review without impact answers has scores ${JSON.stringify(stored)}`);
     }
 
     const audit = await request(app)
@@ -455,6 +465,13 @@ describe('scenario journeys through /api/v1', () => {
       );
     if (e.underspendRecoveredAfterConversation) expect(r.recovered).toBe(true);
     if (e.impactTrend) expect((summary.impact as { scores: { trend: string }[] }).scores[0]?.trend).toBe(e.impactTrend);
+    // Staff-recorded reviews are scored like a PHR app's answers: one Observation per review with impact answers.
+    for (const r0 of r.reviewScores) expect(r0.stored).toEqual([r0.expected]);
+    if (r.discharge && r.reviewScores.length) {
+      const scales = (r.discharge.document.entry ?? []).filter((x) => x.resource?.resourceType === 'Observation');
+      // The document shows each score series once (its trend), so one for the review questionnaire's total.
+      expect(scales).toHaveLength(1);
+    }
     if (e.dischargedToPrimaryCare || (e.discharge as { toGp?: boolean } | undefined)?.toGp) {
       expect(summary.journey).toMatchObject({
         stage: 'closed',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CodeSystem, Questionnaire, QuestionnaireResponse } from 'fhir/r4.js';
 import { repoRoot } from '../../src/config/config.js';
-import { computeScore, scoreTrend, trendOver } from '../../src/domain/scores.js';
+import { computeScore, scoresOf, scoreTrend, trendOver } from '../../src/domain/scores.js';
 import { numericAnswers, scoringRules } from '../../src/fhir/questionnaire.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
 import {
@@ -76,6 +76,17 @@ describe('scoring rules are data on the Questionnaire', () => {
       },
     ]);
     expect(scoringRules(review).map((r) => r.score)).toEqual(['total']);
+  });
+
+  it('scores a set of answers once per rule whose items are all answered, the same for every face', () => {
+    const rules = scoringRules(impact);
+    const about = { budgetHolderId: 'p1', questionnaire: impact.url ?? '', time: '2026-02-01', responseId: 'qr1' };
+    let n = 0;
+    const ids = (): string => `s${++n}`;
+    expect(scoresOf(rules, { confidence: 3, connected: 4, progressTowardGoals: 2, wellbeing: 5 }, about, ids)).toEqual([
+      { ...about, id: 's1', score: 'total', value: 14 },
+    ]);
+    expect(scoresOf(rules, { confidence: 3, connected: 4 }, about, ids)).toEqual([]);
   });
 
   it('judges change against the threshold', () => {

@@ -7,7 +7,7 @@ import { patientParam, resourceIdParam } from '../../auth/compartment.js';
 import { withProvenance } from '../../audit/provenance.js';
 import { DomainError } from '../../domain/errors.js';
 import { checkOwnGoalChange, OWN_GOAL_FIELDS } from '../../domain/goals.js';
-import { computeScore, type QuestionnaireScore } from '../../domain/scores.js';
+import { scoresOf } from '../../domain/scores.js';
 import { findExtension } from '../../fhir/common.js';
 import { journeyExtension } from '../../fhir/extensionValues.js';
 import * as goal from '../../fhir/goal.js';
@@ -197,29 +197,29 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         },
       });
     }
-    const answers = numericAnswers(response);
-    for (const rule of rules) {
-      let value: number | undefined;
-      try {
-        value = computeScore(rule, answers);
-      } catch (e) {
-        if (e instanceof DomainError) throw unprocessable(e.message, 'QuestionnaireResponse.item');
-        throw e;
-      }
-      if (value === undefined) continue;
-      const [url, version] = (questionnaire.url ?? response.questionnaire).split('|') as [string, string | undefined];
-      const score: QuestionnaireScore = {
-        id: '',
-        budgetHolderId: patientId,
-        ...(journeyId !== undefined ? { journeyId } : {}),
-        questionnaire: url,
-        ...((questionnaire.version ?? version) ? { questionnaireVersion: questionnaire.version ?? version } : {}),
-        score: rule.score,
-        value,
-        time: authored,
-        responseId: 'placeholder',
-        ...(request?.id ? { requestId: request.id } : {}),
-      };
+    const [url, version] = (questionnaire.url ?? response.questionnaire).split('|') as [string, string | undefined];
+    const questionnaireVersion = questionnaire.version ?? version;
+    let scores;
+    try {
+      scores = scoresOf(
+        rules,
+        numericAnswers(response),
+        {
+          budgetHolderId: patientId,
+          ...(journeyId !== undefined ? { journeyId } : {}),
+          questionnaire: url,
+          ...(questionnaireVersion ? { questionnaireVersion } : {}),
+          time: authored,
+          responseId: 'placeholder',
+          ...(request?.id ? { requestId: request.id } : {}),
+        },
+        () => '',
+      );
+    } catch (e) {
+      if (e instanceof DomainError) throw unprocessable(e.message, 'QuestionnaireResponse.item');
+      throw e;
+    }
+    for (const score of scores) {
       const { id: _noId, ...scored } = observation.toFhir(score);
       entries.push({
         fullUrl: `urn:uuid:${randomUUID()}`,

@@ -27,8 +27,12 @@ import * as careplan from '../../fhir/careplan.js';
 import * as coverage from '../../fhir/coverage.js';
 import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as goal from '../../fhir/goal.js';
+import * as observation from '../../fhir/observation.js';
+import { numericAnswers, scoringRules } from '../../fhir/questionnaire.js';
 import * as questionnaireResponse from '../../fhir/questionnaireResponse.js';
-import { forbidden } from '../../outcome/errors.js';
+import { AppError, forbidden } from '../../outcome/errors.js';
+import { scoresOf, type QuestionnaireScore } from '../../domain/scores.js';
+import { catalogOf } from '../questionnaires.js';
 import { createKeyed, idOf, putKeyed } from './common.js';
 import { expectVersion, type ApiRoute, type Ctx, type Result, type WriteRoute } from './http.js';
 import { JOURNEY, records } from './journeyRoutes.js';
@@ -294,7 +298,9 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     };
     checkReview(review, set.reviews, set.plan.value);
     const tx = new Tx();
-    const primary = createKeyed(tx, ctx, questionnaireResponse.reviewToFhir(review));
+    const answers = questionnaireResponse.reviewToFhir(review);
+    const primary = createKeyed(tx, ctx, answers);
+    for (const score of await scoresOfReview(ctx, answers, review)) tx.create(observation.toFhir(score));
     for (const [goalId, achievement] of Object.entries(review.goalProgress)) {
       const current = set.goals.find((g) => g.value.id === goalId);
       if (current) tx.update(goal.toFhir(withProgress(current.value, achievement)), current.version);
@@ -341,6 +347,44 @@ const reviewRoute: WriteRoute<ReviewBody> = {
     return { status: 201, body: questionnaireResponse.reviewFromFhir(stored), version: stored.meta?.versionId ?? '' };
   },
 };
+
+/**
+ * The score Observations a review's impact answers earn, by the review questionnaire's own scoring rules: the
+ * same path as answers a PHR app sends (scoresOf), so staff-recorded reviews show in trends and documents too.
+ */
+async function scoresOfReview(ctx: Ctx, answers: QuestionnaireResponse, review: Review): Promise<QuestionnaireScore[]> {
+  const canonical = answers.questionnaire ?? '';
+  const questionnaire = await catalogOf(ctx.store).find(canonical);
+  // The review questionnaire is one of this service's conformance resources, loaded at start-up.
+  if (!questionnaire)
+    throw new AppError(500, { code: 'exception', diagnostics: 'The review questionnaire is not loaded' });
+  let rules;
+  try {
+    rules = scoringRules(questionnaire);
+  } catch (e) {
+    if (e instanceof DomainError)
+      throw new AppError(500, {
+        code: 'exception',
+        diagnostics: "The review questionnaire's scoring rule is unusable",
+      });
+    throw e;
+  }
+  const [url, version] = canonical.split('|') as [string, string | undefined];
+  const questionnaireVersion = questionnaire.version ?? version;
+  return scoresOf(
+    rules,
+    numericAnswers(answers),
+    {
+      budgetHolderId: review.budgetHolderId,
+      journeyId: review.journeyId,
+      questionnaire: url,
+      ...(questionnaireVersion ? { questionnaireVersion } : {}),
+      time: review.completed,
+      responseId: review.id,
+    },
+    newId,
+  );
+}
 
 export const PLAN_ROUTES: ApiRoute[] = [
   budgetRoute as WriteRoute<never>,
