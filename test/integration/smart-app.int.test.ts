@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import smart from 'fhirclient';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import request from 'supertest';
@@ -7,7 +10,7 @@ import { createApp } from '../../src/api/app.js';
 import { createAuth } from '../../src/api/authSetup.js';
 import { repoRoot } from '../../src/config/config.js';
 import { createAuthWorld, CLIENTS, type AuthWorld } from '../support/authWorld.js';
-import { TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
+import { REDIRECT_URI, TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
 import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
 import { freshSpoolDir, removeSpoolDir } from '../support/spool.js';
 
@@ -382,6 +385,76 @@ describe('SMART apps against the real identity provider and the facade', () => {
       await expect(
         identity.clientCredentialsTokens({ clientId, privateKey: stranger.privateKey }, 'system/Patient.r'),
       ).rejects.toMatchObject({ error: 'invalid_client' });
+    });
+  });
+
+  /**
+   * SMART's own JS client (fhirclient, its Node adapter) doing a standalone launch with PKCE
+   * against the facade on a real port: discovery, the provider's login and consent pages, the code
+   * exchange, FHIR reads, and a refresh. The app's two pages (launch and callback) are requests
+   * handed to it as a web server would; the sign-in in between is the provider's own pages.
+   */
+  describe("SMART's fhirclient, standalone launch", () => {
+    let server: Server;
+    let fhirBase: string;
+
+    beforeAll(async () => {
+      server = world.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      fhirBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    });
+    afterAll(async () => new Promise((resolve) => server.close(resolve)));
+
+    /** The app's session, as a server keeps it between its launch and callback pages. */
+    const session = new Map<string, unknown>();
+    const storage = {
+      get: async (key: string): Promise<unknown> => session.get(key),
+      set: async (key: string, value: unknown): Promise<unknown> => session.set(key, value) && value,
+      unset: async (key: string): Promise<boolean> => session.delete(key),
+    };
+    const appRequest = (url: URL): IncomingMessage =>
+      ({ url: `${url.pathname}${url.search}`, headers: { host: url.host }, socket: {} }) as unknown as IncomingMessage;
+    const noResponse = {} as ServerResponse;
+
+    it('launches, signs in with PKCE, reads the patient and plans with v1 scopes, and refreshes', async () => {
+      const launch = smart(appRequest(new URL('/launch', REDIRECT_URI)), noResponse, storage);
+      const authorizeUrl = (await launch.authorize({
+        iss: fhirBase,
+        clientId: CLIENTS.phrApp.clientId,
+        scope: 'openid fhirUser launch/patient offline_access patient/*.read',
+        redirectUri: REDIRECT_URI,
+        pkceMode: 'required',
+        noRedirect: true,
+      })) as unknown as string;
+      const start = new URL(authorizeUrl);
+      expect(start.origin).toBe(world.identity.issuer);
+      expect(start.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(start.searchParams.get('aud')).toBe(fhirBase);
+
+      const callback = await world.identity.signIn(start, world.username('phr-app'));
+      const app = smart(appRequest(callback), noResponse, storage);
+      // A public client names itself when refreshing (oidc-provider needs client_id to know whose token it is).
+      app.options.refreshTokenWithClientId = true;
+      const client = await app.ready();
+      expect(client.getPatientId()).toBe(world.own);
+      expect(client.state.tokenResponse?.scope?.split(' ').sort()).toEqual([
+        'fhirUser',
+        'launch/patient',
+        'offline_access',
+        'openid',
+        'patient/*.read',
+      ]);
+      expect(client.getFhirUser()).toBe(`Patient/${world.own}`);
+
+      const patient = await client.patient.read();
+      expect(patient).toMatchObject({ resourceType: 'Patient', id: world.own });
+      const plans = await client.request<{ entry?: { resource: { id: string } }[] }>(`CarePlan?patient=${world.own}`);
+      expect(plans.entry?.map((e) => e.resource.id)).toContain(own.planId);
+
+      const before = client.state.tokenResponse?.access_token;
+      await client.refresh();
+      expect(client.state.tokenResponse?.access_token).not.toBe(before);
+      expect(await client.request(`CarePlan/${own.planId}`)).toMatchObject({ id: own.planId });
     });
   });
 });

@@ -146,6 +146,11 @@ export class TestIdentity {
     return tokensOf(tokens);
   }
 
+  /** Signs in on the provider's pages from an authorization URL an app built, returning the redirect back to the app. */
+  async signIn(start: URL, username: string): Promise<URL> {
+    return new Browser().signIn(start, username, PASSWORD);
+  }
+
   /** A token signed with the provider's current key (or another), for forging one bad claim at a time. */
   async sign(payload: JWTPayload, options: { key?: JWK; kid?: string; alg?: string } = {}): Promise<string> {
     const jwk = options.key ?? this.keys[0];
