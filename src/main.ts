@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     idempotencyLeaseMs: config.idempotencyLeaseMs,
     hstsMaxAgeSeconds: config.hstsMaxAgeSeconds,
     trustProxy: config.trustProxy,
+    corsAllowedOrigins: config.corsAllowedOrigins,
     rateLimits: {
       windowMs: config.rateLimitWindowMs,
       perAddress: config.rateLimitPerAddress,

@@ -19,6 +19,7 @@ import type { RouteDeps } from './route.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { addressLimit, callerLimit, RateLimiter, type RateLimits } from './rateLimit.js';
 import { noStore, securityHeaders } from './securityHeaders.js';
+import { cors } from './cors.js';
 
 export interface AppDeps {
   store: FhirStore;
@@ -38,6 +39,8 @@ export interface AppDeps {
   rateLimits?: RateLimits;
   /** Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (TRUST_PROXY); none when absent or empty. */
   trustProxy?: readonly string[];
+  /** Browser origins allowed to call /fhir and SMART discovery (CORS_ALLOWED_ORIGINS); none when absent. */
+  corsAllowedOrigins?: readonly string[];
 }
 
 const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/*+json'];
@@ -52,6 +55,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy?.length ? [...deps.trustProxy] : false);
   // Before the context, so even an answer the audit barrier withholds keeps them.
   app.use(securityHeaders({ hstsMaxAgeSeconds: deps.hstsMaxAgeSeconds ?? 0 }));
+  // Also before the rate limit and the context: a browser app must be able to read a 429, a 401 or a withheld answer too.
+  app.use(cors(deps.corsAllowedOrigins ?? []));
   app.use(requestContext({ retryAfterSeconds: deps.retryAfterSeconds }));
 
   // Probes stay outside the limits: an orchestrator polling them must never be refused.
@@ -90,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   const fhir = express.Router();
   fhir.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
   fhir.use(smartRouter(auth.issuers));
-  fhir.use(metadataRouter(auth.issuers));
+  fhir.use(metadataRouter(auth.issuers, (deps.corsAllowedOrigins ?? []).length > 0));
   mountProtected(fhir, 'fhir', requirePermission, deps.store, routeDeps);
   fhir.use((req, _res, next) => {
     next(

@@ -81,13 +81,14 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
   };
 }
 
-export function metadataRouter(issuers: IssuerRegistry): Router {
+/** `cors`: whether browser apps on some origin may call /fhir (CORS_ALLOWED_ORIGINS names any). */
+export function metadataRouter(issuers: IssuerRegistry, cors: boolean): Router {
   const router = Router();
   router.get('/metadata', async (req, res) => {
     // Without a reachable issuer the statement still says what is served; security follows once discovered.
     let security: CapabilityStatementRestSecurity | undefined;
     try {
-      security = capabilitySecurity((await issuers.primary()).metadata);
+      security = capabilitySecurity((await issuers.primary()).metadata, cors);
     } catch {
       security = undefined;
     }

@@ -1,6 +1,7 @@
 /**
  * SMART App Launch scopes: v2 `context/Type.cruds` (letters in that order) and v1
- * `context/Type.read|write|*`. A scope only ever adds access; what the role may do is
+ * `context/Type.read|write|*`, read as SMART 2.x says v1 scopes map to v2: `read` = `rs`,
+ * `write` = `cud`, `*` = `cruds`. A scope only ever adds access; what the role may do is
  * decided by the permission table, and a request needs both.
  */
 
@@ -16,6 +17,18 @@ export interface ResourceScope {
   resource: string;
   interactions: ReadonlySet<Interaction>;
 }
+
+/** Every permission part a resource scope can carry: each v2 letter set in `cruds` order, then v1's three. */
+export const SCOPE_PERMISSIONS: readonly string[] = [
+  ...Array.from({ length: 31 }, (_, n) =>
+    INTERACTIONS.filter((_i, bit) => (n + 1) & (1 << bit))
+      .map((i) => LETTER[i])
+      .join(''),
+  ),
+  'read',
+  'write',
+  '*',
+];
 
 const SCOPE = /^(patient|user|system)\/(\*|[A-Z][A-Za-z]{1,63})\.([a-z*]+)$/;
 const V2_LETTERS = /^c?r?u?d?s?$/;

@@ -55,6 +55,8 @@ export interface Config {
   rateLimitPerAddress: number;
   /** Requests per window from one authenticated caller; 0 = no limit. */
   rateLimitPerCaller: number;
+  /** Browser origins (scheme://host[:port]) whose apps may call /fhir and SMART discovery (CORS). */
+  corsAllowedOrigins: string[];
 }
 
 /** Environment variable name for each config field: the error names the variable a person sets. */
@@ -85,6 +87,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
   rateLimitPerAddress: 'RATE_LIMIT_PER_ADDRESS',
   rateLimitPerCaller: 'RATE_LIMIT_PER_CALLER',
+  corsAllowedOrigins: 'CORS_ALLOWED_ORIGINS',
 };
 
 /** Variables holding comma-separated lists. */
@@ -93,6 +96,7 @@ const LIST_FIELDS: ReadonlySet<keyof Config> = new Set([
   'oidcAlgorithms',
   'phrAppClients',
   'trustProxy',
+  'corsAllowedOrigins',
 ]);
 
 const schema: JSONSchemaType<Config> = {
@@ -136,6 +140,8 @@ const schema: JSONSchemaType<Config> = {
     rateLimitWindowMs: { type: 'integer', minimum: 1000, maximum: 3600000 },
     rateLimitPerAddress: { type: 'integer', minimum: 0, maximum: 1000000 },
     rateLimitPerCaller: { type: 'integer', minimum: 0, maximum: 1000000 },
+    // Each entry is checked by corsProblems (an exact origin, never `*`).
+    corsAllowedOrigins: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
   },
 };
 
@@ -146,6 +152,8 @@ export const DEV_IDENTITY = {
   phrAppClient: 'demo-phr-app',
   gpSystemClient: 'demo-gp-system',
   ehrSystemClient: 'demo-ehr-system',
+  /** Where the demo clients' redirect URI points: a browser SMART app there may call the facade (CORS). */
+  appOrigin: 'http://127.0.0.1:3000',
 } as const;
 
 const DEFAULTS: Config = {
@@ -177,6 +185,7 @@ const DEFAULTS: Config = {
   // thousands of requests from one; they stop floods, not normal use.
   rateLimitPerAddress: 6000,
   rateLimitPerCaller: 1200,
+  corsAllowedOrigins: [],
 };
 
 export class ConfigError extends Error {
@@ -209,7 +218,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fhirBaseUrl: candidate.fhirBaseUrl.replace(/\/+$/, ''),
       auditFhirBaseUrl: candidate.auditFhirBaseUrl.replace(/\/+$/, ''),
     };
-    const problems = [...identityProblems(config, env), ...trustProxyProblems(config, env)];
+    const problems = [
+      ...identityProblems(config, env),
+      ...trustProxyProblems(config, env),
+      ...corsProblems(config, env),
+    ];
     if (problems.length) throw new ConfigError(problems);
     return withDevelopmentIdentity(config, env);
   }
@@ -262,6 +275,25 @@ function trustProxyProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
     );
 }
 
+/**
+ * Each CORS origin must be exactly an origin as browsers send it (scheme://host[:port], no path
+ * or trailing slash), https or plain http on loopback outside production; `*` and `null` would
+ * let any page (or a sandboxed one) read answers meant for the apps named here.
+ */
+function corsProblems(config: Config, env: NodeJS.ProcessEnv): string[] {
+  const prefix = `${ENV_NAMES.corsAllowedOrigins}=${JSON.stringify(env[ENV_NAMES.corsAllowedOrigins])}`;
+  return config.corsAllowedOrigins.flatMap((entry) => {
+    if (entry === '*' || entry === 'null')
+      return [`${prefix}: ${entry} is not allowed: list each origin, e.g. https://app.example.org`];
+    const url = URL.parse(entry);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry)
+      return [`${prefix}: ${entry} is not an origin (scheme://host[:port], no path or trailing slash)`];
+    if (url.protocol === 'http:' && (config.nodeEnv === 'production' || !LOOPBACK_HTTP.test(entry)))
+      return [`${prefix}: ${entry} must use https (plain http only on loopback outside production)`];
+    return [];
+  });
+}
+
 /** In development only, with no issuer named, the facade trusts the local development identity provider. */
 function withDevelopmentIdentity(config: Config, env: NodeJS.ProcessEnv): Config {
   if (config.nodeEnv !== 'development') return config;
@@ -269,6 +301,8 @@ function withDevelopmentIdentity(config: Config, env: NodeJS.ProcessEnv): Config
     ...config,
     oidcIssuers: config.oidcIssuers.length ? config.oidcIssuers : [DEV_IDENTITY.issuer(config.devIdentityPort)],
     phrAppClients: env[ENV_NAMES.phrAppClients] === undefined ? [DEV_IDENTITY.phrAppClient] : config.phrAppClients,
+    corsAllowedOrigins:
+      env[ENV_NAMES.corsAllowedOrigins] === undefined ? [DEV_IDENTITY.appOrigin] : config.corsAllowedOrigins,
   };
 }
 

@@ -10,7 +10,7 @@ import type { DemoUser } from './provider.js';
  */
 export const DEMO_PASSWORD = 'demo-only';
 export const DEMO_PATIENT_ID = 'demo-budget-holder';
-export const DEMO_REDIRECT_URI = 'http://127.0.0.1:3000/callback';
+export const DEMO_REDIRECT_URI = `${DEV_IDENTITY.appOrigin}/callback`;
 export const DEMO_GP_ODS = 'Y00001';
 /** The secondary care trust whose EHR sends goals in. */
 export const DEMO_TRUST_ODS = 'RDEMO';
@@ -39,7 +39,7 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     client_id: 'demo-staff-app',
     client_secret: 'demo-staff-app-secret',
     redirect_uris: [DEMO_REDIRECT_URI],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   },
   // The budget holder's own portal and the PHR app run in browsers or phones: public clients with PKCE.
@@ -47,14 +47,14 @@ export const DEMO_CLIENTS: readonly ClientMetadata[] = [
     client_id: 'demo-portal',
     token_endpoint_auth_method: 'none',
     redirect_uris: [DEMO_REDIRECT_URI],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   },
   {
     client_id: DEV_IDENTITY.phrAppClient,
     token_endpoint_auth_method: 'none',
     redirect_uris: [DEMO_REDIRECT_URI],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   },
   {

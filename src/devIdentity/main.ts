@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     clients: DEMO_CLIENTS,
     clientClaims: DEMO_CLIENT_CLAIMS,
     keys: [await newSigningKey()],
+    corsOrigins: config.corsAllowedOrigins,
   });
   logger.warn('development identity provider listening: DEVELOPMENT ONLY, demo users, keys in memory', {
     issuer: running.issuer,

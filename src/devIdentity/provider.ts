@@ -9,7 +9,8 @@ import Provider, {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import { decodeJwt } from 'jose';
-import { IDENTITY_SCOPES, WILDCARD_SCOPES, supportedScopes } from '../auth/smart.js';
+import { IDENTITY_SCOPES, grantableScopes } from '../auth/smart.js';
+import type { ScopeContext } from '../auth/scopes.js';
 import { renderConsent, renderLogin, readForm } from './pages.js';
 
 /**
@@ -38,6 +39,8 @@ export interface IdentityProviderOptions {
   /** Private signing keys; the first signs. */
   keys: readonly JWK[];
   accessTokenTtlSeconds?: number;
+  /** Browser origins whose apps may call the token endpoint (CORS_ALLOWED_ORIGINS); none when absent. */
+  corsOrigins?: readonly string[];
 }
 
 export interface RunningIdentityProvider {
@@ -52,10 +55,34 @@ function passwordMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * The SMART contexts a client's resource scopes may name: `patient/` and `user/` for apps a person
+ * signs in to, `system/` for backend services (client credentials), as SMART separates them.
+ */
+function scopeContexts(grantTypes: readonly string[]): ScopeContext[] {
+  return [
+    ...(grantTypes.includes('authorization_code') ? (['patient', 'user'] as const) : []),
+    ...(grantTypes.includes('client_credentials') ? (['system'] as const) : []),
+  ];
+}
+
+/** The resource scopes the provider may grant a client (it grants those asked for among them), kept per context set: the list is long. */
+const grantable = new Map<string, string>();
+function resourceScopesFor(grantTypes: readonly string[]): string {
+  const contexts = scopeContexts(grantTypes);
+  const key = contexts.join(' ');
+  let scopes = grantable.get(key);
+  if (scopes === undefined) {
+    scopes = grantableScopes(contexts).join(' ');
+    grantable.set(key, scopes);
+  }
+  return scopes;
+}
+
 function configuration(options: IdentityProviderOptions): Configuration {
   const users = new Map(options.users.map((u) => [u.username, u]));
   const ttl = options.accessTokenTtlSeconds ?? 600;
-  const resourceScopes = [...WILDCARD_SCOPES, ...supportedScopes()].join(' ');
+  const corsOrigins = new Set(options.corsOrigins ?? []);
   return {
     clients: [...options.clients],
     jwks: { keys: [...options.keys] },
@@ -76,10 +103,10 @@ function configuration(options: IdentityProviderOptions): Configuration {
         enabled: true,
         defaultResource: () => options.audience,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
+        getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== options.audience) throw new errors.InvalidTarget();
           return {
-            scope: resourceScopes,
+            scope: resourceScopesFor(client?.grantTypes ?? []),
             audience: options.audience,
             accessTokenFormat: 'jwt',
             accessTokenTTL: ttl,
@@ -93,14 +120,21 @@ function configuration(options: IdentityProviderOptions): Configuration {
       const user = token.accountId ? users.get(token.accountId) : undefined;
       return user ? { ...user.claims } : undefined;
     },
-    clientBasedCORS: () => true,
+    // The token endpoint answers browser apps from the configured origins only; discovery and JWKS stay open to any (public, no credentials).
+    clientBasedCORS: (_ctx, origin) => corsOrigins.has(origin),
+    // Every use of a refresh token gives a new one, and using a spent one again revokes the whole grant (a stolen copy is found out).
+    rotateRefreshToken: true,
+    // SMART asks for RS384 and ES384 for private_key_jwt (asymmetric client authentication, e.g. backend services).
+    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256', 'ES256', 'ES384'] },
     ttl: {
       AccessToken: ttl,
       ClientCredentials: ttl,
       AuthorizationCode: 60,
       Interaction: 600,
       Session: 3600,
-      Grant: 3600,
+      // offline_access outlives the sign-in: refresh tokens (and the grant they rest on) last a day.
+      Grant: 86400,
+      RefreshToken: 86400,
       IdToken: 600,
     },
   };
@@ -174,13 +208,39 @@ async function interaction(
   );
 }
 
-/** SMART apps expect the patient in context next to the token (the token carries it too). */
-async function addPatientToTokenResponse(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+/**
+ * What SMART apps expect in the token response besides the token: the patient in context (the
+ * token carries it too), and in `scope` everything granted. oidc-provider lists only the access
+ * token's resource scopes there; the granted OpenID ones (openid, fhirUser, launch/patient,
+ * offline_access) are put first.
+ */
+async function smartTokenResponse(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
-  const body = ctx.body as { access_token?: unknown } | undefined;
+  const body = ctx.body as { access_token?: unknown; scope?: unknown } | undefined;
   if (ctx.path !== '/token' || ctx.status !== 200 || typeof body?.access_token !== 'string') return;
   const patient = decodeJwt(body.access_token).patient;
-  if (typeof patient === 'string') ctx.body = { ...body, patient };
+  const { Grant: grant, AuthorizationCode: code, RefreshToken: refresh } = ctx.oidc.entities;
+  const asked = ctx.oidc.params?.scope ? ctx.oidc.requestParamScopes : (code ?? refresh)?.scopes;
+  const identity = grant && asked ? grant.getOIDCScopeFiltered(asked) : '';
+  const scope = [identity, typeof body.scope === 'string' ? body.scope : ''].filter((s) => s !== '').join(' ');
+  ctx.body = { ...body, ...(scope ? { scope } : {}), ...(typeof patient === 'string' ? { patient } : {}) };
+}
+
+/**
+ * OpenID Connect grants offline_access only along with prompt=consent, which SMART apps do not
+ * send; the person is asked on the consent page anyway, so a sign-in asking for offline_access
+ * without any prompt gets prompt=consent added. A request naming another prompt is left as it is
+ * (and gets no refresh token).
+ */
+async function consentForOfflineAccess(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  if (ctx.method === 'GET' && ctx.path === '/auth') {
+    const params = new URLSearchParams(ctx.querystring);
+    if ((params.get('scope') ?? '').split(' ').includes('offline_access') && !params.has('prompt')) {
+      params.set('prompt', 'consent');
+      ctx.querystring = params.toString();
+    }
+  }
+  await next();
 }
 
 export async function startIdentityProvider(options: IdentityProviderOptions): Promise<RunningIdentityProvider> {
@@ -192,7 +252,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://${options.host}:${port}`;
   const provider = new Provider(issuer, configuration(options));
-  provider.use(addPatientToTokenResponse);
+  provider.use(consentForOfflineAccess);
+  provider.use(smartTokenResponse);
   const users = new Map(options.users.map((u) => [u.username, u]));
   const callback = provider.callback();
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -221,7 +221,7 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
         authorization_endpoint: `${world.identity.issuer}/auth`,
         token_endpoint: `${world.identity.issuer}/token`,
         code_challenge_methods_supported: ['S256'],
-        grant_types_supported: ['authorization_code', 'client_credentials'],
+        grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
       });
       expect(res.body.capabilities).toEqual(
         expect.arrayContaining(['launch-standalone', 'client-public', 'context-standalone-patient', 'permission-v2']),

@@ -73,7 +73,13 @@ function patient(id: string, gpOds: string, nhsNumber: string): Patient & { id: 
 }
 
 export async function createAuthWorld(
-  options: { jwksCooldownMs?: number; extraUsers?: DemoUser[]; store?: HapiStore } = {},
+  options: {
+    jwksCooldownMs?: number;
+    extraUsers?: DemoUser[];
+    store?: HapiStore;
+    /** CORS_ALLOWED_ORIGINS for the facade and the provider's token endpoint; none when absent. */
+    corsOrigins?: string[];
+  } = {},
 ): Promise<AuthWorld> {
   // The shared test HAPI, unless the test runs its own (e.g. one it kills).
   const store = options.store ?? testStore();
@@ -159,21 +165,21 @@ export async function createAuthWorld(
         client_id: CLIENTS.staffApp.clientId,
         client_secret: CLIENTS.staffApp.secret,
         redirect_uris: REDIRECT,
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
       {
         client_id: CLIENTS.portal.clientId,
         token_endpoint_auth_method: 'none',
         redirect_uris: REDIRECT,
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
       {
         client_id: CLIENTS.phrApp.clientId,
         token_endpoint_auth_method: 'none',
         redirect_uris: REDIRECT,
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
       {
@@ -211,6 +217,7 @@ export async function createAuthWorld(
       [CLIENTS.operator.clientId]: { phb_role: 'service-operator' },
       [CLIENTS.questionnaireSystem.clientId]: { phb_role: 'questionnaire-system', phb_team: teamCode },
     },
+    options.corsOrigins ?? [],
   );
   await identity.start();
 
@@ -226,7 +233,13 @@ export async function createAuthWorld(
     retryAfterSeconds: 5,
     auditSpoolDir: spoolDir,
   });
-  const app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
+  const app = createApp({
+    store,
+    readiness: { conformanceLoaded: true },
+    retryAfterSeconds: 5,
+    auth,
+    ...(options.corsOrigins ? { corsAllowedOrigins: options.corsOrigins } : {}),
+  });
 
   const patientScopes = 'openid fhirUser launch/patient patient/*.cruds';
   const token = async (role: Role): Promise<string> => {

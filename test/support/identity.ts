@@ -17,6 +17,27 @@ export const PASSWORD = 'test-password';
 export interface TestClient {
   clientId: string;
   secret?: string;
+  /** private_key_jwt: the client signs an assertion with this key (its public half is registered). */
+  privateKey?: oidc.CryptoKey;
+}
+
+/** What a token response gives a SMART app. */
+export interface Tokens {
+  accessToken: string;
+  patient?: string;
+  /** The granted scopes as the token response lists them. */
+  scope?: string;
+  refreshToken?: string;
+}
+
+function tokensOf(response: oidc.TokenEndpointResponse): Tokens {
+  const { access_token: accessToken, patient, scope, refresh_token: refreshToken } = response;
+  return {
+    accessToken,
+    ...(typeof patient === 'string' ? { patient } : {}),
+    ...(scope !== undefined ? { scope } : {}),
+    ...(refreshToken !== undefined ? { refreshToken } : {}),
+  };
 }
 
 export class TestIdentity {
@@ -28,6 +49,7 @@ export class TestIdentity {
     private readonly users: DemoUser[],
     private readonly clients: ClientMetadata[],
     private readonly clientClaims: Record<string, Record<string, string>>,
+    private readonly corsOrigins: readonly string[] = [],
   ) {}
 
   get issuer(): string {
@@ -45,7 +67,13 @@ export class TestIdentity {
       clients: this.clients,
       clientClaims: this.clientClaims,
       keys: this.keys,
+      corsOrigins: this.corsOrigins,
     });
+  }
+
+  /** Gets tokens from a provider already running elsewhere (e.g. in a process of its own) instead of starting one. */
+  useRunning(issuer: string): void {
+    this.running = { issuer, port: Number(new URL(issuer).port), close: async () => undefined };
   }
 
   async stop(): Promise<void> {
@@ -66,7 +94,11 @@ export class TestIdentity {
   }
 
   private async configuration(client: TestClient): Promise<oidc.Configuration> {
-    const auth = client.secret ? oidc.ClientSecretBasic(client.secret) : oidc.None();
+    const auth = client.privateKey
+      ? oidc.PrivateKeyJwt(client.privateKey)
+      : client.secret
+        ? oidc.ClientSecretBasic(client.secret)
+        : oidc.None();
     return oidc.discovery(
       new URL(this.issuer),
       client.clientId,
@@ -79,17 +111,22 @@ export class TestIdentity {
   }
 
   async clientCredentials(client: TestClient, scope: string): Promise<string> {
+    return (await this.clientCredentialsTokens(client, scope)).accessToken;
+  }
+
+  async clientCredentialsTokens(client: TestClient, scope: string): Promise<Tokens> {
     const config = await this.configuration(client);
-    const tokens = await oidc.clientCredentialsGrant(config, { scope, resource: TEST_AUDIENCE });
-    return tokens.access_token;
+    return tokensOf(await oidc.clientCredentialsGrant(config, { scope, resource: TEST_AUDIENCE }));
+  }
+
+  /** A refresh token grant, as an app does once its access token has expired. */
+  async refresh(client: TestClient, refreshToken: string): Promise<Tokens> {
+    const config = await this.configuration(client);
+    return tokensOf(await oidc.refreshTokenGrant(config, refreshToken, { resource: TEST_AUDIENCE }));
   }
 
   /** The whole authorization code flow with PKCE (S256), as a browser would do it. */
-  async authorizationCode(
-    client: TestClient,
-    username: string,
-    scope: string,
-  ): Promise<{ accessToken: string; patient?: string }> {
+  async authorizationCode(client: TestClient, username: string, scope: string): Promise<Tokens> {
     const config = await this.configuration(client);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
@@ -106,8 +143,12 @@ export class TestIdentity {
       pkceCodeVerifier: verifier,
       expectedState: state,
     });
-    const patient = typeof tokens.patient === 'string' ? tokens.patient : undefined;
-    return { accessToken: tokens.access_token, ...(patient ? { patient } : {}) };
+    return tokensOf(tokens);
+  }
+
+  /** Signs in on the provider's pages from an authorization URL an app built, returning the redirect back to the app. */
+  async signIn(start: URL, username: string): Promise<URL> {
+    return new Browser().signIn(start, username, PASSWORD);
   }
 
   /** A token signed with the provider's current key (or another), for forging one bad claim at a time. */

@@ -5,7 +5,7 @@ import { patientOf } from '../../src/fhir/compartment.js';
 import { consentGrants } from '../../src/fhir/consent.js';
 import { PERMISSIONS } from '../../src/auth/permissions.js';
 import { parseScope, parseScopes, scopesAllow } from '../../src/auth/scopes.js';
-import { supportedScopes } from '../../src/auth/smart.js';
+import { grantableScopes, smartConfiguration, supportedScopes } from '../../src/auth/smart.js';
 import { toAuditEvent } from '../../src/audit/auditEvent.js';
 import { withProvenance, writeProvenance } from '../../src/audit/provenance.js';
 import { AppError } from '../../src/outcome/errors.js';
@@ -25,6 +25,70 @@ describe('SMART scopes', () => {
     expect([...(parseScope('system/Bundle.r')?.interactions ?? [])]).toEqual(['read']);
     expect([...(parseScope('patient/Goal.read')?.interactions ?? [])]).toEqual(['read', 'search']);
     expect([...(parseScope('user/Task.write')?.interactions ?? [])]).toEqual(['create', 'update', 'delete']);
+  });
+
+  it('reads v1 scopes as SMART 2.x maps them to v2: read = rs, write = cud, * = cruds', () => {
+    const same = (v1: string, v2: string): void =>
+      expect({ ...parseScope(v1), interactions: [...(parseScope(v1)?.interactions ?? [])] }).toEqual({
+        ...parseScope(v2),
+        interactions: [...(parseScope(v2)?.interactions ?? [])],
+      });
+    same('patient/*.read', 'patient/*.rs');
+    same('patient/CarePlan.read', 'patient/CarePlan.rs');
+    same('user/*.write', 'user/*.cud');
+    same('user/Goal.*', 'user/Goal.cruds');
+    same('system/*.read', 'system/*.rs');
+    const v1 = parseScopes('patient/CarePlan.read user/*.write');
+    expect(scopesAllow(v1, 'patient', 'CarePlan', 'search')).toBe(true);
+    expect(scopesAllow(v1, 'patient', 'CarePlan', 'update')).toBe(false);
+    expect(scopesAllow(v1, 'patient', 'Goal', 'read')).toBe(false);
+    expect(scopesAllow(v1, 'user', 'Task', 'delete')).toBe(true);
+    expect(scopesAllow(v1, 'user', 'Task', 'read')).toBe(false);
+  });
+
+  it('lets an identity provider grant every v1 and v2 form, per context, and nothing that parses to nothing', () => {
+    const user = grantableScopes(['patient', 'user']);
+    expect(user).toEqual(
+      expect.arrayContaining([
+        'patient/*.read',
+        'patient/CarePlan.read',
+        'patient/CarePlan.r',
+        'patient/*.cruds',
+        'user/*.write',
+        'user/*.*',
+        'user/Consent.crus',
+      ]),
+    );
+    expect(user.some((s) => s.startsWith('system/'))).toBe(false);
+    expect(grantableScopes(['system'])).toEqual(expect.arrayContaining(['system/*.read', 'system/Bundle.c']));
+    for (const s of user) expect(parseScope(s)).toBeDefined();
+    expect(new Set(user).size).toBe(user.length);
+    // Every scope discovery lists is one a provider may grant.
+    expect(grantableScopes(['patient', 'user', 'system'])).toEqual(expect.arrayContaining(supportedScopes()));
+  });
+
+  it('advertises only the client authentication and grant types the issuer offers', () => {
+    const base = { issuer: 'https://idp.example', authorization_endpoint: 'https://idp.example/auth' };
+    const symmetric = smartConfiguration({
+      ...base,
+      grant_types_supported: ['authorization_code', 'implicit', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256'],
+    });
+    expect(symmetric.grant_types_supported).toEqual(['authorization_code', 'refresh_token']);
+    expect(symmetric.capabilities).toContain('client-confidential-symmetric');
+    expect(symmetric.capabilities).not.toContain('client-confidential-asymmetric');
+    expect(symmetric.capabilities).not.toContain('client-public');
+    const asymmetric = smartConfiguration({
+      ...base,
+      token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES384'],
+    });
+    expect(asymmetric.grant_types_supported).toEqual(['authorization_code']);
+    expect(asymmetric.capabilities).toEqual(
+      expect.arrayContaining(['client-public', 'client-confidential-asymmetric']),
+    );
+    expect(asymmetric.capabilities).not.toContain('client-confidential-symmetric');
   });
 
   it('grants nothing for malformed, out-of-order or query-restricted scopes', () => {

@@ -153,4 +153,36 @@ describe('edge configuration: security headers, proxies and rate limits', () => 
     expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/10.0.0.0\/33 is not an address/);
     expect(() => loadConfig({ TRUST_PROXY: 'proxy.example' })).toThrow(/proxy.example is not an address/);
   });
+
+  it('allows the demo app origin in development and no origin elsewhere unless CORS_ALLOWED_ORIGINS names some', () => {
+    expect(loadConfig({}).corsAllowedOrigins).toEqual(['http://127.0.0.1:3000']);
+    expect(loadConfig({ NODE_ENV: 'test' }).corsAllowedOrigins).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', OIDC_ISSUERS: 'https://idp.example' }).corsAllowedOrigins).toEqual([]);
+    expect(
+      loadConfig({ CORS_ALLOWED_ORIGINS: 'https://app.example.org, http://localhost:5173' }).corsAllowedOrigins,
+    ).toEqual(['https://app.example.org', 'http://localhost:5173']);
+  });
+
+  it('refuses a CORS origin that is a wildcard, not exactly an origin, or plain http off loopback', () => {
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: '*' })).toThrow(
+      /CORS_ALLOWED_ORIGINS="\*": \* is not allowed: list each origin/,
+    );
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'null' })).toThrow(/null is not allowed/);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'https://app.example.org/' })).toThrow(
+      /https:\/\/app.example.org\/ is not an origin \(scheme:\/\/host\[:port\], no path or trailing slash\)/,
+    );
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'https://app.example.org/smart' })).toThrow(/is not an origin/);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'app.example.org' })).toThrow(/is not an origin/);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'ftp://app.example.org' })).toThrow(/is not an origin/);
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: 'http://app.example.org' })).toThrow(
+      /http:\/\/app.example.org must use https/,
+    );
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        OIDC_ISSUERS: 'https://idp.example',
+        CORS_ALLOWED_ORIGINS: 'http://127.0.0.1:3000',
+      }),
+    ).toThrow(/must use https \(plain http only on loopback outside production\)/);
+  });
 });
