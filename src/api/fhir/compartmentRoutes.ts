@@ -9,7 +9,7 @@ import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
 import type { ProtectedRoute } from '../route.js';
 import { baseUrl, sendResource } from './http.js';
-import { checkSearch } from './search.js';
+import { checkSearch, resultParams } from './search.js';
 import { exampleId } from '../route.js';
 import { SERVED_TYPES, servedType, type ServedType } from './served.js';
 
@@ -75,6 +75,7 @@ function searchRoute(served: ServedType): ProtectedRoute {
     searchParams: [
       ...(served.compartment ?? []).map((name) => ({ name, type: 'reference' as const })),
       ...served.params,
+      ...resultParams(served),
     ],
     searchInclude: Object.keys(served.include ?? {}),
     searchRevInclude: Object.keys(served.revinclude ?? {}),
@@ -134,6 +135,6 @@ function withOffset(base: string, req: Request, offset: number): string {
 }
 
 export const COMPARTMENT_ROUTES: readonly ProtectedRoute[] = SERVED_TYPES.flatMap((served) => [
-  readRoute(served),
+  ...(served.searchOnly ? [] : [readRoute(served)]),
   searchRoute(served),
 ]);
