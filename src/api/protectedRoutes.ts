@@ -10,6 +10,7 @@ import { PHB_API_ROUTES } from './v1/routes.js';
 import { ADMIN_ROUTES } from './adminRoutes.js';
 import type { ProtectedRoute } from './route.js';
 import { resourcesOf } from '../fhir/bundle.js';
+import { checkReadQuery } from './fhir/http.js';
 import { weakEtag } from '../util/etag.js';
 
 /** Consents of one patient, already narrowed by the guard to the patient it allowed. */
@@ -36,6 +37,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     id: (req) => resourceIdParam(req.params.id),
     urlFor: (patientId) => `/fhir/Patient/${patientId}`,
     handle: async (store, req, res) => {
+      checkReadQuery(req);
       const patient = await store.read<Patient>('Patient', resourceIdParam(req.params.id));
       if (patient.meta?.versionId) res.setHeader('ETag', weakEtag(patient.meta.versionId));
       res.type('application/fhir+json').json(patient);

@@ -56,16 +56,26 @@ describe('/fhir serves what its CapabilityStatement lists, and refuses the rest'
   const get = async (url: string, token = staff, kind = 'get'): Promise<request.Response> =>
     seen(kind, await request(world.app).get(url).set('Authorization', `Bearer ${token}`));
 
-  /** The first 2xx among the callers the listing is for; else the last answer. */
-  async function servedGet(url: string, kind: string): Promise<request.Response> {
+  /** The first answer among the callers the listing is for that `done` takes; else the last answer. */
+  async function firstGet(
+    url: string,
+    kind: string,
+    done: (res: request.Response) => boolean,
+  ): Promise<request.Response> {
     let last: request.Response | undefined;
     for (const token of tokens) {
       last = await get(url, token, kind);
-      if (last.status < 300) return last;
+      if (done(last)) return last;
     }
     if (!last) throw new Error('no tokens');
     return last;
   }
+  /** The first 2xx among the callers. */
+  const servedGet = (url: string, kind: string): Promise<request.Response> =>
+    firstGet(url, kind, (res) => res.status < 300);
+  /** The first answer to a caller allowed to make the request. */
+  const permittedGet = (url: string, kind: string): Promise<request.Response> =>
+    firstGet(url, kind, (res) => res.status !== 401 && res.status !== 403);
 
   const resources = (): CapabilityStatementRestResource[] => statement.rest?.[0]?.resource ?? [];
   const listed = (type: string): CapabilityStatementRestResource => {
@@ -244,6 +254,18 @@ describe('/fhir serves what its CapabilityStatement lists, and refuses the rest'
         refused(res, 400, named);
         expect([query, res.body.issue[0].expression]).toEqual([query, [expression]]);
       }
+    }
+  });
+
+  it('refuses a parameter on a read: it takes none but _format', async () => {
+    for (const r of resources().filter((x) => x.interaction?.some((i) => i.code === 'read'))) {
+      for (const query of ['_summary=true', '_elements=id', 'foo=1']) {
+        const name = query.split('=')[0] ?? '';
+        const res = await permittedGet(`/fhir/${r.type}/${idOf(r.type)}?${query}`, 'refused-read');
+        refused(res, 400, `A read takes no parameter ${name} here (only _format)`);
+        expect(res.body.issue[0].expression).toEqual([name]);
+      }
+      expect((await servedGet(`/fhir/${r.type}/${idOf(r.type)}?_format=json`, 'read')).status).toBe(200);
     }
   });
 

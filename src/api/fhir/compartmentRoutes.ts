@@ -8,7 +8,7 @@ import { patientOf } from '../../fhir/compartment.js';
 import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
 import type { ProtectedRoute } from '../route.js';
-import { baseUrl, sendResource } from './http.js';
+import { baseUrl, checkReadQuery, sendResource } from './http.js';
 import { checkSearch, resultParams } from './search.js';
 import { exampleId } from '../route.js';
 import { SERVED_TYPES, servedType, type ServedType } from './served.js';
@@ -55,6 +55,7 @@ function readRoute(served: ServedType): ProtectedRoute {
     ...(compartmental ? { resolvePatient: (store: FhirStore, req: Request) => readForAccess(store, type, req) } : {}),
     urlFor: (patientId) => `/fhir/${type}/${compartmental ? exampleId(type, patientId) : 'phb-impact'}`,
     handle: async (store, req, res) => {
+      checkReadQuery(req);
       const resource =
         fetched.get(req) ??
         (await store.read<FhirResource>(type as FhirResource['resourceType'], resourceIdParam(req.params.id)));

@@ -40,7 +40,7 @@ import { summarySearch } from '../../fhir/summary.js';
 import { AppError, badRequest, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../route.js';
-import { baseUrl, sendResource } from './http.js';
+import { baseUrl, checkReadQuery, sendResource } from './http.js';
 import { catalogOf } from '../questionnaires.js';
 import { exampleId } from '../route.js';
 import { weakEtag } from '../../util/etag.js';
@@ -348,6 +348,7 @@ export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
   },
   urlFor: (patientId) => `/fhir/Bundle/${exampleId('Bundle', patientId)}`,
   handle: async (_store, req, res) => {
+    checkReadQuery(req);
     const document = documents.get(req);
     if (!document) throw badRequest('The document was not read');
     sendResource(res, document);
