@@ -6,6 +6,7 @@ import type { FhirStore } from '../store/fhirStore.js';
 import { AppError } from '../outcome/errors.js';
 import { requestContext } from './context.js';
 import { fhirErrorHandler, problemErrorHandler } from './render.js';
+import { fhirFormat } from './fhir/format.js';
 import { healthRouter, type Readiness } from './readiness.js';
 import { createAuth, type Auth } from './authSetup.js';
 import { permissionGuard, type RequirePermission } from '../auth/guard.js';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(smartRouter(auth.issuers));
 
   const fhir = express.Router();
+  fhir.use(fhirFormat);
   fhir.use(express.json({ type: JSON_TYPES, limit: BODY_LIMIT }));
   fhir.use(smartRouter(auth.issuers));
   fhir.use(metadataRouter(auth.issuers, (deps.corsAllowedOrigins ?? []).length > 0));

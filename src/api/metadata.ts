@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { IssuerRegistry } from '../auth/issuers.js';
 import { capabilitySecurity } from '../auth/smart.js';
 import { PROTECTED_ROUTES } from './protectedRoutes.js';
+import { AppError, badRequest } from '../outcome/errors.js';
 
 const INTERACTION_CODE = {
   read: 'read',
@@ -38,7 +39,12 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
     const code = INTERACTION_CODE[route.interaction];
     if (!entry.interaction?.some((i) => i.code === code)) entry.interaction?.push({ code });
     for (const p of route.searchParams ?? []) {
-      if (!entry.searchParam?.some((s) => s.name === p.name)) entry.searchParam?.push({ name: p.name, type: p.type });
+      if (!entry.searchParam?.some((s) => s.name === p.name))
+        entry.searchParam?.push({
+          name: p.name,
+          type: p.type,
+          ...(p.documentation ? { documentation: p.documentation } : {}),
+        });
     }
     if (route.searchInclude?.length) entry.searchInclude = [...route.searchInclude];
     if (route.searchRevInclude?.length) entry.searchRevInclude = [...route.searchRevInclude];
@@ -81,10 +87,35 @@ export function capabilityStatement(baseUrl: string, security?: CapabilityStatem
   };
 }
 
+/** `mode` values answered (R4 capabilities): both with the one CapabilityStatement, which is all normative R4. */
+const MODES = ['full', 'normative'];
+
+/** /metadata takes `mode` and `_format` (checked by the format negotiation); anything else is refused. */
+function checkMetadataQuery(query: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(query)) {
+    if (name === '_format') continue;
+    if (name !== 'mode')
+      throw new AppError(400, {
+        code: 'not-supported',
+        diagnostics: `metadata has no parameter ${name} (it takes mode and _format)`,
+        location: name,
+      });
+    if (value === 'terminology')
+      throw new AppError(400, {
+        code: 'not-supported',
+        diagnostics: `mode=terminology is not served: this server has no TerminologyCapabilities (modes: ${MODES.join(', ')})`,
+        location: 'mode',
+      });
+    if (typeof value !== 'string' || !MODES.includes(value))
+      throw badRequest(`mode=${String(value)} is not a mode of metadata (modes: ${MODES.join(', ')})`, 'mode');
+  }
+}
+
 /** `cors`: whether browser apps on some origin may call /fhir (CORS_ALLOWED_ORIGINS names any). */
 export function metadataRouter(issuers: IssuerRegistry, cors: boolean): Router {
   const router = Router();
   router.get('/metadata', async (req, res) => {
+    checkMetadataQuery(req.query as Record<string, unknown>);
     // Without a reachable issuer the statement still says what is served; security follows once discovered.
     let security: CapabilityStatementRestSecurity | undefined;
     try {

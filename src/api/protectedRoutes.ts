@@ -1,21 +1,16 @@
 import type { Consent, Patient } from 'fhir/r4.js';
-import type { Request } from 'express';
 import type { FhirStore } from '../store/fhirStore.js';
 import * as consent from '../fhir/consent.js';
 import { currentAccess } from '../auth/guard.js';
-import { patientParam, resourceIdParam } from '../auth/compartment.js';
+import { resourceIdParam } from '../auth/compartment.js';
 import { badRequest } from '../outcome/errors.js';
 import { PHR_FHIR_ROUTES } from './fhir/routes.js';
 import { PHB_API_ROUTES } from './v1/routes.js';
 import { ADMIN_ROUTES } from './adminRoutes.js';
 import type { ProtectedRoute } from './route.js';
-import { resourcesOf, searchset } from '../fhir/bundle.js';
-import { baseUrl } from './fhir/http.js';
+import { resourcesOf } from '../fhir/bundle.js';
+import { checkReadQuery } from './fhir/http.js';
 import { weakEtag } from '../util/etag.js';
-
-function queryValue(req: Request, name: string): unknown {
-  return (req.query as Record<string, unknown>)[name];
-}
 
 /** Consents of one patient, already narrowed by the guard to the patient it allowed. */
 async function consentsOf(store: FhirStore): Promise<Consent[]> {
@@ -41,25 +36,10 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
     id: (req) => resourceIdParam(req.params.id),
     urlFor: (patientId) => `/fhir/Patient/${patientId}`,
     handle: async (store, req, res) => {
+      checkReadQuery(req);
       const patient = await store.read<Patient>('Patient', resourceIdParam(req.params.id));
       if (patient.meta?.versionId) res.setHeader('ETag', weakEtag(patient.meta.versionId));
       res.type('application/fhir+json').json(patient);
-    },
-  },
-  {
-    face: 'fhir',
-    method: 'get',
-    path: '/Consent',
-    resource: 'Consent',
-    interaction: 'search',
-    searchParams: [{ name: 'patient', type: 'reference' }],
-    patient: (req) => patientParam(queryValue(req, 'patient')),
-    urlFor: (patientId) => `/fhir/Consent?patient=Patient/${patientId}`,
-    handle: async (store, req, res) => {
-      const found = await consentsOf(store);
-      const base = baseUrl(req);
-      const entries = found.map((resource) => ({ resource, mode: 'match' as const }));
-      res.type('application/fhir+json').json(searchset(base, entries, { self: `${base}${req.url}` }, found.length));
     },
   },
   {

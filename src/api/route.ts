@@ -14,7 +14,11 @@ export interface ProtectedRoute {
   resource: string;
   interaction: Interaction;
   /** Search parameters a search route understands (others are refused), for /fhir/metadata. */
-  searchParams?: readonly { name: string; type: 'reference' | 'token' | 'string' | 'date' | 'uri' | 'number' }[];
+  searchParams?: readonly {
+    name: string;
+    type: 'reference' | 'token' | 'string' | 'date' | 'uri' | 'number';
+    documentation?: string;
+  }[];
   /** `_include` / `_revinclude` values a search route follows, for /fhir/metadata. */
   searchInclude?: readonly string[];
   searchRevInclude?: readonly string[];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleLink, FhirResource } from 'fhir/r4.js';
 
 /**
@@ -9,8 +10,13 @@ export interface Entry {
   mode?: 'match' | 'include';
 }
 
+/**
+ * Where a resource lives on the facade. One without an id (the summary's computed Parameters) lives
+ * nowhere: it gets a urn:uuid, since R4 wants a fullUrl on every entry of a collection or searchset
+ * and `.../Parameters/` would name a record that cannot be read.
+ */
 export function fullUrl(base: string, resource: FhirResource): string {
-  return `${base}/${resource.resourceType}/${resource.id ?? ''}`;
+  return resource.id ? `${base}/${resource.resourceType}/${resource.id}` : `urn:uuid:${randomUUID()}`;
 }
 
 function entry(base: string, e: Entry): BundleEntry {

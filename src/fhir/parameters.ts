@@ -156,3 +156,28 @@ export function readParameters(body: unknown, specs: readonly ParameterSpec[]): 
   }
   return found;
 }
+
+/**
+ * The query of an operation invoked with GET, whose in-parameters come as query parameters:
+ * a name its OperationDefinition does not declare is refused, never ignored. `_format` is
+ * a request's format, checked for every /fhir request.
+ */
+export function checkQueryParameters(
+  operation: string,
+  query: Record<string, unknown>,
+  specs: readonly ParameterSpec[],
+): void {
+  for (const [name, value] of Object.entries(query)) {
+    if (name === '_format') continue;
+    const spec = specs.find((s) => s.name === name);
+    if (!spec)
+      throw new AppError(400, {
+        code: 'not-supported',
+        diagnostics: `$${operation} has no parameter ${name} (it takes ${specs.map((s) => s.name).join(', ') || 'none'})`,
+        location: name,
+      });
+    const count = Array.isArray(value) ? value.length : 1;
+    if (count > spec.max)
+      throw badRequest(`Parameter ${name} is given ${count} times; at most ${spec.max} are allowed`, name);
+  }
+}

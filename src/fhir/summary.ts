@@ -2,6 +2,7 @@ import type { Parameters, ParametersParameter } from 'fhir/r4.js';
 import type { PhbSummary } from '../domain/summary.js';
 import type { SearchParams } from '../store/fhirStore.js';
 import { CANONICAL_BASE, money, reference, SYSTEMS } from './common.js';
+import type { ParameterSpec } from './parameters.js';
 
 /**
  * The "my PHB" summary (OperationDefinition profiles/operations/phb-summary.json): the HAPI search
@@ -10,6 +11,8 @@ import { CANONICAL_BASE, money, reference, SYSTEMS } from './common.js';
  */
 export const OPERATION = 'phb-summary';
 export const DEFINITION = `${CANONICAL_BASE}/OperationDefinition/phb-summary`;
+/** Its in-parameters, as profiles/operations/phb-summary.json declares them: none (the patient is the instance). */
+export const IN_PARAMETERS: readonly ParameterSpec[] = [];
 
 /**
  * What each `_revinclude` brings in: everything the summary is built from, and the person's

@@ -1,6 +1,6 @@
 import { Client, RESPONSE_KEY, type FhirResponse, type RequestOptions } from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, FhirResource, OperationOutcome, Parameters } from 'fhir/r4.js';
-import { AppError, asIssueCode, unavailable, type StoreFailure } from '../outcome/errors.js';
+import { AppError, asIssueCode, unavailable, type Issue, type StoreFailure } from '../outcome/errors.js';
 import { currentRequestId } from '../context/requestContext.js';
 import { log } from '../log/logger.js';
 import { etagVersion, weakEtag } from '../util/etag.js';
@@ -31,6 +31,86 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
     data !== null &&
     (data as { resourceType?: unknown }).resourceType === 'OperationOutcome'
   );
+}
+
+/** A search in our words, naming what the client sent, for a refusal to quote back. */
+function searchSubject(resourceType: string, params: SearchParams): string {
+  const given = Object.entries(params)
+    .filter(([k]) => k !== '_count' && k !== '_offset')
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`));
+  return `the ${resourceType} search${given.length ? ` with ${given.join('&')}` : ''}`;
+}
+
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * A refusal in our words, naming what was asked for. HAPI's diagnostics (HAPI-nnnn messages about
+ * its own internals) never reach a client; its issue code and FHIRPath location are kept.
+ */
+function refusal(status: number, reason: StoreFailure, what: string, outcome?: OperationOutcome): Issue {
+  const first = outcome?.issue?.[0];
+  const location = first?.expression?.[0] ?? first?.location?.[0];
+  const at = location ? { location } : {};
+  const subject = capitalised(what);
+  switch (status) {
+    case 400:
+      return { code: 'invalid', diagnostics: `${subject} is not a request the FHIR store can run`, ...at };
+    case 404:
+      return { code: 'not-found', diagnostics: `${subject} is not known` };
+    case 410:
+      return { code: 'deleted', diagnostics: `${subject} was deleted` };
+    case 409:
+    case 412:
+      return {
+        code: 'conflict',
+        diagnostics:
+          reason === 'version-conflict'
+            ? `${subject} was changed since the version given`
+            : `${subject} conflicts with the records as they are now`,
+        ...at,
+      };
+    case 422:
+      return {
+        code: asIssueCode(first?.code),
+        diagnostics: `${subject} breaks a rule of the FHIR store (its profile, or a reference to a record it does not hold)`,
+        ...at,
+      };
+    default:
+      return { code: 'processing', diagnostics: `The FHIR store refused ${what} (HTTP ${status})`, ...at };
+  }
+}
+
+/**
+ * HAPI's message for our log: its message codes only (HAPI-1940 names the message in HAPI's source). The words
+ * can quote what the client sent (a name, an NHS number); HAPI's own log has them, under the same X-Request-Id.
+ */
+function hapiCodesForLog(outcome: OperationOutcome | undefined): string[] {
+  return (outcome?.issue ?? []).flatMap((i) => `${i.diagnostics ?? ''}`.match(/HAPI-\d+/g) ?? []);
+}
+
+/** HAPI's message codes (`HAPI-1821: ...`): text about HAPI itself, not to be passed on. */
+const HAPI_TEXT = /HAPI-\d+/;
+
+/**
+ * $validate's findings as they may be passed on: the validator's own findings name the element
+ * and stay; HAPI's parser messages (HAPI-nnnn) are replaced by ours, at the place they name.
+ */
+function validationResult(outcome: OperationOutcome): OperationOutcome {
+  return {
+    ...outcome,
+    issue: (outcome.issue ?? []).map((i) =>
+      HAPI_TEXT.test(`${i.diagnostics ?? ''} ${i.details?.text ?? ''}`)
+        ? {
+            severity: i.severity,
+            code: i.code,
+            diagnostics:
+              'The resource cannot be read as FHIR R4 JSON here (a value in the wrong form or an unknown element)',
+            ...(i.expression ? { expression: i.expression } : {}),
+            ...(i.location ? { location: i.location } : {}),
+          }
+        : i,
+    ),
+  };
 }
 
 /** Reads that can be repeated without effect. */
@@ -140,7 +220,9 @@ export class HapiStore implements FhirStore {
     id: string,
     options: StoreCallOptions = {},
   ): Promise<T> {
-    return this.call<T>('read', options, {}, (o) => this.client.read({ resourceType, id, options: o }));
+    return this.call<T>('read', `${resourceType}/${id}`, options, {}, (o) =>
+      this.client.read({ resourceType, id, options: o }),
+    );
   }
 
   async readIfExists<T extends FhirResource>(
@@ -161,7 +243,7 @@ export class HapiStore implements FhirStore {
     params: SearchParams,
     options: StoreCallOptions = {},
   ): Promise<Bundle<T>> {
-    return this.call<Bundle<T>>('search', options, SEARCH_HEADERS, (o) =>
+    return this.call<Bundle<T>>('search', searchSubject(resourceType, params), options, SEARCH_HEADERS, (o) =>
       this.client.search({ resourceType, searchParams: params, options: o }),
     );
   }
@@ -172,7 +254,7 @@ export class HapiStore implements FhirStore {
   ): Promise<WriteResult<T>> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (options.ifNoneExist) headers['if-none-exist'] = options.ifNoneExist;
-    const result = await this.call('create', options, headers, (o) =>
+    const result = await this.call('create', `the new ${resource.resourceType}`, options, headers, (o) =>
       this.client.create({
         resourceType: resource.resourceType,
         body: resource as FhirResource & Record<string, unknown>,
@@ -188,7 +270,7 @@ export class HapiStore implements FhirStore {
   ): Promise<WriteResult<T>> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (options.ifMatchVersion !== undefined) headers['if-match'] = weakEtag(options.ifMatchVersion);
-    const result = await this.call('update', options, headers, (o) =>
+    const result = await this.call('update', `${resource.resourceType}/${resource.id}`, options, headers, (o) =>
       this.client.update({
         resourceType: resource.resourceType,
         id: resource.id,
@@ -204,6 +286,7 @@ export class HapiStore implements FhirStore {
     const conditional = (bundle.entry ?? []).some((e) => e.request?.ifMatch !== undefined);
     return this.call<Bundle>(
       'transaction',
+      'the transaction',
       options,
       { prefer: 'return=representation' },
       (o) => this.client.transaction({ body: bundle as Bundle & Record<string, unknown>, options: o }),
@@ -214,6 +297,7 @@ export class HapiStore implements FhirStore {
   async bulkWrite(bundle: Bundle, options: StoreCallOptions = {}): Promise<Bundle> {
     return this.call<Bundle>(
       bundle.type === 'batch' ? 'batch' : 'transaction',
+      `the ${bundle.type === 'batch' ? 'batch' : 'transaction'}`,
       options,
       { prefer: 'return=minimal', 'content-type': 'application/fhir+json' },
       (o) => this.client.request('', { method: 'POST', body: bundle as Bundle & Record<string, unknown>, options: o }),
@@ -235,38 +319,49 @@ export class HapiStore implements FhirStore {
       if (query.count !== undefined) params.set('_count', String(query.count));
       url = params.size ? `${path}?${params.toString()}` : path;
     }
-    return this.call<Bundle>('history', options, { 'cache-control': 'no-cache' }, (o) =>
+    return this.call<Bundle>('history', 'the history', options, { 'cache-control': 'no-cache' }, (o) =>
       this.client.request(url, { method: 'GET', options: o }),
     );
   }
 
   async capabilities(options: StoreCallOptions = {}): Promise<CapabilityStatement> {
-    return this.call<CapabilityStatement>('capabilities', options, {}, (o) => this.client.capabilityStatement(o));
+    return this.call<CapabilityStatement>('capabilities', 'the capability statement', options, {}, (o) =>
+      this.client.capabilityStatement(o),
+    );
   }
 
   async validate(resource: FhirResource, profile?: string, options: StoreCallOptions = {}): Promise<OperationOutcome> {
     const query = profile ? `?profile=${encodeURIComponent(profile)}` : '';
     try {
-      return await this.call<OperationOutcome>('validate', options, { 'content-type': 'application/fhir+json' }, (o) =>
-        this.client.request(`${resource.resourceType}/$validate${query}`, {
-          method: 'POST',
-          body: resource as FhirResource & Record<string, unknown>,
-          options: o,
-        }),
+      return await this.call<OperationOutcome>(
+        'validate',
+        `the validation of a ${resource.resourceType}`,
+        options,
+        { 'content-type': 'application/fhir+json' },
+        (o) =>
+          this.client.request(`${resource.resourceType}/$validate${query}`, {
+            method: 'POST',
+            body: resource as FhirResource & Record<string, unknown>,
+            options: o,
+          }),
       );
     } catch (e) {
       // HAPI answers an invalid resource with 412, and one it cannot even parse (e.g. a malformed date) with 400,
       // each with the outcome: that is a result, not a failure.
       if (e instanceof AppError && e.options.outcome && (e.status === 412 || e.status === 400))
-        return e.options.outcome;
+        return validationResult(e.options.outcome);
       throw e;
     }
   }
 
   async validateCode(valueSet: string, system: string, code: string, options: StoreCallOptions = {}): Promise<boolean> {
     const query = new URLSearchParams({ url: valueSet, system, code });
-    const result = await this.call<Parameters>('validate-code', options, {}, (o) =>
-      this.client.request(`ValueSet/$validate-code?${query.toString()}`, { method: 'GET', options: o }),
+    const result = await this.call<Parameters>(
+      'validate-code',
+      `the check of a code against ${valueSet}`,
+      options,
+      {},
+      (o) => this.client.request(`ValueSet/$validate-code?${query.toString()}`, { method: 'GET', options: o }),
     );
     return result.parameter?.find((p) => p.name === 'result')?.valueBoolean === true;
   }
@@ -288,6 +383,8 @@ export class HapiStore implements FhirStore {
    */
   private async call<R = FhirResponse>(
     action: string,
+    /** What was asked for, in our words: a refusal names it instead of passing on HAPI's text. */
+    what: string,
     options: StoreCallOptions,
     headers: Record<string, string>,
     exchange: (o: RequestOptions) => Promise<FhirResponse>,
@@ -327,10 +424,10 @@ export class HapiStore implements FhirStore {
           try {
             return await attempt();
           } catch (second) {
-            throw this.translate(second, action, false, Date.now() - started, timeoutMs);
+            throw this.translate(second, action, what, false, Date.now() - started, timeoutMs);
           }
         }
-        throw this.translate(first, action, conditionalOnVersion, Date.now() - started, timeoutMs);
+        throw this.translate(first, action, what, conditionalOnVersion, Date.now() - started, timeoutMs);
       }
     }
   }
@@ -338,6 +435,7 @@ export class HapiStore implements FhirStore {
   private translate(
     e: unknown,
     action: string,
+    what: string,
     conditionalOnVersion: boolean,
     elapsedMs: number,
     timeoutMs: number,
@@ -390,14 +488,9 @@ export class HapiStore implements FhirStore {
     else if (status === 410) reason = 'gone';
     // HAPI answers a stale If-Match with 409; the spec says 412. Either way it is a lost race.
     else if (conditionalOnVersion && (status === 409 || status === 412)) reason = 'version-conflict';
-    const issues = outcome?.issue?.length
-      ? outcome.issue.map((i) => ({
-          code: asIssueCode(i.code),
-          diagnostics: i.diagnostics ?? i.details?.text ?? `The FHIR store refused the ${action}`,
-          location: i.expression?.[0] ?? i.location?.[0],
-        }))
-      : [{ code: 'processing' as const, diagnostics: `The FHIR store refused the ${action} (HTTP ${status})` }];
-    log().info('fhir store refused', { action, status, reason, elapsedMs });
-    return new AppError(status, issues, { outcome, reason });
+    const issue = refusal(status, reason, what, outcome);
+    // HAPI's text never reaches an answer; our log keeps which of its messages it was.
+    log().info('fhir store refused', { action, status, reason, elapsedMs, hapi: hapiCodesForLog(outcome) });
+    return new AppError(status, issue, { outcome, reason });
   }
 }

@@ -257,10 +257,23 @@ describe('bearer tokens from a real OpenID Connect provider', () => {
     expect(rest.resource.map((r: { type: string }) => r.type)).toEqual([...served].sort());
     expect(rest.resource).toEqual(
       expect.arrayContaining([
+        // Searched through the same allow-list as every type (its result parameters too), never read by id.
         {
           type: 'Consent',
           interaction: [{ code: 'search-type' }],
-          searchParam: [{ name: 'patient', type: 'reference' }],
+          searchParam: [
+            { name: 'patient', type: 'reference' },
+            { name: '_id', type: 'token' },
+            { name: '_lastUpdated', type: 'date' },
+            expect.objectContaining({ name: '_count', type: 'number' }),
+            expect.objectContaining({ name: '_offset', type: 'number' }),
+            {
+              name: '_sort',
+              type: 'string',
+              documentation:
+                'Comma-separated sort keys, each optionally prefixed with - for descending: _id, _lastUpdated',
+            },
+          ],
         },
         expect.objectContaining({
           type: 'Patient',

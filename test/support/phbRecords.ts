@@ -202,6 +202,8 @@ export async function seedPhb(store: FhirStore, patientId: string): Promise<Seed
     {
       resourceType: 'Bundle',
       id: id('Bundle'),
+      // A valid R4 document: an identifier, and the subject inside it (as the discharge operation writes them).
+      identifier: { system: 'https://phb.fhir.example.org/Id/discharge-document', value: id('Bundle') },
       type: 'document',
       timestamp: `${START}T12:00:00+00:00`,
       entry: [
@@ -211,11 +213,15 @@ export async function seedPhb(store: FhirStore, patientId: string): Promise<Seed
             resourceType: 'Composition',
             status: 'final',
             type: { coding: [{ system: 'http://snomed.info/sct', code: '373942005', display: 'Discharge summary' }] },
-            subject: { reference: `Patient/${patientId}` },
+            subject: { reference: 'urn:uuid:0b7e4d2a-1c3f-4e5a-9b6c-7d8e9f0a1b2c' },
             date: START,
             author: [{ display: 'Recovery team' }],
             title: 'Discharge summary',
           },
+        },
+        {
+          fullUrl: 'urn:uuid:0b7e4d2a-1c3f-4e5a-9b6c-7d8e9f0a1b2c',
+          resource: { resourceType: 'Patient', id: patientId },
         },
       ],
     },

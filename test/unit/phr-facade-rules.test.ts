@@ -35,6 +35,11 @@ describe('search allow-list', () => {
     [{ patient: 'p1,p2' }, /names one patient/],
     [{ _count: '101' }, /_count/],
     [{ _sort: 'name' }, /Cannot sort by name/],
+    [{ _sort: 'goal' }, /Cannot sort by goal \(supported: _id, _lastUpdated, status, intent, category, date\)/],
+    [{ date: 'notadate' }, /^date=notadate is not a date/],
+    [{ _lastUpdated: ['ge2026-01-01', 'lt2026-02'], date: 'ge2026-01-01T10' }, /^date=ge2026-01-01T10 is not a date/],
+    [{ _lastUpdated: 'gt' }, /^_lastUpdated=gt is not a date/],
+    [{ status: '' }, /status has an empty value/],
   ])('refuses %j', (query, message) => {
     let error: unknown;
     try {
@@ -45,6 +50,19 @@ describe('search allow-list', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).status).toBe(400);
     expect((error as AppError).message).toMatch(message);
+  });
+});
+
+describe('search values in the form their type needs', () => {
+  it.each([
+    '2026',
+    '2026-03',
+    'ge2026-03-04',
+    'lt2026-03-04T10:00:00Z',
+    'sa2026-03-04T10:00:00.123+01:00',
+    'eq2026-03-04,ne2026-03-05',
+  ])('takes date %s', (value) => {
+    expect(checkSearch(carePlan, { date: value }).params).toEqual({ date: value });
   });
 });
 

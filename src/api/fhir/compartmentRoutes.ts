@@ -8,8 +8,8 @@ import { patientOf } from '../../fhir/compartment.js';
 import { forbidden, notFound } from '../../outcome/errors.js';
 import { entriesOf, searchset, type Entry } from '../../fhir/bundle.js';
 import type { ProtectedRoute } from '../route.js';
-import { baseUrl, sendResource } from './http.js';
-import { checkSearch } from './search.js';
+import { baseUrl, checkReadQuery, sendResource } from './http.js';
+import { checkSearch, resultParams } from './search.js';
 import { exampleId } from '../route.js';
 import { SERVED_TYPES, servedType, type ServedType } from './served.js';
 
@@ -51,6 +51,7 @@ function readRoute(served: ServedType): ProtectedRoute {
     ...(compartmental ? { resolvePatient: (store: FhirStore, req: Request) => readForAccess(store, type, req) } : {}),
     urlFor: (patientId) => `/fhir/${type}/${compartmental ? exampleId(type, patientId) : 'phb-impact'}`,
     handle: async (store, req, res) => {
+      checkReadQuery(req);
       // A compartment record was read by the guard; a definition (no compartment) is read here.
       const resource =
         currentAccess().record ??
@@ -72,6 +73,7 @@ function searchRoute(served: ServedType): ProtectedRoute {
     searchParams: [
       ...(served.compartment ?? []).map((name) => ({ name, type: 'reference' as const })),
       ...served.params,
+      ...resultParams(served),
     ],
     searchInclude: Object.keys(served.include ?? {}),
     searchRevInclude: Object.keys(served.revinclude ?? {}),
@@ -131,6 +133,6 @@ function withOffset(base: string, req: Request, offset: number): string {
 }
 
 export const COMPARTMENT_ROUTES: readonly ProtectedRoute[] = SERVED_TYPES.flatMap((served) => [
-  readRoute(served),
+  ...(served.searchOnly ? [] : [readRoute(served)]),
   searchRoute(served),
 ]);

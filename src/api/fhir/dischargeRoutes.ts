@@ -43,7 +43,7 @@ import { summarySearch } from '../../fhir/summary.js';
 import { AppError, forbidden, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../route.js';
-import { baseUrl, sendResource } from './http.js';
+import { baseUrl, checkReadQuery, sendResource } from './http.js';
 import { catalogOf } from '../questionnaires.js';
 import { exampleId } from '../route.js';
 import { weakEtag } from '../../util/etag.js';
@@ -338,7 +338,8 @@ export const READ_DOCUMENT_ROUTE: ProtectedRoute = {
     return { record: bundle, patientId };
   },
   urlFor: (patientId) => `/fhir/Bundle/${exampleId('Bundle', patientId)}`,
-  handle: async (_store, _req, res) => {
+  handle: async (_store, req, res) => {
+    checkReadQuery(req);
     sendResource(res, currentAccess().recordRead<Bundle>('Bundle'));
   },
 };

@@ -1,7 +1,7 @@
 import type { SearchParams } from '../../store/fhirStore.js';
 import { patientParam } from '../../auth/compartment.js';
 import { AppError, badRequest } from '../../outcome/errors.js';
-import type { ServedType } from './served.js';
+import type { SearchParamSpec, ServedType } from './served.js';
 
 /**
  * A search as the facade will run it: checked against the type's allow-list, with the
@@ -21,7 +21,42 @@ export interface CheckedSearch {
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 100;
 const MAX_OFFSET = 10000;
-const FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
+/** A FHIR date search value: an optional comparator, then a date or dateTime (R4 search, "date"). */
+const DATE_VALUE =
+  /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+const NUMBER_VALUE = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** The result parameters every search understands besides its type's own, as /fhir/metadata lists them. */
+export function resultParams(served: ServedType): SearchParamSpec[] {
+  return [
+    { name: '_count', type: 'number', documentation: `Page size, 0 to ${MAX_COUNT} (default ${DEFAULT_COUNT})` },
+    { name: '_offset', type: 'number', documentation: `Entries to skip, 0 to ${MAX_OFFSET} (the next link sets it)` },
+    {
+      name: '_sort',
+      type: 'string',
+      documentation: `Comma-separated sort keys, each optionally prefixed with - for descending: ${sortKeys(served).join(', ')}`,
+    },
+  ];
+}
+
+/** What a search may be sorted by: its own parameters but the references (HAPI sorts those by id, not by meaning). */
+function sortKeys(served: ServedType): string[] {
+  return served.params.filter((s) => s.type !== 'reference').map((s) => s.name);
+}
+
+/** A value HAPI would refuse in its own words: refused here, naming the parameter and the value. */
+function checkValue(spec: SearchParamSpec, value: string): void {
+  const form = spec.type === 'date' ? DATE_VALUE : spec.type === 'number' ? NUMBER_VALUE : undefined;
+  for (const v of value.split(',')) {
+    if (form && !form.test(v))
+      throw new AppError(400, {
+        code: 'value',
+        diagnostics: `${spec.name}=${v} is not a ${spec.type} (e.g. ${spec.type === 'date' ? 'ge2026-01-01 or 2026-03-04T10:00:00Z' : '3 or gt2.5'})`,
+        location: spec.name,
+      });
+    if (v === '') throw badRequest(`${spec.name} has an empty value`, spec.name);
+  }
+}
 
 const notSupported = (diagnostics: string, location: string): AppError =>
   new AppError(400, { code: 'not-supported', diagnostics, location });
@@ -70,13 +105,14 @@ export function checkSearch(served: ServedType, query: Record<string, unknown>):
         offset = integer(key, value, 0, MAX_OFFSET);
         continue;
       case '_format':
-        if (!FORMATS.has(single(key, value))) throw notSupported('Only JSON is served', key);
+        // Checked for every /fhir request by the format negotiation (406 unless JSON).
         continue;
       case '_sort': {
         const fields = single(key, value).split(',');
+        const keys = sortKeys(served);
         for (const f of fields) {
           const name = f.replace(/^-/, '');
-          if (!allowed.has(name)) throw notSupported(`Cannot sort by ${name}`, key);
+          if (!keys.includes(name)) throw notSupported(`Cannot sort by ${name} (supported: ${keys.join(', ')})`, key);
         }
         params._sort = fields.join(',');
         continue;
@@ -113,6 +149,8 @@ export function checkSearch(served: ServedType, query: Record<string, unknown>):
       );
     }
     const list = values(key, value);
+    const spec = allowed.get(key);
+    for (const v of list) if (spec) checkValue(spec, v);
     params[key] = list.length === 1 ? (list[0] as string) : list;
   }
   if (patients.size > 1) throw badRequest('The search names more than one patient', served.compartment?.[0]);

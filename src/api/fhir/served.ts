@@ -10,6 +10,8 @@ export type SearchParamType = 'reference' | 'token' | 'string' | 'date' | 'uri' 
 export interface SearchParamSpec {
   name: string;
   type: SearchParamType;
+  /** What /fhir/metadata says of it, where its name does not say enough. */
+  documentation?: string;
 }
 
 export interface ServedType {
@@ -21,6 +23,8 @@ export interface ServedType {
    */
   compartment?: readonly string[];
   params: readonly SearchParamSpec[];
+  /** Searched only: a record of this type is not read by id on /fhir. */
+  searchOnly?: boolean;
   /** `_include` values and the type each brings in. */
   include?: Readonly<Record<string, string>>;
   /** `_revinclude` values and the type each brings in. */
@@ -62,6 +66,13 @@ export const SERVED_TYPES: readonly ServedType[] = [
     compartment: ['patient'],
     params: [...COMMON, ...p('token', 'status', 'type'), ...p('date', 'date')],
     include: { 'EpisodeOfCare:patient': 'Patient' },
+  },
+  {
+    // The person's consents to sharing with PHR apps: a PHR app asks for them to know where it stands.
+    type: 'Consent',
+    compartment: ['patient'],
+    searchOnly: true,
+    params: [...COMMON],
   },
   {
     type: 'Questionnaire',

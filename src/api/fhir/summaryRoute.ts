@@ -22,7 +22,8 @@ import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as goal from '../../fhir/goal.js';
 import * as observation from '../../fhir/observation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
-import { DEFINITION, OPERATION, summaryParameters, summarySearch } from '../../fhir/summary.js';
+import { DEFINITION, IN_PARAMETERS, OPERATION, summaryParameters, summarySearch } from '../../fhir/summary.js';
+import { checkQueryParameters } from '../../fhir/parameters.js';
 import { patientOf } from '../../fhir/compartment.js';
 import { log } from '../../log/logger.js';
 import type { ProtectedRoute } from '../route.js';
@@ -66,6 +67,7 @@ export const SUMMARY_ROUTE: ProtectedRoute = {
   consentInRecords: true,
   urlFor: (patientId) => `/fhir/Patient/${patientId}/$${OPERATION}`,
   handle: async (store, req, res) => {
+    checkQueryParameters(OPERATION, req.query as Record<string, unknown>, IN_PARAMETERS);
     const { caller, patientId } = currentAccess();
     if (patientId === undefined) throw new Error('the guard allowed no patient');
     const patientGrant = grantAndScope(caller, 'Patient', 'read');
