@@ -1,6 +1,12 @@
-import { MANAGEMENT_OPTIONS, isCode, type ManagementOption } from './codes.js';
+import {
+  CALCULATION_LINE_KINDS,
+  EMPLOYMENT_ON_COST_KINDS,
+  MANAGEMENT_OPTIONS,
+  isCode,
+  type ManagementOption,
+} from './codes.js';
 import { DomainError } from './errors.js';
-import type { Budget, CarePlanPcsp, SpendLine } from './model.js';
+import type { Budget, CalculationLine, CarePlanPcsp, SpendLine } from './model.js';
 import { formatPounds, requirePence, sumPence, type Pence } from './money.js';
 
 /** The amount the plan works to: the agreed budget once there is one, else the indicative. */
@@ -43,6 +49,52 @@ export function checkManagementSplit(
     throw new DomainError(
       at,
       `${at}: the amounts add up to ${formatPounds(total)}, not the budget of ${formatPounds(expected)}`,
+      'business-rule',
+    );
+  }
+}
+
+/**
+ * The calculation lines are the working of the indicative amount, so they add up to it exactly.
+ * The agreed amount is not set from them: agreeing the plan or a review may agree a different
+ * amount, and the lines stay as the record of how the indicative budget was worked out.
+ * Each amount is more than zero; employment on-costs (National Insurance, pension, training,
+ * insurance, payroll) appear only beside a personal assistant's pay. Errors name the line by its
+ * JSON pointer under `at`.
+ */
+export function checkCalculationLines(
+  budget: Pick<Budget, 'indicative' | 'calculationLines'>,
+  at = '/calculationLines',
+): void {
+  const lines: readonly CalculationLine[] | undefined = budget.calculationLines;
+  if (lines === undefined) return;
+  if (lines.length === 0) throw new DomainError(at, `${at}: give at least one line, or leave the lines out`);
+  lines.forEach((line, i) => {
+    if (!isCode(CALCULATION_LINE_KINDS, line.kind)) {
+      throw new DomainError(
+        `${at}/${i}/kind`,
+        `${at}/${i}/kind: not a calculation line kind (one of ${CALCULATION_LINE_KINDS.join(', ')})`,
+      );
+    }
+    requirePence(line.amount, `${at}/${i}/amount`);
+    if (line.amount === 0)
+      throw new DomainError(`${at}/${i}/amount`, `${at}/${i}/amount: a line costs more than nothing; leave it out`);
+  });
+  const paysAssistant = lines.some((line) => line.kind === 'personal-assistant-pay');
+  const onCost = lines.findIndex((line) => EMPLOYMENT_ON_COST_KINDS.includes(line.kind));
+  if (onCost >= 0 && !paysAssistant) {
+    throw new DomainError(
+      `${at}/${onCost}/kind`,
+      `${at}/${onCost}/kind: ${lines[onCost]?.kind} is an employment on-cost, only in a calculation with a personal-assistant-pay line`,
+      'business-rule',
+    );
+  }
+  const total = sumPence(lines.map((line) => line.amount));
+  if (total !== budget.indicative) {
+    const gap = total - budget.indicative;
+    throw new DomainError(
+      at,
+      `${at}: the lines add up to ${formatPounds(total)}, ${formatPounds(Math.abs(gap))} ${gap > 0 ? 'more' : 'less'} than the indicative budget of ${formatPounds(budget.indicative)}`,
       'business-rule',
     );
   }

@@ -27,6 +27,32 @@ export const RIGHT_TO_HAVE_COHORTS: readonly Cohort[] = [
 export const MANAGEMENT_OPTIONS = ['notional', 'third-party', 'direct-payment', 'managed-account'] as const;
 export type ManagementOption = (typeof MANAGEMENT_OPTIONS)[number];
 
+/**
+ * The lines of a budget calculation (Quality Framework step 3). When the budget pays personal
+ * assistants, the employer's on-costs are lines of their own beside the pay, so the person can see
+ * what employing someone costs.
+ */
+export const CALCULATION_LINE_KINDS = [
+  'personal-assistant-pay',
+  'employer-national-insurance',
+  'employer-pension',
+  'training',
+  'employer-liability-insurance',
+  'payroll-service',
+  'contingency',
+  'other-support',
+] as const;
+export type CalculationLineKind = (typeof CALCULATION_LINE_KINDS)[number];
+
+/** The costs of being an employer: only in a calculation that pays a personal assistant. */
+export const EMPLOYMENT_ON_COST_KINDS: readonly CalculationLineKind[] = [
+  'employer-national-insurance',
+  'employer-pension',
+  'training',
+  'employer-liability-insurance',
+  'payroll-service',
+];
+
 export const SPEND_CATEGORIES = [
   'it-equipment',
   'sport-and-fitness',

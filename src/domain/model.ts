@@ -1,4 +1,5 @@
 import type {
+  CalculationLineKind,
   Cohort,
   GoalAchievement,
   GoalLifecycle,
@@ -104,12 +105,21 @@ export interface Budget {
   agreed?: Pence;
   /** How the amount was worked out, in words a person can check. */
   calculation?: string;
+  /** The same working as lines that add up to the indicative amount (see checkCalculationLines). */
+  calculationLines?: CalculationLine[];
   contingency?: Pence;
   /** `mixed` when the split holds more than one option. */
   managementOption: ManagementOption | 'mixed';
   split: ManagementSplit;
   period: { start: IsoDate; end?: IsoDate };
   status: 'draft' | 'active' | 'cancelled';
+}
+
+/** One line of a budget calculation, e.g. the personal assistant's pay or the employer's pension. */
+export interface CalculationLine {
+  kind: CalculationLineKind;
+  description?: string;
+  amount: Pence;
 }
 
 /** Needs conversation, step 2. */

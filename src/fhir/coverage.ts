@@ -1,7 +1,13 @@
 import type { Coverage, Extension } from 'fhir/r4.js';
-import { COHORTS, MANAGEMENT_OPTIONS, PHB_KINDS, type ManagementOption } from '../domain/codes.js';
+import {
+  CALCULATION_LINE_KINDS,
+  COHORTS,
+  MANAGEMENT_OPTIONS,
+  PHB_KINDS,
+  type ManagementOption,
+} from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
-import type { Budget, ManagementSplit } from '../domain/model.js';
+import type { Budget, CalculationLine, ManagementSplit } from '../domain/model.js';
 import {
   codeFrom,
   coding,
@@ -36,6 +42,8 @@ export function toFhir(budget: Budget): Coverage & { id: string } {
     extensions.push(extension('phb-agreed-amount', { valueMoney: money(budget.agreed) }));
   if (budget.calculation !== undefined)
     extensions.push(extension('phb-budget-calculation', { valueString: budget.calculation }));
+  // In the order given: the order is part of how the person reads the calculation.
+  for (const line of budget.calculationLines ?? []) extensions.push(calculationLineExtension(line));
   if (budget.contingency !== undefined)
     extensions.push(extension('phb-contingency-amount', { valueMoney: money(budget.contingency) }));
   extensions.push(managementOptionExtension(budget.managementOption));
@@ -74,6 +82,7 @@ export function fromFhir(coverage: Coverage): Budget {
   if (!coverage.period?.start) throw new DomainError('Coverage.period.start', 'Coverage.period.start is missing');
   const agreed = findExtension(ext, 'phb-agreed-amount');
   const contingency = findExtension(ext, 'phb-contingency-amount');
+  const lines = findExtensions(ext, 'phb-budget-calculation-line');
   return {
     id: required(coverage.id, 'Coverage.id'),
     journeyId: journeyFrom(ext, 'Coverage'),
@@ -89,6 +98,7 @@ export function fromFhir(coverage: Coverage): Budget {
     indicative: pence(findExtension(ext, 'phb-indicative-amount')?.valueMoney, 'Coverage.extension:indicativeAmount'),
     ...opt('agreed', agreed && pence(agreed.valueMoney, 'Coverage.extension:agreedAmount')),
     ...opt('calculation', findExtension(ext, 'phb-budget-calculation')?.valueString),
+    ...(lines.length > 0 ? { calculationLines: lines.map(calculationLineFrom) } : {}),
     ...opt('contingency', contingency && pence(contingency.valueMoney, 'Coverage.extension:contingencyAmount')),
     managementOption: managementOptionFrom(
       findExtension(ext, 'phb-management-option'),
@@ -111,6 +121,31 @@ export function managementOptionFrom(ext: Extension | undefined, field: string):
   const value = ext?.valueCodeableConcept;
   if (value && !value.coding?.length && value.text === MIXED) return MIXED;
   return codeFrom(value, 'management-option', MANAGEMENT_OPTIONS, field);
+}
+
+function calculationLineExtension(line: CalculationLine): Extension {
+  return extension('phb-budget-calculation-line', {
+    extension: [
+      { url: 'kind', valueCoding: coding('calculation-line-kind', line.kind) },
+      { url: 'amount', valueMoney: money(line.amount) },
+      ...(line.description !== undefined ? [{ url: 'description', valueString: line.description }] : []),
+    ],
+  });
+}
+
+function calculationLineFrom(entry: Extension, i: number): CalculationLine {
+  const field = `Coverage.extension:calculationLine[${i}]`;
+  const kindCoding = part(entry, 'kind')?.valueCoding;
+  return {
+    kind: codeFrom(
+      kindCoding ? [kindCoding] : undefined,
+      'calculation-line-kind',
+      CALCULATION_LINE_KINDS,
+      `${field}.kind`,
+    ),
+    ...opt('description', part(entry, 'description')?.valueString),
+    amount: pence(part(entry, 'amount')?.valueMoney, `${field}.amount`),
+  };
 }
 
 function splitFrom(entries: Extension[]): ManagementSplit {

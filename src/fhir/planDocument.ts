@@ -1,4 +1,5 @@
 import type { DocumentReference, Reference } from 'fhir/r4.js';
+import type { CalculationLineKind } from '../domain/codes.js';
 import type { Budget, CarePlanPcsp, RecoveryGoal } from '../domain/model.js';
 import { formatPounds } from '../domain/money.js';
 import { escapeHtml } from '../util/html.js';
@@ -37,6 +38,16 @@ const OPTION_WORDS: Record<string, string> = {
   'direct-payment': 'direct payment',
   'managed-account': 'managed account',
   mixed: 'a mix of options',
+};
+const LINE_WORDS: Record<CalculationLineKind, string> = {
+  'personal-assistant-pay': 'Personal assistant pay',
+  'employer-national-insurance': "Employer's National Insurance",
+  'employer-pension': 'Employer pension contribution',
+  training: 'Training',
+  'employer-liability-insurance': "Employer's liability insurance",
+  'payroll-service': 'Payroll service',
+  contingency: 'Contingency',
+  'other-support': 'Other support',
 };
 
 function section(heading: string, body: string): string {
@@ -93,7 +104,14 @@ export function planHtml(plan: CarePlanPcsp, goals: readonly RecoveryGoal[], bud
       `From ${budget.period.start}${budget.period.end ? ` to ${budget.period.end}` : ''}`,
     ];
     if (budget.calculation !== undefined) lines.push(`How it was worked out: ${budget.calculation}`);
-    parts.push(section('My budget', lines.map(paragraph).join('\n')));
+    // Each employment on-cost on a line of its own, so the person sees what employing someone costs.
+    const calculation = (budget.calculationLines ?? []).map(
+      (l) =>
+        `${escapeHtml(LINE_WORDS[l.kind])}${l.description !== undefined ? ` (${escapeHtml(l.description)})` : ''}: ${escapeHtml(formatPounds(l.amount))}`,
+    );
+    parts.push(
+      section('My budget', [...lines.map(paragraph), ...(calculation.length ? [list(calculation)] : [])].join('\n')),
+    );
   }
   if (plan.risks !== undefined || plan.contingency !== undefined) {
     parts.push(

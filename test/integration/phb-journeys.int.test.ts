@@ -151,7 +151,7 @@ describe('scenario journeys through /api/v1', () => {
         201,
       );
     const split = s.phb.split ?? { [s.phb.managementOption]: s.phb.indicativeBudget };
-    await post(
+    const budget = await post(
       app,
       'care-coordinator',
       `${jp}/budget`,
@@ -161,9 +161,11 @@ describe('scenario journeys through /api/v1', () => {
         split,
         start: '2026-01-07',
         ...(s.phb.calculation ? { calculation: s.phb.calculation } : {}),
+        ...(s.phb.calculationLines ? { calculationLines: s.phb.calculationLines } : {}),
       },
       201,
     );
+    expect(budget.body.calculationLines).toEqual(s.phb.calculationLines);
 
     // Items: one per request; an ongoing budget with no requests buys one package per part of the budget.
     const items = (s.requests ?? []).map((r) => ({

@@ -76,6 +76,18 @@ describe('deliberately broken resources fail $validate with the expected message
     expect(errors.join('\n')).toMatch(/currency: minimum required = 1, but only found 0/);
   });
 
+  it('a calculation line whose kind is not in the calculation-line-kind value set', async () => {
+    const pa = objects.budgets.find((b) => b.calculationLines?.length);
+    if (!pa) throw new Error('no budget with calculation lines');
+    const broken = coverage.toFhir(pa);
+    const line = broken.extension?.find((e) => e.url.endsWith('/phb-budget-calculation-line'));
+    const kind = line?.extension?.find((e) => e.url === 'kind')?.valueCoding;
+    if (!kind) throw new Error('no calculation line kind');
+    kind.code = 'holiday-pay';
+    const errors = await errorsOf(broken, coverage.PROFILE);
+    expect(errors.join('\n')).toMatch(/holiday-pay/);
+  });
+
   it('a Goal with no description', async () => {
     const { description: _d, ...broken } = goal.toFhir(aGoal);
     const errors = await errorsOf(broken as Goal, goal.PROFILE);

@@ -60,6 +60,29 @@ export const fixtureBudgets: Budget[] = [
     period: { start: '2026-04-01' },
     status: 'draft',
   },
+  {
+    id: 'fx-budget-pa',
+    journeyId,
+    budgetHolderId,
+    kind: 'ongoing',
+    cohort: 'nhs-continuing-healthcare',
+    payorId: 'fx-icb',
+    indicative: 2600000,
+    calculationLines: [
+      { kind: 'personal-assistant-pay', description: '20 hours a week for 52 weeks', amount: 2000000 },
+      { kind: 'employer-national-insurance', amount: 150000 },
+      { kind: 'employer-pension', description: '3% of qualifying earnings', amount: 60000 },
+      { kind: 'training', amount: 50000 },
+      { kind: 'employer-liability-insurance', amount: 20000 },
+      { kind: 'payroll-service', amount: 30000 },
+      { kind: 'contingency', description: 'Cover for holiday and sickness', amount: 100000 },
+      { kind: 'other-support', description: 'Hydrotherapy sessions', amount: 190000 },
+    ],
+    managementOption: 'direct-payment',
+    split: { 'direct-payment': 2600000 },
+    period: { start: '2026-04-01' },
+    status: 'draft',
+  },
 ];
 
 export const fixtureGoals: RecoveryGoal[] = [

@@ -84,6 +84,7 @@ export function scenarioDomain(s: Scenario): ScenarioDomain {
     payorId: icb.id,
     indicative: s.phb.indicativeBudget,
     ...(s.phb.calculation ? { calculation: s.phb.calculation } : {}),
+    ...(s.phb.calculationLines ? { calculationLines: s.phb.calculationLines } : {}),
     managementOption: s.phb.managementOption,
     split,
     period: { start: START },

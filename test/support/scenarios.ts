@@ -11,7 +11,7 @@ import type {
   SpendCategory,
 } from '../../src/domain/codes.js';
 import type { Pence } from '../../src/domain/money.js';
-import type { ImpactAnswers } from '../../src/domain/model.js';
+import type { CalculationLine, ImpactAnswers } from '../../src/domain/model.js';
 
 /** A journey from test/scenarios (copied from the shared scenario set). Amounts in pence. */
 export interface Scenario {
@@ -29,6 +29,7 @@ export interface Scenario {
     split?: Partial<Record<ManagementOption, Pence>>;
     indicativeBudget: Pence;
     calculation?: string;
+    calculationLines?: CalculationLine[];
   };
   needs?: { whatMattersToMe: string; strengths?: string[] };
   goals: { key: string; text: string }[];

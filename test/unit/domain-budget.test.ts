@@ -1,4 +1,10 @@
-import { checkManagementSplit, checkPlanWithinBudget, planTotal, underspend } from '../../src/domain/budget.js';
+import {
+  checkCalculationLines,
+  checkManagementSplit,
+  checkPlanWithinBudget,
+  planTotal,
+  underspend,
+} from '../../src/domain/budget.js';
 import { formatPounds, penceToPounds, poundsToPence } from '../../src/domain/money.js';
 import { isValidNhsNumber, parseNhsNumber } from '../../src/domain/nhsNumber.js';
 import { loadScenarios } from '../support/scenarios.js';
@@ -6,7 +12,7 @@ import { scenarioDomain } from '../support/scenarioDomain.js';
 import { domainError } from '../support/domainError.js';
 import { fixtureBudgets, fixturePlans } from '../support/planFixtures.js';
 import { reviseAtReview } from '../../src/domain/plan.js';
-import type { Budget, CarePlanPcsp } from '../../src/domain/model.js';
+import type { Budget, CalculationLine, CarePlanPcsp } from '../../src/domain/model.js';
 
 const scenarios = loadScenarios();
 const byId = (id: string) => {
@@ -79,6 +85,75 @@ describe('management option split', () => {
         checkManagementSplit({ ...d.budget, managementOption: 'notional', split: { 'direct-payment': 3000000 } }),
       ).message,
     ).toMatch(/a notional budget holds its whole amount as notional/);
+  });
+});
+
+describe('budget calculation lines', () => {
+  const pa = fixtureBudgets.find((b) => b.calculationLines?.length);
+  if (!pa?.calculationLines) throw new Error('no fixture budget with calculation lines');
+  const lines: CalculationLine[] = pa.calculationLines;
+  const withLines = (calculationLines: CalculationLine[], indicative = pa.indicative) =>
+    checkCalculationLines({ indicative, calculationLines });
+
+  it('accepts a personal assistant with each on-cost on its own line, adding up to the indicative amount', () => {
+    expect(() => withLines(lines)).not.toThrow();
+  });
+
+  it('accepts a budget without lines, and lines with no employment at all', () => {
+    expect(() => checkCalculationLines({ indicative: 50000 })).not.toThrow();
+    expect(() =>
+      withLines(
+        [
+          { kind: 'other-support', amount: 45000 },
+          { kind: 'contingency', amount: 5000 },
+        ],
+        50000,
+      ),
+    ).not.toThrow();
+  });
+
+  it('refuses lines that do not add up to the indicative amount, saying by how much', () => {
+    const e = domainError(() => withLines(lines, pa.indicative + 150));
+    expect(e.field).toBe('/calculationLines');
+    expect(e.kind).toBe('business-rule');
+    expect(e.message).toBe(
+      '/calculationLines: the lines add up to £26,000.00, £1.50 less than the indicative budget of £26,001.50',
+    );
+    expect(domainError(() => withLines(lines, pa.indicative - 1)).message).toMatch(/£0\.01 more than/);
+  });
+
+  it('refuses an amount that is not a positive whole number of pence, naming the line', () => {
+    const at = (i: number, amount: number) => lines.map((l, j) => (j === i ? { ...l, amount } : l));
+    expect(domainError(() => withLines(at(2, 0))).field).toBe('/calculationLines/2/amount');
+    expect(domainError(() => withLines(at(3, -100))).field).toBe('/calculationLines/3/amount');
+    expect(domainError(() => withLines(at(1, 12.5))).field).toBe('/calculationLines/1/amount');
+  });
+
+  it('refuses employment on-costs without a personal assistant to employ, naming the first on-cost', () => {
+    const e = domainError(() =>
+      withLines(
+        [
+          { kind: 'other-support', amount: 40000 },
+          { kind: 'employer-pension', amount: 5000 },
+          { kind: 'training', amount: 5000 },
+        ],
+        50000,
+      ),
+    );
+    expect(e.field).toBe('/calculationLines/1/kind');
+    expect(e.kind).toBe('business-rule');
+    expect(e.message).toMatch(/employer-pension is an employment on-cost/);
+  });
+
+  it('refuses an unknown kind and an empty list, naming where', () => {
+    const unknown = [{ kind: 'holiday-pay', amount: 50000 }] as unknown as CalculationLine[];
+    expect(domainError(() => withLines(unknown, 50000)).field).toBe('/calculationLines/0/kind');
+    expect(domainError(() => withLines([], 50000)).field).toBe('/calculationLines');
+  });
+
+  it('names the lines under another pointer when asked', () => {
+    const e = domainError(() => checkCalculationLines({ indicative: 1, calculationLines: lines }, '/budget/lines'));
+    expect(e.field).toBe('/budget/lines');
   });
 });
 

@@ -3,6 +3,7 @@ import type { CodeSystem, Questionnaire, QuestionnaireItem, StructureDefinition,
 import { repoRoot } from '../../src/config/config.js';
 import { readConformanceFiles, type ConformanceFile } from '../../src/conformance/files.js';
 import {
+  CALCULATION_LINE_KINDS,
   COHORTS,
   DECISION_OUTCOMES,
   IMPACT_ITEMS,
@@ -39,6 +40,7 @@ const CODE_LISTS: Record<string, readonly string[]> = {
   'phb-task-type': PHB_TASK_TYPES,
   'questionnaire-notification-flag': QUESTIONNAIRE_NOTIFICATION_FLAGS,
   'questionnaire-amendable-by': QUESTIONNAIRE_AMENDABLE_BY,
+  'calculation-line-kind': CALCULATION_LINE_KINDS,
 };
 
 let files: ConformanceFile[];

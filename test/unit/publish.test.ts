@@ -171,6 +171,16 @@ describe('outbound shaping', () => {
         .content,
     ).toEqual(doc.content);
   });
+  it("lists a budget's calculation lines, each on-cost on a line of its own, in the plan document", () => {
+    const pa = fixtureBudgets.find((b) => b.calculationLines?.length);
+    const plan = fixturePlans[0];
+    if (!pa || !plan) throw new Error('fixtures missing');
+    const html = planDocument.planHtml(plan, fixtureGoals, pa);
+    expect(html).toContain('<li>Personal assistant pay (20 hours a week for 52 weeks): £20,000.00</li>');
+    expect(html).toContain('<li>Employer&#39;s National Insurance: £1,500.00</li>');
+    expect(html).toContain('<li>Contingency (Cover for holiday and sickness): £1,000.00</li>');
+    expect(planDocument.planHtml(plan, fixtureGoals, fixtureBudgets[1])).not.toContain('<li>Contingency');
+  });
 });
 
 describe('publisher records', () => {

@@ -1,11 +1,12 @@
 import type { CarePlan, Coverage, EpisodeOfCare, Goal, QuestionnaireResponse } from 'fhir/r4.js';
 import { currentAccess } from '../../auth/guard.js';
-import { checkManagementSplit } from '../../domain/budget.js';
+import { checkCalculationLines, checkManagementSplit } from '../../domain/budget.js';
 import type { GoalAchievement, ManagementOption, ReviewPoint, SpendCategory } from '../../domain/codes.js';
 import { DomainError } from '../../domain/errors.js';
 import { advance, requireReached } from '../../domain/journey.js';
 import type {
   Budget,
+  CalculationLine,
   CarePlanPcsp,
   ImpactAnswers,
   ManagementSplit,
@@ -47,6 +48,7 @@ const episode = (j: Parameters<typeof episodeOfCare.toFhir>[0]): EpisodeOfCare &
 interface BudgetBody {
   indicative: number;
   calculation?: string;
+  calculationLines?: CalculationLine[];
   contingency?: number;
   managementOption: Budget['managementOption'];
   split: ManagementSplit;
@@ -61,16 +63,25 @@ const budgetRoute: WriteRoute<BudgetBody> = {
   interaction: 'create',
   tag: '3 Working out the money',
   summary:
-    'Set the indicative budget: the amount, how it was calculated, and how it is held (one management option, or a mix with an amount each)',
+    "Set the indicative budget: the amount, how it was calculated (in words, and optionally as lines that add up to it, with a personal assistant's employment on-costs each on a line of its own), and how it is held (one management option, or a mix with an amount each)",
   request: 'BudgetInput',
   response: 'Budget',
   status: 201,
   activity: 'CREATE',
   example: {
-    indicative: 50000,
-    calculation: 'Laptop and course costs',
+    indicative: 1250000,
+    calculation: 'A personal assistant 10 hours a week, with the costs of employing them',
+    calculationLines: [
+      { kind: 'personal-assistant-pay', description: '10 hours a week at 1950 per hour for 52 weeks', amount: 1014000 },
+      { kind: 'employer-national-insurance', amount: 60000 },
+      { kind: 'employer-pension', amount: 30000 },
+      { kind: 'training', amount: 25000 },
+      { kind: 'employer-liability-insurance', amount: 15000 },
+      { kind: 'payroll-service', amount: 20000 },
+      { kind: 'contingency', amount: 86000 },
+    ],
     managementOption: 'direct-payment',
-    split: { 'direct-payment': 50000 },
+    split: { 'direct-payment': 1250000 },
     start: '2026-01-05',
   },
   async write(ctx, body) {
@@ -94,8 +105,10 @@ const budgetRoute: WriteRoute<BudgetBody> = {
       period: { start: body.start, ...(body.end !== undefined ? { end: body.end } : {}) },
       status: 'draft',
       ...(body.calculation !== undefined ? { calculation: body.calculation } : {}),
+      ...(body.calculationLines !== undefined ? { calculationLines: body.calculationLines } : {}),
       ...(body.contingency !== undefined ? { contingency: body.contingency } : {}),
     };
+    checkCalculationLines(budget);
     checkManagementSplit(budget);
     const tx = new Tx();
     // The ledger (Account) has the budget's id, so both are written at an id chosen here.

@@ -1,4 +1,5 @@
 import {
+  CALCULATION_LINE_KINDS,
   CLOSURE_REASONS,
   COHORTS,
   GOAL_ACHIEVEMENTS,
@@ -105,9 +106,20 @@ export const SCHEMAS: Record<string, Schema> = {
     circumstances: text,
     completed: ref('DateTime'),
   }),
+  CalculationLine: object(['kind', 'amount'], {
+    kind: codes(CALCULATION_LINE_KINDS),
+    description: str(500),
+    amount: ref('PositivePence'),
+  }),
   BudgetInput: object(['indicative', 'managementOption', 'split', 'start'], {
     indicative: ref('PositivePence'),
     calculation: text,
+    calculationLines: {
+      ...list(ref('CalculationLine'), 50),
+      minItems: 1,
+      description:
+        'The calculation as lines adding up to the indicative amount; employment on-costs only beside a personal-assistant-pay line.',
+    },
     contingency: ref('Pence'),
     managementOption: codes([...MANAGEMENT_OPTIONS, 'mixed']),
     split: ref('Split'),
@@ -228,6 +240,7 @@ export const SCHEMAS: Record<string, Schema> = {
     indicative: ref('Pence'),
     agreed: ref('Pence'),
     calculation: { type: 'string' },
+    calculationLines: list(ref('CalculationLine'), 50),
     contingency: ref('Pence'),
     managementOption: codes([...MANAGEMENT_OPTIONS, 'mixed']),
     split: ref('Split'),
