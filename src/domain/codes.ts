@@ -225,6 +225,18 @@ export const CLOSURE_REASONS = [
 export type ClosureReason = (typeof CLOSURE_REASONS)[number];
 
 /**
+ * What came of offering an unpaid carer an assessment of their own (PHB Quality Framework step 2);
+ * the carer-assessment-outcome CodeSystem holds these codes.
+ */
+export const CARER_ASSESSMENT_OUTCOMES = [
+  'accepted-referred',
+  'declined',
+  'already-assessed',
+  'not-yet-decided',
+] as const;
+export type CarerAssessmentOutcome = (typeof CARER_ASSESSMENT_OUTCOMES)[number];
+
+/**
  * Patient Knows Best's `$send-questionnaire-request` codes, spelled as PKB spells them: whether the
  * requestor wants an email when the person answers, and who may amend completed answers.
  */

@@ -1,5 +1,6 @@
 import type {
   CalculationLineKind,
+  CarerAssessmentOutcome,
   Cohort,
   GoalAchievement,
   GoalLifecycle,
@@ -130,7 +131,24 @@ export interface NeedsAssessment {
   whatMattersToMe: string;
   strengths: string[];
   circumstances?: string;
+  /** Unpaid carers the person named; absent when none were. */
+  carers?: UnpaidCarer[];
   completed: IsoDateTime;
+}
+
+/**
+ * An unpaid carer identified in the needs conversation. Only who they are to the person is kept,
+ * never their name or contact details: the record is the person's, not the carer's.
+ */
+export interface UnpaidCarer {
+  /** In the person's words, e.g. "my mum". */
+  relationship: string;
+  assessmentOffered: boolean;
+  /** Only when offered. */
+  outcome?: CarerAssessmentOutcome;
+  offeredOn?: IsoDate;
+  /** Why no assessment was offered; only when not offered. */
+  notOfferedReason?: string;
 }
 
 /** A recovery goal in the person's own words. */

@@ -1,7 +1,14 @@
 import type { QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from 'fhir/r4.js';
-import { GOAL_ACHIEVEMENTS, IMPACT_ITEMS, REVIEW_POINTS, isCode, type GoalAchievement } from '../domain/codes.js';
+import {
+  CARER_ASSESSMENT_OUTCOMES,
+  GOAL_ACHIEVEMENTS,
+  IMPACT_ITEMS,
+  REVIEW_POINTS,
+  isCode,
+  type GoalAchievement,
+} from '../domain/codes.js';
 import { DomainError } from '../domain/errors.js';
-import type { ImpactAnswers, NeedsAssessment, Review, ReviewReflections } from '../domain/model.js';
+import type { ImpactAnswers, NeedsAssessment, Review, ReviewReflections, UnpaidCarer } from '../domain/model.js';
 import { codeFrom, coding, reference, referencedId, SYSTEMS } from './common.js';
 import { journeyExtension, journeyFrom } from './extensionValues.js';
 import { opt, required } from './fields.js';
@@ -48,12 +55,14 @@ export function needsToFhir(needs: NeedsAssessment): QuestionnaireResponse & { i
   if (needs.strengths.length > 0)
     items.push({ linkId: 'strengths', answer: needs.strengths.map((s) => ({ valueString: s })) });
   if (needs.circumstances !== undefined) items.push(text('circumstances', needs.circumstances));
+  for (const carer of needs.carers ?? []) items.push(carerGroup(carer));
   return envelope(needs, QUESTIONNAIRES.needs, needs.completed, items);
 }
 
 export function needsFromFhir(response: QuestionnaireResponse): NeedsAssessment {
   expectQuestionnaire(response, QUESTIONNAIRES.needs);
   const items = response.item ?? [];
+  const carers = items.filter((i) => i.linkId === 'unpaid-carers').map(carerFrom);
   return {
     id: required(response.id, 'QuestionnaireResponse.id'),
     journeyId: journeyFrom(response.extension, 'QuestionnaireResponse'),
@@ -66,7 +75,45 @@ export function needsFromFhir(response: QuestionnaireResponse): NeedsAssessment 
       required(a.valueString, `QuestionnaireResponse.item('strengths').answer[${i}]`),
     ),
     ...opt('circumstances', stringAnswer(items, 'circumstances')),
+    ...opt('carers', carers.length > 0 ? carers : undefined),
     completed: required(response.authored, 'QuestionnaireResponse.authored'),
+  };
+}
+
+/** One unpaid-carers group; children in questionnaire order, only those answered. */
+function carerGroup(carer: UnpaidCarer): QuestionnaireResponseItem {
+  const children: QuestionnaireResponseItem[] = [
+    text('carer-relationship', carer.relationship),
+    { linkId: 'carer-assessment-offered', answer: [{ valueBoolean: carer.assessmentOffered }] },
+  ];
+  if (carer.offeredOn !== undefined)
+    children.push({ linkId: 'carer-offered-on', answer: [{ valueDate: carer.offeredOn }] });
+  if (carer.outcome !== undefined)
+    children.push({
+      linkId: 'carer-assessment-outcome',
+      answer: [{ valueCoding: coding('carer-assessment-outcome', carer.outcome) }],
+    });
+  if (carer.notOfferedReason !== undefined) children.push(text('carer-not-offered-reason', carer.notOfferedReason));
+  return { linkId: 'unpaid-carers', item: children };
+}
+
+function carerFrom(group: QuestionnaireResponseItem, i: number): UnpaidCarer {
+  const field = `QuestionnaireResponse.item('unpaid-carers')[${i}]`;
+  const children = group.item ?? [];
+  const offered = answersOf(children, 'carer-assessment-offered')[0]?.valueBoolean;
+  if (offered === undefined)
+    throw new DomainError(`${field}.carer-assessment-offered`, `${field}.carer-assessment-offered must be answered`);
+  const outcome = answersOf(children, 'carer-assessment-outcome')[0]?.valueCoding;
+  return {
+    relationship: required(stringAnswer(children, 'carer-relationship'), `${field}.carer-relationship`),
+    assessmentOffered: offered,
+    ...opt(
+      'outcome',
+      outcome &&
+        codeFrom([outcome], 'carer-assessment-outcome', CARER_ASSESSMENT_OUTCOMES, `${field}.carer-assessment-outcome`),
+    ),
+    ...opt('offeredOn', answersOf(children, 'carer-offered-on')[0]?.valueDate),
+    ...opt('notOfferedReason', stringAnswer(children, 'carer-not-offered-reason')),
   };
 }
 

@@ -291,6 +291,19 @@ export const fixtureNeeds: NeedsAssessment[] = [
     circumstances: 'I live alone in a first-floor flat; my sister lives nearby.',
     completed: AT,
   },
+  {
+    id: 'fx-needs-carers',
+    journeyId,
+    budgetHolderId,
+    whatMattersToMe: 'Staying at home with my family.',
+    strengths: ['patient'],
+    carers: [
+      { relationship: 'my mum', assessmentOffered: true, outcome: 'accepted-referred', offeredOn: '2026-01-10' },
+      { relationship: 'my son', assessmentOffered: true, outcome: 'not-yet-decided' },
+      { relationship: 'my neighbour', assessmentOffered: false, notOfferedReason: 'Lives abroad most of the year.' },
+    ],
+    completed: AT,
+  },
 ];
 
 export const fixtureReviews: Review[] = [

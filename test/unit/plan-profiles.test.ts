@@ -171,12 +171,21 @@ describe('questionnaires', () => {
     ]);
   });
 
-  it('the needs conversation asks what matters to me, strengths (repeating) and circumstances', () => {
+  it('the needs conversation asks what matters to me, strengths (repeating), circumstances and unpaid carers (repeating)', () => {
     const q = find<Questionnaire>('Questionnaire', 'phb-needs');
     expect(q.item?.map((i) => [i.linkId, i.repeats ?? false])).toEqual([
       ['what-matters-to-me', false],
       ['strengths', true],
       ['circumstances', false],
+      ['unpaid-carers', true],
+    ]);
+    const carers = q.item?.find((i) => i.linkId === 'unpaid-carers');
+    expect(carers?.item?.map((i) => [i.linkId, i.type, i.required ?? false])).toEqual([
+      ['carer-relationship', 'string', true],
+      ['carer-assessment-offered', 'boolean', true],
+      ['carer-offered-on', 'date', false],
+      ['carer-assessment-outcome', 'choice', false],
+      ['carer-not-offered-reason', 'text', false],
     ]);
   });
 });

@@ -8,6 +8,7 @@ import type {
 } from 'fhir/r4.js';
 import { currentAccess } from '../../auth/guard.js';
 import type { ClosureReason, Cohort, PhbKind } from '../../domain/codes.js';
+import { identifyCarers } from '../../domain/carers.js';
 import { DomainError } from '../../domain/errors.js';
 import {
   advance,
@@ -17,7 +18,7 @@ import {
   requireReached,
   type EligibilityDecision,
 } from '../../domain/journey.js';
-import type { BudgetHolder, NeedsAssessment, Organisation, PhrConsent } from '../../domain/model.js';
+import type { BudgetHolder, NeedsAssessment, Organisation, PhrConsent, UnpaidCarer } from '../../domain/model.js';
 import { parseNhsNumber } from '../../domain/nhsNumber.js';
 import * as careplan from '../../fhir/careplan.js';
 import * as careTeam from '../../fhir/careTeam.js';
@@ -226,6 +227,7 @@ interface NeedsBody {
   whatMattersToMe: string;
   strengths?: string[];
   circumstances?: string;
+  carers?: UnpaidCarer[];
   completed?: string;
 }
 
@@ -235,7 +237,8 @@ const needs: WriteRoute<NeedsBody> = {
   resource: 'QuestionnaireResponse',
   interaction: 'create',
   tag: '2 Understanding needs',
-  summary: 'Record the needs conversation: what matters to the person, their strengths and circumstances',
+  summary:
+    'Record the needs conversation: what matters to the person, their strengths and circumstances, and the unpaid carers offered an assessment',
   request: 'NeedsInput',
   response: 'Needs',
   status: 201,
@@ -244,14 +247,17 @@ const needs: WriteRoute<NeedsBody> = {
   async write(ctx, body) {
     const journey = await records(ctx).journey(ctx.param('journeyId'));
     requireReached(journey.value, 'eligible', 'a needs conversation');
+    const completed = body.completed ?? ctx.now;
+    const carers = identifyCarers(body.carers ?? [], completed.slice(0, 10));
     const answers: NeedsAssessment = {
       id: newId(),
       journeyId: journey.value.id,
       budgetHolderId: ctx.holderId,
       whatMattersToMe: body.whatMattersToMe,
       strengths: body.strengths ?? [],
-      completed: body.completed ?? ctx.now,
+      completed,
       ...(body.circumstances !== undefined ? { circumstances: body.circumstances } : {}),
+      ...(carers.length > 0 ? { carers } : {}),
     };
     const tx = new Tx();
     const primary = createKeyed(tx, ctx, questionnaireResponse.needsToFhir(answers));

@@ -1,5 +1,6 @@
 import {
   CALCULATION_LINE_KINDS,
+  CARER_ASSESSMENT_OUTCOMES,
   CLOSURE_REASONS,
   COHORTS,
   GOAL_ACHIEVEMENTS,
@@ -104,12 +105,30 @@ export const SCHEMAS: Record<string, Schema> = {
     whatMattersToMe: text,
     strengths: list(str(500), 50),
     circumstances: text,
+    carers: {
+      ...list(ref('UnpaidCarerInput'), 20),
+      description: 'Unpaid carers the person named; each is offered an assessment of their own, or the reason why not.',
+    },
     completed: ref('DateTime'),
   }),
   CalculationLine: object(['kind', 'amount'], {
     kind: codes(CALCULATION_LINE_KINDS),
     description: str(500),
     amount: ref('PositivePence'),
+  }),
+  UnpaidCarerInput: object(['relationship', 'assessmentOffered'], {
+    relationship: {
+      ...str(200),
+      description: 'Who they are to the person, in their words, e.g. "my mum"; never a name or contact details.',
+    },
+    assessmentOffered: bool,
+    outcome: {
+      ...codes(CARER_ASSESSMENT_OUTCOMES),
+      description:
+        'Required when an assessment was offered (not-yet-decided if the carer has not decided); absent otherwise.',
+    },
+    offeredOn: ref('Date'),
+    notOfferedReason: { ...str(), description: 'Required when no assessment was offered; absent otherwise.' },
   }),
   BudgetInput: object(['indicative', 'managementOption', 'split', 'start'], {
     indicative: ref('PositivePence'),
@@ -333,6 +352,16 @@ export const SCHEMAS: Record<string, Schema> = {
     id: ref('Id'),
     whatMattersToMe: { type: 'string' },
     strengths: list({ type: 'string' }),
+    circumstances: { type: 'string' },
+    carers: list(
+      response(['relationship', 'assessmentOffered'], {
+        relationship: { type: 'string' },
+        assessmentOffered: bool,
+        outcome: codes(CARER_ASSESSMENT_OUTCOMES),
+        offeredOn: ref('Date'),
+        notOfferedReason: { type: 'string' },
+      }),
+    ),
     completed: ref('DateTime'),
   }),
   Review: response(['id', 'point', 'completed', 'goalProgress'], {
