@@ -3,6 +3,7 @@ import type { FhirStore } from '../store/fhirStore.js';
 import type { ScoringRule } from '../domain/scores.js';
 import { scoringRules } from '../fhir/questionnaire.js';
 import { log } from '../log/logger.js';
+import { DomainError } from '../domain/errors.js';
 import { AppError } from '../outcome/errors.js';
 import { answerValueSets, codedAnswer, codedAnswers, type AllowedAnswers } from '../fhir/questionnaireValidation.js';
 
@@ -120,4 +121,28 @@ export function catalogOf(store: FhirStore): QuestionnaireCatalog {
     catalogs.set(store, catalog);
   }
   return catalog;
+}
+
+/**
+ * A Questionnaire's scoring rules, for a write about to score answers: a rule that cannot be read is a
+ * fault of this service's conformance resources (500), never of the answers.
+ */
+export function rulesForScoring(questionnaire: Questionnaire): ScoringRule[] {
+  try {
+    return scoringRules(questionnaire);
+  } catch (e) {
+    if (e instanceof DomainError)
+      throw new AppError(500, { code: 'exception', diagnostics: "The questionnaire's scoring rule is unusable" });
+    throw e;
+  }
+}
+
+/** Which questionnaire (canonical URL without version, and its version) a score answering `canonical` names. */
+export function scoredQuestionnaire(
+  questionnaire: Questionnaire,
+  canonical: string,
+): { questionnaire: string; questionnaireVersion?: string } {
+  const [url, version] = (questionnaire.url ?? canonical).split('|') as [string, string | undefined];
+  const questionnaireVersion = questionnaire.version ?? version;
+  return { questionnaire: url, ...(questionnaireVersion ? { questionnaireVersion } : {}) };
 }

@@ -12,14 +12,14 @@ import { findExtension } from '../../fhir/common.js';
 import { journeyExtension } from '../../fhir/extensionValues.js';
 import * as goal from '../../fhir/goal.js';
 import * as observation from '../../fhir/observation.js';
-import { numericAnswers, scoringRules } from '../../fhir/questionnaire.js';
+import { numericAnswers } from '../../fhir/questionnaire.js';
 import { validateResponse } from '../../fhir/questionnaireValidation.js';
 import * as serviceRequest from '../../fhir/serviceRequest.js';
 import { AppError, badRequest, isStoreConflict, notFound } from '../../outcome/errors.js';
 import type { FhirStore } from '../../store/fhirStore.js';
 import type { ProtectedRoute } from '../route.js';
 import { baseUrl, ifMatchVersion, sendResource } from './http.js';
-import { catalogOf } from '../questionnaires.js';
+import { catalogOf, rulesForScoring, scoredQuestionnaire } from '../questionnaires.js';
 import { exampleId } from '../route.js';
 import { resourcesOf } from '../../fhir/bundle.js';
 import { weakEtag } from '../../util/etag.js';
@@ -161,14 +161,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
       await catalogOf(store).allowedAnswers(questionnaire, response),
     );
     if (issues.length > 0) throw new AppError(422, issues);
-    let rules;
-    try {
-      rules = scoringRules(questionnaire);
-    } catch (e) {
-      if (e instanceof DomainError)
-        throw new AppError(500, { code: 'exception', diagnostics: "The questionnaire's scoring rule is unusable" });
-      throw e;
-    }
+    const rules = rulesForScoring(questionnaire);
     const request = await requestAnswered(store, response, patientId, questionnaire.id);
     const journeyId = await journeyOf(store, response, patientId);
     const authored = response.authored ?? new Date().toISOString();
@@ -197,8 +190,6 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         },
       });
     }
-    const [url, version] = (questionnaire.url ?? response.questionnaire).split('|') as [string, string | undefined];
-    const questionnaireVersion = questionnaire.version ?? version;
     let scores;
     try {
       scores = scoresOf(
@@ -207,8 +198,7 @@ export const CREATE_RESPONSE_ROUTE: ProtectedRoute = {
         {
           budgetHolderId: patientId,
           ...(journeyId !== undefined ? { journeyId } : {}),
-          questionnaire: url,
-          ...(questionnaireVersion ? { questionnaireVersion } : {}),
+          ...scoredQuestionnaire(questionnaire, response.questionnaire),
           time: authored,
           responseId: 'placeholder',
           ...(request?.id ? { requestId: request.id } : {}),

@@ -29,11 +29,11 @@ import * as coverage from '../../fhir/coverage.js';
 import * as episodeOfCare from '../../fhir/episodeOfCare.js';
 import * as goal from '../../fhir/goal.js';
 import * as observation from '../../fhir/observation.js';
-import { numericAnswers, scoringRules } from '../../fhir/questionnaire.js';
+import { numericAnswers } from '../../fhir/questionnaire.js';
 import * as questionnaireResponse from '../../fhir/questionnaireResponse.js';
 import { AppError, forbidden } from '../../outcome/errors.js';
 import { scoresOf, type QuestionnaireScore } from '../../domain/scores.js';
-import { catalogOf } from '../questionnaires.js';
+import { catalogOf, rulesForScoring, scoredQuestionnaire } from '../questionnaires.js';
 import { createKeyed, idOf, putKeyed } from './common.js';
 import { expectVersion, type ApiRoute, type Ctx, type Result, type WriteRoute } from './http.js';
 import { JOURNEY, records } from './journeyRoutes.js';
@@ -371,27 +371,13 @@ async function scoresOfReview(ctx: Ctx, answers: QuestionnaireResponse, review: 
   // The review questionnaire is one of this service's conformance resources, loaded at start-up.
   if (!questionnaire)
     throw new AppError(500, { code: 'exception', diagnostics: 'The review questionnaire is not loaded' });
-  let rules;
-  try {
-    rules = scoringRules(questionnaire);
-  } catch (e) {
-    if (e instanceof DomainError)
-      throw new AppError(500, {
-        code: 'exception',
-        diagnostics: "The review questionnaire's scoring rule is unusable",
-      });
-    throw e;
-  }
-  const [url, version] = canonical.split('|') as [string, string | undefined];
-  const questionnaireVersion = questionnaire.version ?? version;
   return scoresOf(
-    rules,
+    rulesForScoring(questionnaire),
     numericAnswers(answers),
     {
       budgetHolderId: review.budgetHolderId,
       journeyId: review.journeyId,
-      questionnaire: url,
-      ...(questionnaireVersion ? { questionnaireVersion } : {}),
+      ...scoredQuestionnaire(questionnaire, canonical),
       time: review.completed,
       responseId: review.id,
     },
