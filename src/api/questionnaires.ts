@@ -27,8 +27,11 @@ interface Cached extends Described {
 
 export class QuestionnaireCatalog {
   private readonly known = new Map<string, Cached>();
-  /** `valueSet#system|code` -> whether HAPI said the value set holds the code. */
-  private readonly codes = new Map<string, { at: number; holds: boolean }>();
+  /**
+   * `valueSet#system|code` -> when HAPI said the value set holds the code. Only held codes are kept: they are
+   * bounded by the value sets, the codes clients send that are refused are not.
+   */
+  private readonly heldCodes = new Map<string, number>();
 
   constructor(private readonly store: FhirStore) {}
 
@@ -89,9 +92,8 @@ export class QuestionnaireCatalog {
     await Promise.all(
       codedAnswers(questionnaire, response).map(async ({ valueSet, system, code }) => {
         const key = `${valueSet}#${codedAnswer(system, code)}`;
-        const cached = this.codes.get(key);
-        let holds = cached && now - cached.at < TTL_MS ? cached.holds : undefined;
-        if (holds === undefined) {
+        let holds = now - (this.heldCodes.get(key) ?? -Infinity) < TTL_MS;
+        if (!holds) {
           try {
             holds = await this.store.validateCode(valueSet, system, code);
           } catch (e) {
@@ -102,7 +104,7 @@ export class QuestionnaireCatalog {
               diagnostics: 'The answers this questionnaire allows cannot be checked just now',
             });
           }
-          this.codes.set(key, { at: now, holds });
+          if (holds) this.heldCodes.set(key, now);
         }
         if (holds) allowed.get(valueSet)?.add(codedAnswer(system, code));
       }),
