@@ -4,15 +4,13 @@ import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, EpisodeOfCare } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/api/authSetup.js';
+import type { Auth } from '../../src/api/authSetup.js';
 import { repoRoot } from '../../src/config/config.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
-import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
+import { createAuthWorld, testAuth, type AuthWorld } from '../support/authWorld.js';
 import { journeyPeople, storeSubmitter, submitterToken } from '../support/journeyDriver.js';
 import { freshNhsNumber, OwnHapi, uniqueId, type HapiStoreKind } from '../support/hapi.js';
-import { TEST_AUDIENCE } from '../support/identity.js';
-import { freshSpoolDir } from '../support/spool.js';
 
 /**
  * HAPI killed (SIGKILL) or frozen (SIGSTOP) while clients write through /api/v1, each request
@@ -77,17 +75,7 @@ describe.each(STORES)('HAPI on $store crashes under idempotent writes through /a
     token = await submitterToken(world, people);
     careTeam = [world.staffRoleIds['care-coordinator'], people.submitterRoleId];
     const facadeStore = hapi.store(TIMEOUT_MS);
-    facadeAuth = createAuth(facadeStore, {
-      issuers: [world.identity.issuer],
-      audience: TEST_AUDIENCE,
-      algorithms: ['RS256'],
-      jwksCooldownMs: 500,
-      clockToleranceSeconds: 30,
-      phrAppClients: [],
-      timeoutMs: TIMEOUT_MS,
-      retryAfterSeconds: 5,
-      auditSpoolDir: freshSpoolDir(),
-    });
+    facadeAuth = testAuth(facadeStore, world.identity.issuer, { timeoutMs: TIMEOUT_MS });
     server = createApp({
       store: facadeStore,
       readiness: { conformanceLoaded: true },

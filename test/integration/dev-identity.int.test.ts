@@ -3,15 +3,15 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/api/authSetup.js';
+import type { Auth } from '../../src/api/authSetup.js';
 import { DEV_IDENTITY, repoRoot } from '../../src/config/config.js';
 import type { Patient } from 'fhir/r4.js';
 import { DEMO_CLIENTS, DEMO_CLIENT_CLAIMS, DEMO_GP_ODS, DEMO_USERS } from '../../src/devIdentity/demo.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
 import { ehrBundle } from '../support/ehrBundle.js';
 import { freshNhsNumber, testStore, uniqueId } from '../support/hapi.js';
-import { TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
-import { freshSpoolDir } from '../support/spool.js';
+import { TestIdentity } from '../support/identity.js';
+import { testAuth } from '../support/authWorld.js';
 
 describe('development identity provider', () => {
   it('refuses to start with NODE_ENV=production', () => {
@@ -37,17 +37,7 @@ describe('development identity provider', () => {
 
     beforeAll(async () => {
       await identity.start();
-      auth = createAuth(store, {
-        issuers: [identity.issuer],
-        audience: TEST_AUDIENCE,
-        algorithms: ['RS256'],
-        jwksCooldownMs: 500,
-        clockToleranceSeconds: 30,
-        phrAppClients: [],
-        timeoutMs: 15000,
-        retryAfterSeconds: 5,
-        auditSpoolDir: freshSpoolDir(),
-      });
+      auth = testAuth(store, identity.issuer, { timeoutMs: 15000 });
       server = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth }).listen(
         0,
         '127.0.0.1',

@@ -3,13 +3,18 @@ import type { Express } from 'express';
 import type { Bundle, Consent, FhirResource, Parameters, ParametersParameter } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
 import { patientOf } from '../../src/fhir/compartment.js';
-import { createAuth, type Auth } from '../../src/api/authSetup.js';
+import type { Auth } from '../../src/api/authSetup.js';
 import type { SearchParams, StoreCallOptions } from '../../src/store/fhirStore.js';
 import { HapiStore } from '../../src/store/hapiStore.js';
-import { freshSpoolDir } from '../support/spool.js';
-import { auditEventsFor, CLIENTS, createAuthWorld, requestIdOf, type AuthWorld } from '../support/authWorld.js';
+import {
+  auditEventsFor,
+  CLIENTS,
+  createAuthWorld,
+  requestIdOf,
+  testAuth,
+  type AuthWorld,
+} from '../support/authWorld.js';
 import { fhirBaseUrl, uniqueId } from '../support/hapi.js';
-import { TEST_AUDIENCE } from '../support/identity.js';
 import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
 
 /** The real store, noting the type of every search it sends HAPI. */
@@ -308,17 +313,7 @@ describe("PHR access to the person's own PHB on /fhir", () => {
     beforeAll(async () => {
       // The same facade as the world's, over a store that notes what it asks HAPI.
       store = new CountingStore({ baseUrl: fhirBaseUrl(), timeoutMs: 15000, retryAfterSeconds: 5 });
-      auth = createAuth(store, {
-        issuers: [world.identity.issuer],
-        audience: TEST_AUDIENCE,
-        algorithms: ['RS256', 'PS256', 'ES256'],
-        jwksCooldownMs: 500,
-        clockToleranceSeconds: 30,
-        phrAppClients: [CLIENTS.phrApp.clientId],
-        timeoutMs: 10000,
-        retryAfterSeconds: 5,
-        auditSpoolDir: freshSpoolDir(),
-      });
+      auth = testAuth(store, world.identity.issuer);
       app = createApp({ store, readiness: { conformanceLoaded: true }, retryAfterSeconds: 5, auth });
       // The Questionnaires' scoring rules are cached after the first summary (definitions, not personal data).
       expect((await summary()).status).toBe(200);

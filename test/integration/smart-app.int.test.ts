@@ -7,9 +7,8 @@ import { pathToFileURL } from 'node:url';
 import request from 'supertest';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { createApp } from '../../src/api/app.js';
-import { createAuth } from '../../src/api/authSetup.js';
 import { repoRoot } from '../../src/config/config.js';
-import { createAuthWorld, CLIENTS, type AuthWorld } from '../support/authWorld.js';
+import { createAuthWorld, CLIENTS, testAuth, type AuthWorld } from '../support/authWorld.js';
 import { REDIRECT_URI, TEST_AUDIENCE, TestIdentity } from '../support/identity.js';
 import { seedPhb, type SeededPhb } from '../support/phbRecords.js';
 import { freshSpoolDir, removeSpoolDir } from '../support/spool.js';
@@ -354,17 +353,7 @@ describe('SMART apps against the real identity provider and the facade', () => {
         iss: identity.issuer,
       });
       const spoolDir = freshSpoolDir();
-      const auth = createAuth(world.store, {
-        issuers: [identity.issuer],
-        audience: TEST_AUDIENCE,
-        algorithms: ['RS256'],
-        jwksCooldownMs: 500,
-        clockToleranceSeconds: 30,
-        phrAppClients: [],
-        timeoutMs: 10000,
-        retryAfterSeconds: 5,
-        auditSpoolDir: spoolDir,
-      });
+      const auth = testAuth(world.store, identity.issuer, { auditSpoolDir: spoolDir });
       try {
         const app = createApp({
           store: world.store,

@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import type { AuditEvent, Bundle, CareTeam, Patient, RelatedPerson } from 'fhir/r4.js';
 import { createApp } from '../../src/api/app.js';
-import { createAuth, type Auth } from '../../src/api/authSetup.js';
+import { createAuth, type Auth, type AuthSettings } from '../../src/api/authSetup.js';
+import type { FhirStore } from '../../src/store/fhirStore.js';
 import { ROLES, type Role } from '../../src/auth/caller.js';
 import { STAFF_ROLES, type StaffRole } from '../../src/domain/codes.js';
 import { SYSTEMS } from '../../src/fhir/common.js';
@@ -70,6 +71,25 @@ function patient(id: string, gpOds: string, nhsNumber: string): Patient & { id: 
     birthDate: '1984-03-12',
     generalPractitioner: [{ type: 'Organization', identifier: { system: SYSTEMS.odsOrganisation, value: gpOds } }],
   };
+}
+
+/**
+ * The facade's token checks and audit trusting one test provider, with the settings the tests share (the PHR
+ * app of CLIENTS, a fresh audit spool); a test changes only what it is about.
+ */
+export function testAuth(store: FhirStore, issuer: string, changes: Partial<AuthSettings> = {}): Auth {
+  return createAuth(store, {
+    issuers: [issuer],
+    audience: TEST_AUDIENCE,
+    algorithms: ['RS256', 'PS256', 'ES256'],
+    jwksCooldownMs: 500,
+    clockToleranceSeconds: 30,
+    phrAppClients: [CLIENTS.phrApp.clientId],
+    timeoutMs: 10000,
+    retryAfterSeconds: 5,
+    auditSpoolDir: freshSpoolDir(),
+    ...changes,
+  });
 }
 
 export async function createAuthWorld(
@@ -222,15 +242,8 @@ export async function createAuthWorld(
   await identity.start();
 
   const spoolDir = freshSpoolDir();
-  const auth = createAuth(store, {
-    issuers: [identity.issuer],
-    audience: TEST_AUDIENCE,
-    algorithms: ['RS256', 'PS256', 'ES256'],
+  const auth = testAuth(store, identity.issuer, {
     jwksCooldownMs: options.jwksCooldownMs ?? 500,
-    clockToleranceSeconds: 30,
-    phrAppClients: [CLIENTS.phrApp.clientId],
-    timeoutMs: 10000,
-    retryAfterSeconds: 5,
     auditSpoolDir: spoolDir,
   });
   const app = createApp({

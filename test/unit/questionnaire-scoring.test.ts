@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CodeSystem, Questionnaire, QuestionnaireResponse } from 'fhir/r4.js';
 import { repoRoot } from '../../src/config/config.js';
+import { GOAL_ACHIEVEMENTS } from '../../src/domain/codes.js';
 import { computeScore, scoresOf, scoreTrend, trendOver } from '../../src/domain/scores.js';
 import { numericAnswers, scoringRules } from '../../src/fhir/questionnaire.js';
 import * as answers from '../../src/fhir/questionnaireResponse.js';
@@ -33,19 +34,7 @@ const reviewCodes: AllowedAnswers = (() => {
     ],
     [
       'http://hl7.org/fhir/ValueSet/goal-achievement',
-      new Set(
-        [
-          'in-progress',
-          'improving',
-          'worsening',
-          'no-change',
-          'achieved',
-          'sustaining',
-          'not-achieved',
-          'no-progress',
-          'not-attainable',
-        ].map((code) => codedAnswer(achievement, code)),
-      ),
+      new Set(GOAL_ACHIEVEMENTS.map((code) => codedAnswer(achievement, code))),
     ],
   ]);
 })();
