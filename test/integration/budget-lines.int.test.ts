@@ -2,8 +2,14 @@ import type request from 'supertest';
 import type { Bundle, Coverage } from 'fhir/r4.js';
 import type { Role } from '../../src/auth/caller.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { journeyPeople, postAs, storeSubmitter, submitterToken, type JourneyPeople } from '../support/journeyDriver.js';
-import { freshNhsNumber } from '../support/hapi.js';
+import {
+  eligibleJourney,
+  journeyPeople,
+  postAs,
+  storeSubmitter,
+  submitterToken,
+  type JourneyPeople,
+} from '../support/journeyDriver.js';
 
 /**
  * Step 3 for a budget that pays a personal assistant: the calculation lines, with each employment
@@ -49,22 +55,13 @@ describe('/api/v1 budget: calculation lines for a personal assistant', () => {
     await storeSubmitter(world.store, people);
     submitter = await submitterToken(world, people);
     coordinator = await world.token('care-coordinator');
-    const referral = await post('submitter', '/referrals', {
-      person: { nhsNumber: freshNhsNumber(), name: 'Employer Tester', birthDate: '1975-05-05' },
+    ({ holderId, journeyId } = await eligibleJourney(world, people, submitter, coordinator, {
+      name: 'Employer Tester',
+      birthDate: '1975-05-05',
       kind: 'ongoing',
       cohort: 'nhs-continuing-healthcare',
-      start: '2026-01-05',
-      careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
-    });
-    expect(referral.status).toBe(201);
-    holderId = referral.body.budgetHolderId;
-    journeyId = referral.body.id;
+    }));
     budgetPath = `/budget-holders/${holderId}/journeys/${journeyId}/budget`;
-    const eligible = await post('care-coordinator', `/budget-holders/${holderId}/journeys/${journeyId}/eligibility`, {
-      eligible: true,
-      decidedOn: '2026-01-06',
-    });
-    expect(eligible.status).toBe(200);
   });
   afterAll(async () => world.close());
 

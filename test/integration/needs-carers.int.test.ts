@@ -7,8 +7,14 @@ import { loadConformance } from '../../src/conformance/loader.js';
 import { CARER_ASSESSMENT_OUTCOMES } from '../../src/domain/codes.js';
 import * as qr from '../../src/fhir/questionnaireResponse.js';
 import { createAuthWorld, type AuthWorld } from '../support/authWorld.js';
-import { journeyPeople, postAs, storeSubmitter, submitterToken, type JourneyPeople } from '../support/journeyDriver.js';
-import { freshNhsNumber } from '../support/hapi.js';
+import {
+  eligibleJourney,
+  journeyPeople,
+  postAs,
+  storeSubmitter,
+  submitterToken,
+  type JourneyPeople,
+} from '../support/journeyDriver.js';
 import { describeIssues, validationErrors } from '../support/validation.js';
 
 /**
@@ -37,21 +43,12 @@ describe('/api/v1 needs conversation: unpaid carers offered an assessment', () =
     await loadConformance(world.store, await readConformanceFiles(path.join(repoRoot, 'profiles')));
     submitter = await submitterToken(world, people);
     cc = await world.token('care-coordinator');
-    const referral = await postAs(world.app, submitter, '/referrals', {
-      person: { nhsNumber: freshNhsNumber(), name: 'Carer Tester', birthDate: '1975-04-04' },
+    ({ holderId, journeyPath } = await eligibleJourney(world, people, submitter, cc, {
+      name: 'Carer Tester',
+      birthDate: '1975-04-04',
       kind: 'ongoing',
       cohort: 'mental-health-recovery',
-      start: '2026-01-05',
-      careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
-    });
-    expect(referral.status).toBe(201);
-    holderId = referral.body.budgetHolderId;
-    journeyPath = `/budget-holders/${holderId}/journeys/${referral.body.id}`;
-    const eligibility = await postAs(world.app, cc, `${journeyPath}/eligibility`, {
-      eligible: true,
-      decidedOn: '2026-01-06',
-    });
-    expect(eligibility.status).toBe(200);
+    }));
   }, 120000);
   afterAll(async () => world.close());
 

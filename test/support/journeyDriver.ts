@@ -5,7 +5,7 @@ import type { DemoUser } from '../../src/devIdentity/provider.js';
 import * as practitioner from '../../src/fhir/practitioner.js';
 import type { HapiStore } from '../../src/store/hapiStore.js';
 import { CLIENTS, type AuthWorld } from './authWorld.js';
-import { uniqueId } from './hapi.js';
+import { freshNhsNumber, uniqueId } from './hapi.js';
 import { PASSWORD } from './identity.js';
 
 /**
@@ -91,4 +91,43 @@ export async function postAs(
     .set('Authorization', `Bearer ${token}`)
     .set('Idempotency-Key', key)
     .send(body as object);
+}
+
+/** The person a referral is for, and which PHB: the rest of the referral is the same in every test. */
+export interface ReferralFor {
+  name: string;
+  birthDate: string;
+  kind: 'one-off' | 'ongoing';
+  cohort: string;
+}
+
+/**
+ * A referral of a new person by the people's submitter, with the world's staff on its care team, found
+ * eligible by a care coordinator: where step 2 starts. Fails naming the step that did not answer as expected.
+ */
+export async function eligibleJourney(
+  world: AuthWorld,
+  people: JourneyPeople,
+  submitter: string,
+  coordinator: string,
+  person: ReferralFor,
+): Promise<{ holderId: string; journeyId: string; journeyPath: string }> {
+  const referral = await postAs(world.app, submitter, '/referrals', {
+    person: { nhsNumber: freshNhsNumber(), name: person.name, birthDate: person.birthDate },
+    kind: person.kind,
+    cohort: person.cohort,
+    start: '2026-01-05',
+    careTeam: [...Object.values(world.staffRoleIds), people.submitterRoleId],
+  });
+  if (referral.status !== 201) throw new Error(`referral: ${referral.status} ${JSON.stringify(referral.body)}`);
+  const holderId = referral.body.budgetHolderId as string;
+  const journeyId = referral.body.id as string;
+  const journeyPath = `/budget-holders/${holderId}/journeys/${journeyId}`;
+  const eligibility = await postAs(world.app, coordinator, `${journeyPath}/eligibility`, {
+    eligible: true,
+    decidedOn: '2026-01-06',
+  });
+  if (eligibility.status !== 200)
+    throw new Error(`eligibility: ${eligibility.status} ${JSON.stringify(eligibility.body)}`);
+  return { holderId, journeyId, journeyPath };
 }
